@@ -1,0 +1,470 @@
+"""The order book in PostgreSQL (asyncpg), for several API replicas sharing one database.
+
+Inserts are group-committed: concurrent callers' orders go to the server as one
+``INSERT ... SELECT FROM unnest(...) ON CONFLICT (uid) DO NOTHING`` statement in one
+transaction; the UIDs it returns are the ones stored, every other caller gets
+``DuplicatedOrder``. Other writes are one transaction each, locking the rows they change.
+Status changes are sent with ``NOTIFY`` inside the writing transaction, so every replica's
+subscribers see every replica's committed changes (and nothing uncommitted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+from intents.book_rows import (
+    AMOUNT_COLUMNS,
+    COLUMNS,
+    LIVE_SQL,
+    duplicated,
+    from_row,
+    not_found,
+    to_row,
+    wrong_owner,
+)
+from intents.feed import ChangeFeed, StatusChange, Subscription
+from intents.lifecycle import Event, Progress, next_status, with_fill
+from intents.order import OrderClass, OrderStatus, StoredOrder
+from intents.types import Address, OrderUid
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS orders (
+    uid BYTEA PRIMARY KEY,
+    seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+    owner TEXT NOT NULL,
+    sell_token TEXT NOT NULL,
+    buy_token TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    sell_amount NUMERIC(78, 0) NOT NULL,
+    buy_amount NUMERIC(78, 0) NOT NULL,
+    valid_to BIGINT NOT NULL,
+    app_data BYTEA NOT NULL,
+    fee_amount NUMERIC(78, 0) NOT NULL,
+    kind TEXT NOT NULL,
+    partially_fillable BOOLEAN NOT NULL,
+    sell_token_balance TEXT NOT NULL,
+    buy_token_balance TEXT NOT NULL,
+    signing_scheme TEXT NOT NULL,
+    signature BYTEA NOT NULL,
+    order_class TEXT NOT NULL,
+    creation_time DOUBLE PRECISION NOT NULL,
+    app_data_json TEXT,
+    status TEXT NOT NULL,
+    executed_sell NUMERIC(78, 0) NOT NULL,
+    executed_buy NUMERIC(78, 0) NOT NULL,
+    executed_fee NUMERIC(78, 0) NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_owner ON orders (owner, seq);
+CREATE INDEX IF NOT EXISTS orders_live ON orders (valid_to) WHERE {LIVE_SQL};
+CREATE TABLE IF NOT EXISTS status_history (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    uid BYTEA NOT NULL,
+    status TEXT NOT NULL,
+    time DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS status_history_uid ON status_history (uid, seq);
+CREATE TABLE IF NOT EXISTS fills (
+    tx_hash BYTEA NOT NULL,
+    log_index INTEGER NOT NULL,
+    uid BYTEA NOT NULL,
+    executed_sell NUMERIC(78, 0) NOT NULL,
+    executed_buy NUMERIC(78, 0) NOT NULL,
+    executed_fee NUMERIC(78, 0) NOT NULL,
+    block_number BIGINT NOT NULL,
+    PRIMARY KEY (tx_hash, log_index)
+);
+CREATE INDEX IF NOT EXISTS fills_block ON fills (block_number);
+CREATE TABLE IF NOT EXISTS fill_cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    block BIGINT NOT NULL
+);
+"""
+_SCHEMA_LOCK = 0x7472696275746172  # advisory lock key ("tributar"): one migrator at a time
+_SQL_TYPES = {
+    "uid": "bytea",
+    "valid_to": "bigint",
+    "app_data": "bytea",
+    "partially_fillable": "boolean",
+    "signature": "bytea",
+    "creation_time": "float8",
+}
+# Amounts leave the server as text (exact), never as a float or Decimal.
+_SELECT = "SELECT {} FROM orders".format(
+    ", ".join(f"{c}::text" if c in AMOUNT_COLUMNS else c for c in COLUMNS)
+)
+_INSERT_MANY = """
+WITH new AS (
+    INSERT INTO orders ({cols})
+    SELECT {casts} FROM unnest({params}) AS u ({cols})
+    ON CONFLICT (uid) DO NOTHING
+    RETURNING uid, status, creation_time
+)
+INSERT INTO status_history (uid, status, time)
+SELECT uid, status, creation_time FROM new RETURNING uid
+""".format(
+    cols=", ".join(COLUMNS),
+    casts=", ".join(f"u.{c}::numeric" if c in AMOUNT_COLUMNS else f"u.{c}" for c in COLUMNS),
+    params=", ".join(f"${i}::{_SQL_TYPES.get(c, 'text')}[]" for i, c in enumerate(COLUMNS, 1)),
+)
+_MAX_GROUP = 1024
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,40}")
+
+_Pending = tuple[StoredOrder, "asyncio.Future[None]"]
+
+
+class PostgresBook:
+    """``OrderBook`` on PostgreSQL. Create with ``await PostgresBook.open(url)``; ``schema``
+    keeps the tables (and the notification channel) apart, e.g. per test run."""
+
+    def __init__(self, pool: Any, url: str, schema: str, clock: Callable[[], float]) -> None:
+        self._pool = pool
+        self._url = url
+        self._schema = schema
+        self._channel = f"{schema}_order_status"
+        self._clock = clock
+        self._feed = ChangeFeed()
+        self._listener: Any = None
+        self._relisten: asyncio.Task[None] | None = None
+        self._pending: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._batcher = asyncio.create_task(self._insert_loop(), name="book-inserter")
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        schema: str = "public",
+        clock: Callable[[], float] = time.time,
+        pool_size: int = 8,
+    ) -> PostgresBook:
+        if not _IDENTIFIER.fullmatch(schema):
+            raise ValueError(f"not a plain schema name: {schema!r}")
+        pool = await asyncpg.create_pool(
+            url, min_size=1, max_size=pool_size, server_settings={"search_path": schema}
+        )
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                await conn.execute(_SCHEMA)
+        except BaseException:
+            await pool.close()
+            raise
+        book = cls(pool, url, schema, clock)
+        try:
+            await book._listen()
+        except BaseException:
+            await book.close()
+            raise
+        log.info("order book: PostgreSQL schema %s", schema)
+        return book
+
+    # -- change feed ------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        listener = await asyncpg.connect(self._url)
+        await listener.add_listener(self._channel, self._on_notify)
+        listener.add_termination_listener(self._on_listener_lost)
+        self._listener = listener
+
+    def _on_listener_lost(self, _conn: Any) -> None:
+        if self._closed:
+            return
+        # Changes may be missed until we listen again: end the subscriptions so their
+        # consumers reconnect and re-read the state rather than silently miss some.
+        log.warning("lost the PostgreSQL LISTEN connection; ending subscriptions, reconnecting")
+        self._feed.close()
+        self._relisten = asyncio.create_task(self._reconnect(), name="book-relisten")
+
+    async def _reconnect(self) -> None:
+        delay = 0.1
+        while not self._closed:
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning(
+                    "PostgreSQL LISTEN reconnect failed (%s); retrying in %.1fs", exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                log.info("listening for order status changes again")
+                return
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        uid, owner, status, at = json.loads(payload)
+        change = StatusChange(OrderUid(bytes.fromhex(uid)), Address(owner), OrderStatus(status), at)
+        self._feed.publish([change])
+
+    async def _notify(self, conn: Any, changes: Sequence[StatusChange]) -> None:
+        if changes:
+            payloads = [json.dumps([c.uid.hex(), c.owner, c.status.value, c.time]) for c in changes]
+            await conn.execute(
+                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", self._channel, payloads
+            )
+
+    def subscribe(self, owner: Address | None = None) -> Subscription:
+        return self._feed.subscribe(owner)
+
+    # -- inserts (group commit) -------------------------------------------------------
+
+    async def insert(self, order: StoredOrder) -> None:
+        if self._closed:
+            raise RuntimeError("the order book is closed")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((order, future))
+        self._wake.set()
+        await future
+
+    async def _insert_loop(self) -> None:
+        while not (self._closed and not self._pending):
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                group, self._pending = self._pending[:_MAX_GROUP], self._pending[_MAX_GROUP:]
+                await self._insert_group(group)
+
+    async def _insert_group(self, group: list[_Pending]) -> None:
+        first: dict[bytes, int] = {}  # UID -> index of the first caller with it
+        for i, (order, _) in enumerate(group):
+            first.setdefault(order.uid, i)
+        orders = [group[i][0] for i in first.values()]
+        columns = list(zip(*(to_row(o) for o in orders), strict=True))
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                stored = {bytes(r[0]) for r in await conn.fetch(_INSERT_MANY, *columns)}
+                await self._notify(
+                    conn,
+                    [
+                        StatusChange(o.uid, o.owner, o.status, o.creation_time)
+                        for o in orders
+                        if o.uid in stored
+                    ],
+                )
+        except Exception as exc:
+            log.error("order book group insert of %d orders failed: %s", len(group), exc)
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for i, (order, future) in enumerate(group):
+            if future.done():
+                continue
+            if first[order.uid] == i and order.uid in stored:
+                future.set_result(None)
+            else:
+                future.set_exception(duplicated(order.uid))
+
+    # -- other writes -----------------------------------------------------------------
+
+    async def _locked(self, conn: Any, uids: Sequence[bytes]) -> dict[bytes, StoredOrder]:
+        rows = await conn.fetch(f"{_SELECT} WHERE uid = ANY($1) FOR UPDATE", list(uids))
+        return {bytes(r[0]): from_row(r) for r in rows}
+
+    async def _write_changes(self, conn: Any, changes: Sequence[StatusChange]) -> None:
+        await conn.executemany(
+            "INSERT INTO status_history (uid, status, time) VALUES ($1, $2, $3)",
+            [(c.uid, c.status.value, c.time) for c in changes],
+        )
+        await self._notify(conn, changes)
+
+    async def _save(self, conn: Any, before: StoredOrder, after: StoredOrder) -> None:
+        """Write ``after``'s status and executed amounts, and its history if it moved."""
+        await conn.execute(
+            "UPDATE orders SET status = $2, executed_sell = $3::numeric,"
+            " executed_buy = $4::numeric, executed_fee = $5::numeric WHERE uid = $1",
+            after.uid,
+            after.status.value,
+            str(after.executed_sell_amount),
+            str(after.executed_buy_amount),
+            str(after.executed_fee_amount),
+        )
+        if after.status is not before.status:
+            now = self._clock()
+            await self._write_changes(
+                conn, [StatusChange(after.uid, after.owner, after.status, now)]
+            )
+
+    async def cancel(self, uids: list[OrderUid], owner: Address) -> list[OrderUid]:
+        wanted = list(dict.fromkeys(uids))
+        async with self._pool.acquire() as conn, conn.transaction():
+            found = await self._locked(conn, wanted)
+            for uid in wanted:
+                if uid not in found:
+                    raise not_found(uid)
+                if found[uid].owner != owner:
+                    raise wrong_owner(uid, owner)
+            now = self._clock()
+            changes = []
+            for uid in wanted:
+                current = found[uid].status
+                status = next_status(current, Event.CANCEL, Progress.NONE)
+                if status is not current:
+                    changes.append(StatusChange(uid, owner, status, now))
+            await conn.execute(
+                "UPDATE orders SET status = $2 WHERE uid = ANY($1)",
+                [c.uid for c in changes],
+                OrderStatus.CANCELLED.value,
+            )
+            await self._write_changes(conn, changes)
+        return [c.uid for c in changes]
+
+    async def record_fill(
+        self,
+        uid: OrderUid,
+        *,
+        executed_sell: int,
+        executed_buy: int,
+        executed_fee: int,
+        tx_hash: bytes,
+        log_index: int,
+        block_number: int,
+    ) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            before = (await self._locked(conn, [uid])).get(uid)
+            if before is None:
+                raise not_found(uid)
+            added = await conn.fetchval(
+                "INSERT INTO fills VALUES ($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, $7)"
+                " ON CONFLICT DO NOTHING RETURNING true",
+                tx_hash,
+                log_index,
+                uid,
+                str(executed_sell),
+                str(executed_buy),
+                str(executed_fee),
+                block_number,
+            )
+            if not added:
+                return False
+            after = with_fill(before, executed_sell, executed_buy, executed_fee)
+            await self._save(conn, before, after)
+        return True
+
+    async def revert_fill(self, tx_hash: bytes) -> list[OrderUid]:
+        touched: dict[OrderUid, None] = {}
+        async with self._pool.acquire() as conn, conn.transaction():
+            fills = await conn.fetch(
+                "DELETE FROM fills WHERE tx_hash = $1 RETURNING uid, executed_sell::text,"
+                " executed_buy::text, executed_fee::text, log_index",
+                tx_hash,
+            )
+            for uid, sell, buy, fee, _ in sorted(fills, key=lambda f: f[4]):
+                before = (await self._locked(conn, [uid]))[bytes(uid)]
+                after = with_fill(before, int(sell), int(buy), int(fee), revert=True)
+                await self._save(conn, before, after)
+                touched[before.uid] = None
+        return list(touched)
+
+    async def fill_cursor(self) -> int | None:
+        async with self._pool.acquire() as conn:
+            block: int | None = await conn.fetchval("SELECT block FROM fill_cursor")
+        return block
+
+    async def set_fill_cursor(self, block: int) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO fill_cursor VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET block = $1",
+                block,
+            )
+
+    async def fill_transactions(self, first_block: int, last_block: int) -> list[bytes]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT DISTINCT tx_hash FROM fills WHERE block_number BETWEEN $1 AND $2",
+                first_block,
+                last_block,
+            )
+        return [bytes(row[0]) for row in rows]
+
+    async def expire(self, now: float) -> list[OrderUid]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"SELECT uid, owner, status FROM orders WHERE {LIVE_SQL} AND valid_to < $1::float8"
+                " FOR UPDATE",
+                now,
+            )
+            changes = [
+                StatusChange(OrderUid(bytes(uid)), Address(owner), status, now)
+                for uid, owner, current in rows
+                if (status := next_status(OrderStatus(current), Event.EXPIRE, Progress.NONE))
+                is not OrderStatus(current)
+            ]
+            await conn.execute(
+                "UPDATE orders SET status = $2 WHERE uid = ANY($1)",
+                [c.uid for c in changes],
+                OrderStatus.EXPIRED.value,
+            )
+            await self._write_changes(conn, changes)
+        return [c.uid for c in changes]
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def get(self, uid: OrderUid) -> StoredOrder | None:
+        row = await self._pool.fetchrow(f"{_SELECT} WHERE uid = $1", uid)
+        return None if row is None else from_row(row)
+
+    async def list_by_owner(
+        self, owner: Address, offset: int = 0, limit: int = 10
+    ) -> list[StoredOrder]:
+        rows = await self._pool.fetch(
+            f"{_SELECT} WHERE owner = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3",
+            owner,
+            limit,
+            offset,
+        )
+        return [from_row(r) for r in rows]
+
+    async def count(self) -> int:
+        return int(await self._pool.fetchval("SELECT count(*) FROM orders"))
+
+    async def count_open_limit_orders(self, owner: Address, now: float) -> int:
+        return int(
+            await self._pool.fetchval(
+                "SELECT count(*) FROM orders WHERE owner = $1 AND order_class = $2"
+                f" AND {LIVE_SQL} AND valid_to >= $3::float8",
+                owner,
+                OrderClass.LIMIT.value,
+                now,
+            )
+        )
+
+    async def open_orders(self, now: float) -> list[StoredOrder]:
+        rows = await self._pool.fetch(
+            f"{_SELECT} WHERE {LIVE_SQL} AND valid_to >= $1::float8 ORDER BY seq", now
+        )
+        return [from_row(r) for r in rows]
+
+    async def status_history(self, uid: OrderUid) -> list[StatusChange]:
+        rows = await self._pool.fetch(
+            "SELECT h.status, h.time, o.owner FROM status_history h JOIN orders o"
+            " ON o.uid = h.uid WHERE h.uid = $1 ORDER BY h.seq",
+            uid,
+        )
+        return [StatusChange(uid, Address(o), OrderStatus(s), t) for s, t, o in rows]
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        await self._batcher
+        if self._relisten is not None:
+            self._relisten.cancel()
+            await asyncio.gather(self._relisten, return_exceptions=True)
+        if self._listener is not None:
+            await self._listener.close()
+        await self._pool.close()
+        self._feed.close()

@@ -1,0 +1,484 @@
+"""The order book in one SQLite file (WAL, ``synchronous=FULL``): the embedded default.
+
+Writes use group commit: callers queue operations, one writer thread drains the queue,
+runs them in one transaction, commits the whole group with one fsync, and only then
+resolves the callers' futures and publishes their status changes. If an operation fails
+(a duplicate UID), the group is rolled back and redone with each operation in its own
+savepoint, so the failing one rolls back alone. Reads run on a small thread pool with
+read-only connections, so neither reads nor writes block the event loop. A third thread
+checkpoints the WAL into the database file once a second, off the commit path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from intents.book_rows import (
+    COLUMNS,
+    LIVE_SQL,
+    duplicated,
+    from_row,
+    not_found,
+    to_row,
+    wrong_owner,
+)
+from intents.feed import ChangeFeed, StatusChange, Subscription
+from intents.lifecycle import Event, Progress, next_status, with_fill
+from intents.order import OrderClass, OrderStatus, StoredOrder
+from intents.types import Address, OrderUid
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Changes = list[StatusChange]
+Op = Callable[[sqlite3.Connection], tuple[T, Changes]]
+Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS orders (
+    seq INTEGER PRIMARY KEY,
+    uid BLOB NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    sell_token TEXT NOT NULL,
+    buy_token TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    sell_amount TEXT NOT NULL,
+    buy_amount TEXT NOT NULL,
+    valid_to INTEGER NOT NULL,
+    app_data BLOB NOT NULL,
+    fee_amount TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    partially_fillable INTEGER NOT NULL,
+    sell_token_balance TEXT NOT NULL,
+    buy_token_balance TEXT NOT NULL,
+    signing_scheme TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    order_class TEXT NOT NULL,
+    creation_time REAL NOT NULL,
+    app_data_json TEXT,
+    status TEXT NOT NULL,
+    executed_sell TEXT NOT NULL,
+    executed_buy TEXT NOT NULL,
+    executed_fee TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_owner ON orders (owner, seq);
+CREATE INDEX IF NOT EXISTS orders_live ON orders (valid_to) WHERE {LIVE_SQL};
+CREATE TABLE IF NOT EXISTS status_history (
+    seq INTEGER PRIMARY KEY,
+    uid BLOB NOT NULL,
+    status TEXT NOT NULL,
+    time REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS status_history_uid ON status_history (uid, seq);
+CREATE TABLE IF NOT EXISTS fills (
+    tx_hash BLOB NOT NULL,
+    log_index INTEGER NOT NULL,
+    uid BLOB NOT NULL,
+    executed_sell TEXT NOT NULL,
+    executed_buy TEXT NOT NULL,
+    executed_fee TEXT NOT NULL,
+    block_number INTEGER NOT NULL,
+    PRIMARY KEY (tx_hash, log_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fills_block ON fills (block_number);
+CREATE TABLE IF NOT EXISTS fill_cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    block INTEGER NOT NULL
+);
+"""
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM orders"
+_INSERT = f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_HISTORY = "INSERT INTO status_history (uid, status, time) VALUES (?, ?, ?)"
+_MAX_GROUP = 1024
+_CHECKPOINT_SECONDS = 1.0
+
+
+def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    if read_only:
+        conn.execute("PRAGMA query_only = ON")
+    else:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
+        conn.executescript(_SCHEMA)
+    return conn
+
+
+class SqliteBook:
+    """``OrderBook`` on one SQLite file. Create with ``await SqliteBook.open(path)``."""
+
+    def __init__(self, path: Path, writer: sqlite3.Connection, clock: Callable[[], float]) -> None:
+        self._path = path
+        self._clock = clock
+        self._loop = asyncio.get_running_loop()
+        self._feed = ChangeFeed()
+        self._pending: queue.SimpleQueue[tuple[Op[Any], asyncio.Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closed = False
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(writer,), name="book-writer", daemon=True
+        )
+        self._writer.start()
+        self._stop_checkpoints = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="book-checkpointer", daemon=True
+        )
+        self._checkpointer.start()
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="book-reader")
+        self._local = threading.local()
+        self._read_conns: list[sqlite3.Connection] = []
+
+    @classmethod
+    async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> SqliteBook:
+        writer = await asyncio.to_thread(_connect, path, read_only=False)
+        log.info("order book: SQLite at %s", path)
+        return cls(path, writer, clock)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def _write(self, op: Op[T]) -> T:
+        if self._closed:
+            raise RuntimeError("the order book is closed")
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._pending.put((op, future))
+        return await future
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        stop = False
+        while not stop:
+            first = self._pending.get()
+            if first is None:
+                break
+            group = [first]
+            while len(group) < _MAX_GROUP:
+                try:
+                    item = self._pending.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                group.append(item)
+            outcomes, changes = self._commit_group(conn, group)
+            try:
+                self._loop.call_soon_threadsafe(self._deliver, outcomes, changes)
+            except RuntimeError:
+                log.warning("event loop closed; %d committed writes not acknowledged", len(group))
+        conn.close()
+
+    def _checkpoint_loop(self) -> None:
+        """Copy committed WAL pages into the database file every ``_CHECKPOINT_SECONDS``
+        from a connection of its own: a checkpoint inside a commit (SQLite's default)
+        stalls every write of that group, which showed as the intake's latency tail."""
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            while not self._stop_checkpoints.wait(_CHECKPOINT_SECONDS):
+                try:  # PASSIVE: never waits for, nor blocks, readers or the writer
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    log.warning("order book checkpoint failed: %s", exc)
+        finally:
+            conn.close()
+
+    def _commit_group(
+        self, conn: sqlite3.Connection, group: list[tuple[Op[Any], asyncio.Future[Any]]]
+    ) -> tuple[list[Outcome], Changes]:
+        try:
+            try:  # optimistic: no savepoints (two statements per write saved)
+                return _run_group(conn, group, savepoints=False)
+            except _OpFailed:  # someone's write fails: redo the group, each in a savepoint
+                conn.execute("ROLLBACK")
+                return _run_group(conn, group, savepoints=True)
+        except sqlite3.Error as exc:  # the whole group is lost: I/O error, disk full, ...
+            log.error("order book group commit of %d writes failed: %s", len(group), exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(future, None, exc) for _, future in group], []
+
+    def _deliver(self, outcomes: list[Outcome], changes: Changes) -> None:
+        for future, result, exc in outcomes:
+            if future.done():  # the caller went away; the write stands
+                continue
+            if exc is None:
+                future.set_result(result)
+            else:
+                future.set_exception(exc)
+        self._feed.publish(changes)
+
+    async def insert(self, order: StoredOrder) -> None:
+        await self._write(lambda conn: _insert(conn, order))
+
+    async def cancel(self, uids: list[OrderUid], owner: Address) -> list[OrderUid]:
+        return await self._write(lambda conn: _cancel(conn, uids, owner, self._clock()))
+
+    async def record_fill(
+        self,
+        uid: OrderUid,
+        *,
+        executed_sell: int,
+        executed_buy: int,
+        executed_fee: int,
+        tx_hash: bytes,
+        log_index: int,
+        block_number: int,
+    ) -> bool:
+        fill = (tx_hash, log_index, uid, executed_sell, executed_buy, executed_fee, block_number)
+        return await self._write(lambda conn: _record_fill(conn, fill, self._clock()))
+
+    async def revert_fill(self, tx_hash: bytes) -> list[OrderUid]:
+        return await self._write(lambda conn: _revert_fill(conn, tx_hash, self._clock()))
+
+    async def expire(self, now: float) -> list[OrderUid]:
+        return await self._write(lambda conn: _expire(conn, now))
+
+    async def set_fill_cursor(self, block: int) -> None:
+        await self._write(lambda conn: _set_fill_cursor(conn, block))
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = _connect(self._path, read_only=True)
+            self._read_conns.append(conn)
+        return conn
+
+    async def _read(self, sql: str, params: Iterable[Any]) -> list[Any]:
+        args = tuple(params)
+        return await self._loop.run_in_executor(
+            self._readers, lambda: self._reader().execute(sql, args).fetchall()
+        )
+
+    async def fill_cursor(self) -> int | None:
+        rows = await self._read("SELECT block FROM fill_cursor", ())
+        return int(rows[0][0]) if rows else None
+
+    async def fill_transactions(self, first_block: int, last_block: int) -> list[bytes]:
+        rows = await self._read(
+            "SELECT DISTINCT tx_hash FROM fills WHERE block_number BETWEEN ? AND ?",
+            (first_block, last_block),
+        )
+        return [bytes(tx_hash) for (tx_hash,) in rows]
+
+    async def get(self, uid: OrderUid) -> StoredOrder | None:
+        rows = await self._read(f"{_SELECT} WHERE uid = ?", (uid,))
+        return from_row(rows[0]) if rows else None
+
+    async def list_by_owner(
+        self, owner: Address, offset: int = 0, limit: int = 10
+    ) -> list[StoredOrder]:
+        sql = f"{_SELECT} WHERE owner = ? ORDER BY seq DESC LIMIT ? OFFSET ?"
+        return [from_row(r) for r in await self._read(sql, (owner, limit, offset))]
+
+    async def count(self) -> int:
+        rows = await self._read("SELECT count(*) FROM orders", ())
+        return int(rows[0][0])
+
+    async def count_open_limit_orders(self, owner: Address, now: float) -> int:
+        sql = (
+            f"SELECT count(*) FROM orders WHERE owner = ? AND order_class = ? AND {LIVE_SQL}"
+            " AND valid_to >= ?"
+        )
+        rows = await self._read(sql, (owner, OrderClass.LIMIT.value, now))
+        return int(rows[0][0])
+
+    async def open_orders(self, now: float) -> list[StoredOrder]:
+        sql = f"{_SELECT} WHERE {LIVE_SQL} AND valid_to >= ? ORDER BY seq"
+        return [from_row(r) for r in await self._read(sql, (now,))]
+
+    async def status_history(self, uid: OrderUid) -> list[StatusChange]:
+        sql = (
+            "SELECT h.status, h.time, o.owner FROM status_history h JOIN orders o"
+            " ON o.uid = h.uid WHERE h.uid = ? ORDER BY h.seq"
+        )
+        return [
+            StatusChange(uid, Address(owner), OrderStatus(status), time)
+            for status, time, owner in await self._read(sql, (uid,))
+        ]
+
+    def subscribe(self, owner: Address | None = None) -> Subscription:
+        return self._feed.subscribe(owner)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._pending.put(None)
+        await asyncio.to_thread(self._writer.join)
+        self._stop_checkpoints.set()
+        await asyncio.to_thread(self._checkpointer.join)
+        self._readers.shutdown(wait=True)
+        for conn in self._read_conns:
+            conn.close()
+        self._feed.close()
+
+
+# -- the group commit, run by the writer thread ---------------------------------------------
+
+
+class _OpFailed(Exception):
+    """A write of a group without savepoints failed: the group must be redone with them."""
+
+
+def _run_group(
+    conn: sqlite3.Connection,
+    group: list[tuple[Op[Any], asyncio.Future[Any]]],
+    *,
+    savepoints: bool,
+) -> tuple[list[Outcome], Changes]:
+    """Run the group's writes in one transaction and commit it. With ``savepoints`` each
+    write runs in its own, so a failing one rolls back alone; without, the first failure
+    raises ``_OpFailed`` with the transaction still open. Ops only touch the database, so
+    a rolled-back group can be redone. Every status change the writes return goes into
+    ``status_history`` in one statement at the end."""
+    outcomes: list[Outcome] = []
+    changes: Changes = []
+    conn.execute("BEGIN IMMEDIATE")
+    for op, future in group:
+        if savepoints:
+            conn.execute("SAVEPOINT op")
+        try:
+            result, op_changes = op(conn)
+        except Exception as exc:  # this caller's failure only
+            if not savepoints:
+                raise _OpFailed from exc
+            conn.execute("ROLLBACK TO op")
+            outcomes.append((future, None, exc))
+        else:
+            outcomes.append((future, result, None))
+            changes.extend(op_changes)
+        if savepoints:
+            conn.execute("RELEASE op")
+    conn.executemany(_HISTORY, [(c.uid, c.status.value, c.time) for c in changes])
+    conn.execute("COMMIT")
+    return outcomes, changes
+
+
+# -- operations, run by the writer thread inside a transaction ------------------------------
+
+
+def _set_status(conn: sqlite3.Connection, stored: StoredOrder) -> None:
+    conn.execute(
+        "UPDATE orders SET status = ?, executed_sell = ?, executed_buy = ?, executed_fee = ?"
+        " WHERE uid = ?",
+        (
+            stored.status.value,
+            str(stored.executed_sell_amount),
+            str(stored.executed_buy_amount),
+            str(stored.executed_fee_amount),
+            stored.uid,
+        ),
+    )
+
+
+def _load(conn: sqlite3.Connection, uid: OrderUid) -> StoredOrder:
+    row = conn.execute(f"{_SELECT} WHERE uid = ?", (uid,)).fetchone()
+    if row is None:
+        raise not_found(uid)
+    return from_row(row)
+
+
+def _insert(conn: sqlite3.Connection, order: StoredOrder) -> tuple[None, Changes]:
+    try:
+        conn.execute(_INSERT, to_row(order))
+    except sqlite3.IntegrityError as exc:
+        if exc.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+            raise duplicated(order.uid) from None
+        raise
+    change = StatusChange(order.uid, order.owner, order.status, order.creation_time)
+    return None, [change]
+
+
+def _cancel(
+    conn: sqlite3.Connection, uids: list[OrderUid], owner: Address, now: float
+) -> tuple[list[OrderUid], Changes]:
+    orders = [_load(conn, uid) for uid in dict.fromkeys(uids)]
+    for stored in orders:
+        if stored.owner != owner:
+            raise wrong_owner(stored.uid, owner)
+    changes = []
+    for stored in orders:
+        status = next_status(stored.status, Event.CANCEL, Progress.NONE)
+        if status is not stored.status:
+            conn.execute("UPDATE orders SET status = ? WHERE uid = ?", (status.value, stored.uid))
+            changes.append(StatusChange(stored.uid, owner, status, now))
+    return [c.uid for c in changes], changes
+
+
+def _record_fill(
+    conn: sqlite3.Connection,
+    fill: tuple[bytes, int, OrderUid, int, int, int, int],
+    now: float,
+) -> tuple[bool, Changes]:
+    tx_hash, log_index, uid, sell, buy, fee, block_number = fill
+    seen = "SELECT 1 FROM fills WHERE tx_hash = ? AND log_index = ?"
+    if conn.execute(seen, (tx_hash, log_index)).fetchone():
+        return False, []
+    stored = _load(conn, uid)
+    conn.execute(
+        "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (tx_hash, log_index, uid, str(sell), str(buy), str(fee), block_number),
+    )
+    return True, _apply(conn, stored, with_fill(stored, sell, buy, fee), now)
+
+
+def _revert_fill(
+    conn: sqlite3.Connection, tx_hash: bytes, now: float
+) -> tuple[list[OrderUid], Changes]:
+    fills = conn.execute(
+        "SELECT uid, executed_sell, executed_buy, executed_fee FROM fills WHERE tx_hash = ?"
+        " ORDER BY log_index",
+        (tx_hash,),
+    ).fetchall()
+    conn.execute("DELETE FROM fills WHERE tx_hash = ?", (tx_hash,))
+    changes: Changes = []
+    touched: dict[OrderUid, None] = {}
+    for uid, sell, buy, fee in fills:
+        stored = _load(conn, uid)
+        reverted = with_fill(stored, int(sell), int(buy), int(fee), revert=True)
+        changes += _apply(conn, stored, reverted, now)
+        touched[OrderUid(bytes(uid))] = None
+    return list(touched), changes
+
+
+def _set_fill_cursor(conn: sqlite3.Connection, block: int) -> tuple[None, Changes]:
+    conn.execute(
+        "INSERT INTO fill_cursor VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET block = ?",
+        (block, block),
+    )
+    return None, []
+
+
+def _apply(
+    conn: sqlite3.Connection, before: StoredOrder, after: StoredOrder, now: float
+) -> Changes:
+    _set_status(conn, after)
+    if after.status is before.status:
+        return []
+    return [StatusChange(after.uid, after.owner, after.status, now)]
+
+
+def _expire(conn: sqlite3.Connection, now: float) -> tuple[list[OrderUid], Changes]:
+    rows = conn.execute(
+        f"SELECT uid, owner, status FROM orders WHERE {LIVE_SQL} AND valid_to < ?", (now,)
+    ).fetchall()
+    changes = []
+    for uid, owner, current in rows:
+        status = next_status(OrderStatus(current), Event.EXPIRE, Progress.NONE)
+        conn.execute("UPDATE orders SET status = ? WHERE uid = ?", (status.value, uid))
+        change = StatusChange(OrderUid(bytes(uid)), Address(owner), status, now)
+        changes.append(change)
+    return [c.uid for c in changes], changes

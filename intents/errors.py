@@ -1,0 +1,87 @@
+"""Why an intent (or a cancellation) is refused: one exception root with a machine code.
+
+Codes are CoW Protocol's ``errorType`` names, so CoW clients understand our rejections. Each
+error carries the HTTP status the API should answer with; the API translates an ``OrderError``
+to ``{"errorType": code, "description": description}`` at the edge.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorCode(enum.StrEnum):
+    # request body (HTTP layer)
+    MALFORMED_JSON = "MalformedJson"
+    INVALID_FIELD = "InvalidField"
+    PAYLOAD_TOO_LARGE = "PayloadTooLarge"
+    # signature and ownership
+    INVALID_SIGNATURE = "InvalidSignature"
+    WRONG_OWNER = "WrongOwner"
+    MISSING_FROM = "MissingFrom"
+    INVALID_EIP1271_SIGNATURE = "InvalidEip1271Signature"
+    # order content and policy
+    ZERO_AMOUNT = "ZeroAmount"
+    SELL_AMOUNT_OVERFLOW = "SellAmountOverflow"
+    SAME_BUY_AND_SELL_TOKEN = "SameBuyAndSellToken"
+    INVALID_NATIVE_SELL_TOKEN = "InvalidNativeSellToken"
+    INSUFFICIENT_VALID_TO = "InsufficientValidTo"
+    EXCESSIVE_VALID_TO = "ExcessiveValidTo"
+    UNSUPPORTED_TOKEN = "UnsupportedToken"
+    UNSUPPORTED_ORDER_TYPE = "UnsupportedOrderType"
+    UNSUPPORTED_SELL_TOKEN_SOURCE = "UnsupportedSellTokenSource"
+    UNSUPPORTED_BUY_TOKEN_DESTINATION = "UnsupportedBuyTokenDestination"
+    INVALID_APP_DATA = "InvalidAppData"
+    APP_DATA_HASH_MISMATCH = "AppDataHashMismatch"
+    # chain state and order book state
+    INSUFFICIENT_BALANCE = "InsufficientBalance"
+    INSUFFICIENT_ALLOWANCE = "InsufficientAllowance"
+    DUPLICATED_ORDER = "DuplicatedOrder"
+    TOO_MANY_LIMIT_ORDERS = "TooManyLimitOrders"
+    # lookups
+    ORDER_NOT_FOUND = "OrderNotFound"
+    # quotes
+    NO_LIQUIDITY = "NoLiquidity"
+    SELL_AMOUNT_DOES_NOT_COVER_FEE = "SellAmountDoesNotCoverFee"
+
+
+_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_FIELD: 422,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.ORDER_NOT_FOUND: 404,
+    ErrorCode.NO_LIQUIDITY: 404,
+}
+
+
+class OrderError(ValueError):
+    """An intent or cancellation was refused; ``code`` says why for machines,
+    ``description`` for people, ``http_status`` is what the API answers."""
+
+    def __init__(self, code: ErrorCode, description: str, *, http_status: int | None = None):
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.http_status = http_status if http_status is not None else _STATUS.get(code, 400)
+
+
+class DecodeError(OrderError):
+    """The request body is not valid JSON (400) or not a valid document of its type (422,
+    the description names the JSON path of the offending field)."""
+
+
+class SignatureError(OrderError):
+    """The signature does not prove the claimed owner signed this exact order."""
+
+
+class OrderNotFound(OrderError, LookupError):
+    """No order with this UID is in the book."""
+
+    def __init__(self, description: str):
+        super().__init__(ErrorCode.ORDER_NOT_FOUND, description)
+
+
+class DuplicatedOrder(OrderError):
+    """An order with the same UID is already in the book."""
+
+    def __init__(self, description: str = "order already exists"):
+        super().__init__(ErrorCode.DUPLICATED_ORDER, description)

@@ -1,0 +1,64 @@
+"""The orderbook API as an aiohttp application (the factory the node and tests use)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+from aiohttp import web
+
+from intents.book import OrderBook
+from intents.http import ops, orders
+from intents.http.events import EventStreams
+from intents.http.keys import (
+    BOOK,
+    HEALTH_CHECKS,
+    METRICS,
+    OPENAPI,
+    SETTINGS,
+    STREAMS,
+    VALIDATOR,
+    ApiSettings,
+    HealthCheck,
+)
+from intents.http.metrics import ApiMetrics
+from intents.http.middleware import edge
+from intents.http.openapi import openapi_document
+from intents.http.quote import Quoter, add_quote
+from intents.validation import OrderValidator
+
+
+async def _end_streams(app: web.Application) -> None:
+    """On shutdown, end open event streams so their handlers return promptly."""
+    app[STREAMS].close_all()
+
+
+def create_app(
+    *,
+    book: OrderBook,
+    validator: OrderValidator,
+    settings: ApiSettings,
+    health_checks: Mapping[str, HealthCheck] | None = None,
+    quoter: Quoter | None = None,
+) -> web.Application:
+    """The API over an open ``book``; the caller owns the book's and the chain's lifetime.
+
+    ``health_checks`` name the dependencies ``/healthz`` probes; by default the order book.
+    ``quoter`` prices ``POST /api/v1/quote`` (without one it answers 503).
+    """
+    app = web.Application(middlewares=[edge], client_max_size=settings.max_body_bytes)
+    app[BOOK] = book
+    app[VALIDATOR] = validator
+    app[SETTINGS] = settings
+    app[METRICS] = ApiMetrics()
+    app[STREAMS] = EventStreams(book.subscribe, settings.heartbeat_seconds)
+    app[HEALTH_CHECKS] = health_checks if health_checks is not None else {"database": book.count}
+    app[OPENAPI] = msgspec.json.encode(openapi_document())
+    app.router.add_routes(orders.ROUTES)
+    app.router.add_routes(ops.ROUTES)
+    add_quote(app, quoter)
+    app.on_shutdown.append(_end_streams)
+    return app
+
+
+__all__ = ["ApiSettings", "create_app"]

@@ -1,0 +1,220 @@
+"""The OpenAPI 3.1 document of the orderbook API, generated from the wire Structs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from intents.http.events import StatusEvent
+from intents.http.ops import Health
+from intents.http.orders import OrderStatusResponse
+from intents.http.quote import OrderQuoteRequest, OrderQuoteResponse
+from intents.wire import (
+    U256,
+    ErrorBody,
+    HexAddress,
+    HexUid,
+    OrderCancellations,
+    OrderCreation,
+    OrderResponse,
+)
+
+_SCHEMA_TYPES: tuple[Any, ...] = (
+    OrderCreation,
+    OrderResponse,
+    OrderCancellations,
+    OrderStatusResponse,
+    StatusEvent,
+    ErrorBody,
+    Health,
+    OrderQuoteRequest,
+    OrderQuoteResponse,
+)
+_REF = "#/components/schemas/{name}"
+
+
+def _schema_hook(type_: type) -> dict[str, Any]:
+    if type_ is U256:
+        return {
+            "type": "string",
+            "pattern": "^[0-9]{1,78}$",
+            "description": "uint256 amount in token base units, as a decimal string",
+        }
+    raise NotImplementedError(type_)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(name=name)}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    meaning = {
+        400: "malformed JSON, or the order breaks a rule (see errorType)",
+        401: "the cancellation is not signed by the orders' owner",
+        404: "no such order",
+        413: "request body larger than the limit",
+        422: "a field has the wrong type, enum value or range (the description names it)",
+    }
+    return {str(s): _json(_ref("ErrorBody"), meaning[s]) for s in statuses}
+
+
+_UID = {
+    "name": "uid",
+    "in": "path",
+    "required": True,
+    "schema": msgspec.json.schema(HexUid),
+    "description": "56-byte order UID: digest ‖ owner ‖ validTo",
+}
+_ADDRESS = msgspec.json.schema(HexAddress)
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/api/v1/orders": {
+            "post": {
+                "summary": "Submit a signed order",
+                "description": "Validates the order (signature, amounts, validity, tokens, "
+                "balance and allowance on chain) and answers 201 once it is durably stored.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("OrderCreation")}},
+                },
+                "responses": {
+                    "201": _json({"type": "string"}, "the new order's UID"),
+                    **_errors(400, 413, 422),
+                },
+            },
+            "delete": {
+                "summary": "Cancel orders by a signed OrderCancellations message",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("OrderCancellations")}},
+                },
+                "responses": {
+                    "200": _json({"type": "string"}, "the orders are cancelled"),
+                    **_errors(400, 401, 404, 413, 422),
+                },
+            },
+        },
+        "/api/v1/orders/{uid}": {
+            "get": {
+                "summary": "One order, with its status and executed amounts",
+                "parameters": [_UID],
+                "responses": {
+                    "200": _json(_ref("OrderResponse"), "the order"),
+                    **_errors(400, 404),
+                },
+            }
+        },
+        "/api/v1/orders/{uid}/status": {
+            "get": {
+                "summary": "An order's competition status",
+                "parameters": [_UID],
+                "responses": {
+                    "200": _json(_ref("OrderStatusResponse"), "the status"),
+                    **_errors(400, 404),
+                },
+            }
+        },
+        "/api/v1/account/{owner}/orders": {
+            "get": {
+                "summary": "An owner's orders, newest first",
+                "parameters": [
+                    {"name": "owner", "in": "path", "required": True, "schema": _ADDRESS},
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "default": 10},
+                    },
+                ],
+                "responses": {
+                    "200": _json({"type": "array", "items": _ref("OrderResponse")}, "a page"),
+                    **_errors(422),
+                },
+            }
+        },
+        "/api/v1/events": {
+            "get": {
+                "summary": "Server-sent events of order status changes",
+                "description": "Each committed status change is an event `status` whose data "
+                "is a StatusEvent; comment lines are heartbeats. A client that falls behind "
+                "gets an event `lagged` and is disconnected: reconnect and re-read.",
+                "parameters": [
+                    {"name": "owner", "in": "query", "required": False, "schema": _ADDRESS}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the event stream",
+                        "content": {"text/event-stream": {"schema": _ref("StatusEvent")}},
+                    },
+                    **_errors(422),
+                },
+            }
+        },
+        "/api/v1/quote": {
+            "post": {
+                "summary": "Price a prospective order with the routing engine",
+                "description": "Exactly one amount: sellAmountBeforeFee or sellAmountAfterFee "
+                "(kind sell) or buyAmountAfterFee (kind buy). feeAmount is the trade's gas in "
+                "the sell token. Refusals: ZeroAmount, SameBuyAndSellToken, UnsupportedToken, "
+                "SellAmountDoesNotCoverFee (400), NoLiquidity (404).",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("OrderQuoteRequest")}},
+                },
+                "responses": {
+                    "200": _json(_ref("OrderQuoteResponse"), "the quoted order"),
+                    "404": _json(_ref("ErrorBody"), "NoLiquidity: no route fills the order"),
+                    **_errors(400, 413, 422),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Whether the order book and the chain answer",
+                "responses": {
+                    "200": _json(_ref("Health"), "healthy"),
+                    "503": _json(_ref("Health"), "a dependency is unreachable"),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (text exposition format)",
+                "responses": {"200": {"description": "metrics", "content": {"text/plain": {}}}},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "the OpenAPI document"}},
+            }
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(
+        _SCHEMA_TYPES, schema_hook=_schema_hook, ref_template=_REF
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tributary orderbook API",
+            "version": "1",
+            "description": "CoW Protocol compatible order intake: signed GPv2 orders "
+            "(EIP-712), validation with CoW's errorType names, a durable order book.",
+        },
+        "paths": _paths(),
+        "components": {"schemas": components},
+    }

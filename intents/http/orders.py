@@ -1,0 +1,147 @@
+"""Handlers of the order endpoints: create, read, status, cancel, list by owner, events."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+from aiohttp import web
+
+from intents.cancellation import authorize_cancellation
+from intents.errors import ErrorCode, OrderError, OrderNotFound
+from intents.http.keys import BOOK, METRICS, SETTINGS, STREAMS, VALIDATOR
+from intents.order import OrderStatus, StoredOrder
+from intents.types import Address, to_address
+from intents.wire import (
+    OrderResponse,
+    decode_cancellations,
+    decode_order_creation,
+    encode,
+    parse_uid,
+    to_hex,
+)
+
+ROUTES = web.RouteTableDef()
+
+
+class OrderStatusResponse(msgspec.Struct, frozen=True, rename="camel"):
+    """CoW's ``CompetitionOrderStatus`` subset: ``type`` is ``open`` (waiting for or in an
+    auction), ``traded`` (filled or partially filled), ``cancelled`` or ``expired``."""
+
+    type: str
+
+
+_STATUS_TYPE = {
+    OrderStatus.OPEN: "open",
+    OrderStatus.PARTIALLY_FILLED: "traded",
+    OrderStatus.FILLED: "traded",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.EXPIRED: "expired",
+}
+
+
+def _json(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """The request body; a body over the size limit is ``PayloadTooLarge`` (413)."""
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[SETTINGS].max_body_bytes
+        raise OrderError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"request body exceeds the limit of {limit} bytes",
+            http_status=413,
+        ) from None
+
+
+async def _stored(request: web.Request) -> StoredOrder:
+    uid = parse_uid(request.match_info["uid"])
+    stored = await request.app[BOOK].get(uid)
+    if stored is None:
+        raise OrderNotFound(f"no order with UID {to_hex(uid)}")
+    return stored
+
+
+def _view(request: web.Request, stored: StoredOrder) -> OrderResponse:
+    return OrderResponse.from_stored(
+        stored, settlement_contract=request.app[SETTINGS].settlement, now=time.time()
+    )
+
+
+def _invalid_query(name: str, why: str) -> OrderError:
+    return OrderError(ErrorCode.INVALID_FIELD, f"{why} - at `{name}`")
+
+
+def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise _invalid_query(name, f"Expected an integer in [{low}, {high}], got {raw[:40]!r}")
+    return int(raw)
+
+
+def _address(raw: str, name: str) -> Address:
+    try:
+        return to_address(raw)
+    except ValueError:
+        raise _invalid_query(name, f"Expected a 20-byte 0x hex address, got {raw[:60]!r}") from None
+
+
+@ROUTES.post("/api/v1/orders")
+async def create_order(request: web.Request) -> web.Response:
+    """Validate a signed order and store it; 201 with its UID once it is committed."""
+    metrics = request.app[METRICS]
+    try:
+        creation = decode_order_creation(await _read_body(request))
+        stored = await request.app[VALIDATOR].validate(creation)
+        await request.app[BOOK].insert(stored)
+    except OrderError as exc:
+        metrics.observe_order(exc.code.value)
+        raise
+    metrics.observe_order("accepted")
+    return _json(encode(to_hex(stored.uid)), status=201)
+
+
+@ROUTES.get("/api/v1/orders/{uid}")
+async def get_order(request: web.Request) -> web.Response:
+    return _json(encode(_view(request, await _stored(request))))
+
+
+@ROUTES.get("/api/v1/orders/{uid}/status")
+async def get_order_status(request: web.Request) -> web.Response:
+    stored = await _stored(request)
+    kind = _STATUS_TYPE[stored.status]
+    if kind == "open" and stored.order.valid_to < time.time():
+        kind = "expired"
+    return _json(encode(OrderStatusResponse(kind)))
+
+
+@ROUTES.delete("/api/v1/orders")
+async def cancel_orders(request: web.Request) -> web.Response:
+    """Cancel orders by a signed ``OrderCancellations``; only their owner may."""
+    cancellation = decode_cancellations(await _read_body(request))
+    owner, uids = authorize_cancellation(request.app[VALIDATOR].domain_separator, cancellation)
+    await request.app[BOOK].cancel(uids, owner)
+    return _json(encode("Cancelled"))
+
+
+@ROUTES.get("/api/v1/account/{owner}/orders")
+async def list_account_orders(request: web.Request) -> web.Response:
+    """The owner's orders, newest first, ``offset``/``limit`` paged."""
+    owner = _address(request.match_info["owner"], "owner")
+    offset = _query_int(request, "offset", 0, 0, 2**31)
+    limit = _query_int(request, "limit", 10, 1, request.app[SETTINGS].max_page)
+    orders = await request.app[BOOK].list_by_owner(owner, offset, limit)
+    return _json(encode([_view(request, stored) for stored in orders]))
+
+
+@ROUTES.get("/api/v1/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events of committed status changes, all or of one ``owner``."""
+    raw = request.query.get("owner")
+    owner = _address(raw, "owner") if raw is not None else None
+    return await request.app[STREAMS].serve(request, owner)

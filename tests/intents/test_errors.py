@@ -1,0 +1,50 @@
+"""The exception tree: machine codes, HTTP hints, builtin compatibility."""
+
+from __future__ import annotations
+
+import pytest
+
+from intents.errors import (
+    DecodeError,
+    DuplicatedOrder,
+    ErrorCode,
+    OrderError,
+    OrderNotFound,
+    SignatureError,
+)
+
+
+def test_status_hints() -> None:
+    assert OrderError(ErrorCode.ZERO_AMOUNT, "zero").http_status == 400
+    assert DecodeError(ErrorCode.INVALID_FIELD, "bad - at `$.kind`").http_status == 422
+    assert DecodeError(ErrorCode.MALFORMED_JSON, "truncated").http_status == 400
+    assert OrderNotFound("no such order").http_status == 404
+    assert DuplicatedOrder().http_status == 400
+    wrong = SignatureError(ErrorCode.WRONG_OWNER, "not yours", http_status=401)
+    assert wrong.http_status == 401
+
+
+def test_builtin_compatible() -> None:
+    with pytest.raises(ValueError, match="ZeroAmount: zero"):
+        raise OrderError(ErrorCode.ZERO_AMOUNT, "zero")
+    with pytest.raises(LookupError):
+        raise OrderNotFound("gone")
+    error = DuplicatedOrder()
+    assert (error.code, error.description) == (ErrorCode.DUPLICATED_ORDER, "order already exists")
+
+
+def test_codes_are_cow_error_types() -> None:
+    # CoW's OrderPostError enum spells these exactly so; clients switch on them
+    cow = {
+        "DuplicatedOrder", "MissingFrom", "WrongOwner", "InvalidEip1271Signature",
+        "InsufficientBalance", "InsufficientAllowance", "InvalidSignature",
+        "SellAmountOverflow", "ZeroAmount", "TooManyLimitOrders",
+        "UnsupportedBuyTokenDestination", "UnsupportedSellTokenSource", "UnsupportedOrderType",
+        "InsufficientValidTo", "ExcessiveValidTo", "InvalidNativeSellToken",
+        "SameBuyAndSellToken", "UnsupportedToken", "InvalidAppData", "AppDataHashMismatch",
+    }  # fmt: skip
+    # ... and its quote endpoint's PriceEstimationError these
+    cow |= {"NoLiquidity", "SellAmountDoesNotCoverFee"}
+    ours = {code.value for code in ErrorCode}
+    assert cow <= ours
+    assert ours - cow == {"MalformedJson", "InvalidField", "PayloadTooLarge", "OrderNotFound"}
