@@ -1,0 +1,239 @@
+"""Single-path strategies: the references the optimizer must beat.
+
+* ``baseline_route`` — the CoW Protocol baseline solver's algorithm (cowprotocol/services,
+  ``shared::baseline_solver``): candidate paths are the direct pair and every path through
+  one or two distinct base tokens (WETH, USDC, USDT, DAI, WBTC); along a path each hop takes
+  the single pool with the best amount (most out for sell orders, least in for buy orders);
+  the path with the best gross amount wins.
+* ``best_single_pool_route`` — the best one pool that trades the pair directly.
+* ``best_path_route`` — the best of given token paths net of gas (the optimizer's fallback).
+
+Everything is exact integer pool math; ``execute_path`` turns a path into conserving legs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+
+from routing.graph import Edge, TokenGraph
+from routing.pool import PoolMathError, TokenAddress
+from routing.route import Leg, NoRoute, OrderKind, Route
+
+WETH = TokenAddress("0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2")
+USDC = TokenAddress("0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48")
+USDT = TokenAddress("0xdac17f958d2ee523a2206206994597c13d831ec7")
+DAI = TokenAddress("0x6b175474e89094c44da98b954eedeac495271d0f")
+WBTC = TokenAddress("0x2260fac5e5542a773aa44fbcfedf7c193bc2c599")
+BASE_TOKENS: tuple[TokenAddress, ...] = (WETH, USDC, USDT, DAI, WBTC)
+MAX_BASE_HOPS = 2
+"""Intermediate base tokens on a baseline path (CoW's ``DEFAULT_MAX_HOPS``)."""
+
+
+def base_token_paths(
+    sell: TokenAddress,
+    buy: TokenAddress,
+    base_tokens: Iterable[TokenAddress] = BASE_TOKENS,
+    max_intermediate: int = MAX_BASE_HOPS,
+) -> list[tuple[TokenAddress, ...]]:
+    """The direct pair plus every path through up to ``max_intermediate`` distinct base
+    tokens (never the buy token, never a token already on the path)."""
+    if sell == buy:
+        return []
+    bases = sorted(set(base_tokens))
+    paths: list[tuple[TokenAddress, ...]] = []
+    prefixes: list[tuple[TokenAddress, ...]] = [(sell,)]
+    for _ in range(max_intermediate + 1):
+        paths.extend((*prefix, buy) for prefix in prefixes)
+        prefixes = [(*p, b) for p in prefixes for b in bases if b != buy and b not in p]
+    return paths
+
+
+def _best_out(edges: Sequence[Edge], amount_in: int) -> tuple[Edge, int] | None:
+    best: tuple[Edge, int] | None = None
+    for edge in edges:
+        try:
+            out = edge.pool.amount_out(edge.token_in, edge.token_out, amount_in)
+        except PoolMathError:
+            continue
+        if best is None or out > best[1]:
+            best = (edge, out)
+    return best
+
+
+def _best_in(edges: Sequence[Edge], amount_out: int) -> tuple[Edge, int] | None:
+    best: tuple[Edge, int] | None = None
+    for edge in edges:
+        try:
+            needed = edge.pool.amount_in(edge.token_in, edge.token_out, amount_out)
+        except PoolMathError:
+            continue
+        if best is None or needed < best[1]:
+            best = (edge, needed)
+    return best
+
+
+def execute_path(
+    graph: TokenGraph, tokens: Sequence[TokenAddress], amount: int, kind: OrderKind
+) -> tuple[Leg, ...] | None:
+    """Legs along ``tokens`` with the best pool per hop, or ``None`` if a hop cannot fill.
+
+    Sell orders go forward from ``amount`` in. Buy orders pick pools backward from
+    ``amount`` out (least input per hop), then replay forward from the resulting input so
+    every leg passes on its whole exact output (the final output is at least ``amount``).
+    """
+    hops = list(itertools.pairwise(tokens))
+    if not hops or amount <= 0:
+        return None
+    chosen: list[Edge] = []
+    if kind is OrderKind.BUY:
+        needed = amount
+        for u, v in reversed(hops):
+            pick = _best_in(graph.edges(u, v), needed)
+            if pick is None:
+                return None
+            chosen.append(pick[0])
+            needed = pick[1]
+        chosen.reverse()
+        return replay(chosen, needed)
+    legs: list[Leg] = []
+    flowing = amount
+    for u, v in hops:
+        best = _best_out(graph.edges(u, v), flowing)
+        if best is None or best[1] <= 0:
+            return None
+        legs.append(Leg(best[0].pool.id, u, v, flowing, best[1]))
+        flowing = best[1]
+    return tuple(legs)
+
+
+def replay(edges: Sequence[Edge], amount_in: int) -> tuple[Leg, ...] | None:
+    """Swap ``amount_in`` through ``edges`` in sequence, each leg taking the previous output."""
+    legs: list[Leg] = []
+    flowing = amount_in
+    for edge in edges:
+        try:
+            out = edge.pool.amount_out(edge.token_in, edge.token_out, flowing)
+        except PoolMathError:
+            return None
+        if out <= 0:
+            return None
+        legs.append(Leg(edge.pool.id, edge.token_in, edge.token_out, flowing, out))
+        flowing = out
+    return tuple(legs)
+
+
+def make_route(
+    graph: TokenGraph,
+    strategy: str,
+    kind: OrderKind,
+    sell: TokenAddress,
+    buy: TokenAddress,
+    legs: Sequence[Leg],
+    explanation: Sequence[str] = (),
+) -> Route:
+    """A ``Route`` from conserving legs: totals, gas of the distinct pools, and price impact
+    against the best spot rate along the legs' own pools."""
+    amount_in = sum(leg.amount_in for leg in legs if leg.token_in == sell)
+    amount_out = sum(leg.amount_out for leg in legs if leg.token_out == buy)
+    gas = sum(graph.pools[p].gas for p in dict.fromkeys(leg.pool for leg in legs))
+    objective = buy if kind is OrderKind.SELL else sell
+    reach: dict[TokenAddress, float] = {sell: 1.0}
+    for leg in legs:
+        spot = graph.pools[leg.pool].spot_price(leg.token_in, leg.token_out)
+        reach[leg.token_out] = max(reach.get(leg.token_out, 0.0), reach[leg.token_in] * spot)
+    spot_rate = reach.get(buy, 0.0)
+    impact = (1.0 - amount_out / (amount_in * spot_rate)) * 1e4 if spot_rate > 0 else 0.0
+    return Route(
+        strategy=strategy,
+        kind=kind,
+        sell_token=sell,
+        buy_token=buy,
+        legs=tuple(legs),
+        amount_in=amount_in,
+        amount_out=amount_out,
+        gas=gas,
+        gas_cost=graph.gas_cost(gas, objective),
+        price_impact_bp=impact,
+        explanation=tuple(explanation),
+    )
+
+
+def _path_text(legs: Sequence[Leg]) -> str:
+    return " -> ".join([legs[0].token_in, *(f"[{leg.pool}] {leg.token_out}" for leg in legs)])
+
+
+def _best_route(
+    graph: TokenGraph,
+    strategy: str,
+    paths: Iterable[Sequence[TokenAddress]],
+    sell: TokenAddress,
+    buy: TokenAddress,
+    amount: int,
+    kind: OrderKind,
+    *,
+    net_of_gas: bool,
+) -> Route | None:
+    best: Route | None = None
+    for tokens in paths:
+        legs = execute_path(graph, tokens, amount, kind)
+        if legs is None:
+            continue
+        why = (f"single path {_path_text(legs)}",)
+        route = make_route(graph, strategy, kind, sell, buy, legs, why)
+        if kind is OrderKind.BUY and route.amount_out < amount:
+            continue
+        if net_of_gas:
+            if route.better_than(best):
+                best = route
+        elif best is None or (
+            route.amount_out > best.amount_out
+            if kind is OrderKind.SELL
+            else route.amount_in < best.amount_in
+        ):
+            best = route
+    return best
+
+
+def best_path_route(
+    graph: TokenGraph,
+    paths: Iterable[Sequence[TokenAddress]],
+    sell: TokenAddress,
+    buy: TokenAddress,
+    amount: int,
+    kind: OrderKind,
+) -> Route | None:
+    """The best single path among ``paths``, net of gas (best pool per hop)."""
+    return _best_route(graph, "single-path", paths, sell, buy, amount, kind, net_of_gas=True)
+
+
+def baseline_route(
+    graph: TokenGraph,
+    sell: TokenAddress,
+    buy: TokenAddress,
+    amount: int,
+    kind: OrderKind = OrderKind.SELL,
+    base_tokens: Iterable[TokenAddress] = BASE_TOKENS,
+) -> Route:
+    """The CoW baseline solver's route (best gross amount over base-token paths)."""
+    paths = base_token_paths(sell, buy, base_tokens)
+    route = _best_route(graph, "baseline", paths, sell, buy, amount, kind, net_of_gas=False)
+    if route is None:
+        raise NoRoute(f"no base-token path from {sell} to {buy} fills {amount}")
+    return route
+
+
+def best_single_pool_route(
+    graph: TokenGraph,
+    sell: TokenAddress,
+    buy: TokenAddress,
+    amount: int,
+    kind: OrderKind = OrderKind.SELL,
+) -> Route:
+    """The best single pool trading ``sell -> buy`` directly (best gross amount)."""
+    route = _best_route(
+        graph, "single-pool", [(sell, buy)], sell, buy, amount, kind, net_of_gas=False
+    )
+    if route is None:
+        raise NoRoute(f"no pool trades {sell} -> {buy} for {amount}")
+    return route

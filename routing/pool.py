@@ -1,0 +1,66 @@
+"""The one interface every pool model implements, and the errors of pool math.
+
+A pool is an immutable snapshot. Its methods are pure integer functions with the deployed
+contract's rounding: ``amount_out`` rounds down (the pool never pays more than the contract
+would), ``amount_in`` rounds up (the trader never pays less than the contract would demand).
+
+Conventions shared by every model: an amount of 0 gives 0; a negative amount is a
+``PoolMathError``; an amount the pool cannot fill completely (reserves, tick range, max
+ratio, a revert of the contract's math) is ``InsufficientLiquidity`` — and once an amount is
+refused, every larger one is too. ``amount_in`` is the contract's exact-output math (Uniswap
+``getAmountIn`` / V3 exact output / Balancer ``GIVEN_OUT``); for Balancer, selling that input
+with ``GIVEN_IN`` can return a few wei less, as on chain.
+"""
+
+from __future__ import annotations
+
+from typing import NewType, Protocol, runtime_checkable
+
+TokenAddress = NewType("TokenAddress", str)
+"""An ERC-20 address, lowercase ``0x`` hex (this package's own type: ``routing`` imports
+nothing of ours)."""
+
+PoolId = NewType("PoolId", str)
+
+
+class PoolMathError(ArithmeticError):
+    """Root of pool-math failures; ``code`` is machine-readable."""
+
+    code = "PoolMathError"
+
+
+class InsufficientLiquidity(PoolMathError):
+    """The pool cannot fill the amount (reserves, tick range or max-ratio exhausted)."""
+
+    code = "InsufficientLiquidity"
+
+
+class UnknownToken(PoolMathError, KeyError):
+    code = "UnknownToken"
+
+
+@runtime_checkable
+class Pool(Protocol):
+    @property
+    def id(self) -> PoolId: ...
+
+    @property
+    def tokens(self) -> tuple[TokenAddress, ...]: ...
+
+    @property
+    def gas(self) -> int:
+        """Gas units one swap through this pool costs (estimate)."""
+        ...
+
+    def amount_out(self, token_in: TokenAddress, token_out: TokenAddress, amount_in: int) -> int:
+        """Exact output for ``amount_in``; raises ``InsufficientLiquidity``."""
+        ...
+
+    def amount_in(self, token_in: TokenAddress, token_out: TokenAddress, amount_out: int) -> int:
+        """Exact input needed to receive ``amount_out``; raises ``InsufficientLiquidity``."""
+        ...
+
+    def spot_price(self, token_in: TokenAddress, token_out: TokenAddress) -> float:
+        """Marginal units of ``token_out`` per unit of ``token_in`` after fee, for graph
+        weights and candidate pruning only (never for amounts)."""
+        ...
