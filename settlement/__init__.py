@@ -1,0 +1,59 @@
+"""The chain: devnet, GPv2 settle() encoding, interactions, simulation and submission,
+fills and reorg tracking, and the batched JSON-RPC chain reader intake uses.
+
+Names are re-exported lazily (PEP 562) so that importing one submodule — the CLI does it
+for every command — does not pull in web3 and everything else.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Artifact": "artifacts",
+    "load_artifact": "artifacts",
+    "Execution": "build",
+    "build_settlement": "build",
+    "ChainMismatchError": "chain_reader",
+    "RpcChainReader": "chain_reader",
+    "verify_chain": "chain_reader",
+    "Account": "devnet",
+    "Deployment": "devnet",
+    "Devnet": "devnet",
+    "Seeded": "devnet_seed",
+    "load_seeded": "devnet_seed",
+    "seed": "devnet_seed",
+    "EncodingError": "encoding",
+    "Interaction": "encoding",
+    "Settlement": "encoding",
+    "Trade": "encoding",
+    "TradeFlags": "encoding",
+    "trade_for_order": "encoding",
+    "Fill": "fills",
+    "FillIndexer": "fills",
+    "FillSink": "fills",
+    "FillTracker": "fills",
+    "trade_fills": "fills",
+    "Leg": "interactions",
+    "PoolKind": "interactions",
+    "route_interactions": "interactions",
+    "BatchingRpcClient": "jsonrpc",
+    "ChainReadError": "jsonrpc",
+    "decode_revert": "revert",
+    "Outcome": "submitter",
+    "SettlementReverted": "submitter",
+    "Submission": "submitter",
+    "SubmissionError": "submitter",
+    "Submitter": "submitter",
+    "SubmitterConfig": "submitter",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'settlement' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"settlement.{module}"), name)
