@@ -1,0 +1,436 @@
+"""The auctioneer: every ``interval`` seconds, one batch auction from the open orders.
+
+A round: expire old orders; take the open ones; leave out those whose owner no longer has
+the balance and allowance to pay (one batched read); read the liquidity; build the
+solver-engine auction (reference prices from the liquidity); ask the in-process engines
+and the external solvers at once under a deadline; check every solution (limit prices,
+uniform prices, token flows, and a simulation of its settlement on the chain); score them
+and run the fair combinatorial auction; settle each winner (``Submitter.submit``), whose
+``FillTracker`` writes the fills back to the order book. Every round is logged; a round
+that fails is logged and the loop goes on.
+
+A round starts by bringing the book up to the chain (``FillIndexer.catch_up``): fills of
+settlements the book has not recorded, e.g. one mined just before the previous leader
+died, are recorded first, so their orders are not auctioned again.
+
+It runs only while the injected ``Leadership`` says this node leads (one auctioneer per
+network: the PostgreSQL book elects it with an advisory lock; ``AlwaysLeader`` otherwise),
+and submits a winner only if it has led without interruption since the round began.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from intents.book import OrderBook
+from intents.chain import ChainReader
+from intents.order import OrderKind, StoredOrder
+from intents.types import Address, OrderUid, TokenAddress
+from routing.pool import TokenAddress as PoolToken
+from settlement.encoding import Settlement, trade_for_order
+from settlement.fills import FillIndexer
+from settlement.interactions import Leg as SettlementLeg
+from settlement.interactions import route_interactions
+from settlement.submitter import Outcome, SettlementReverted, Submission, Submitter
+from solver import dto
+from solver.checks import SolutionRejected, verify_solution
+from solver.competition import Bid, Ranking, arbitrate
+from solver.engines import Engine
+from solver.external import ExternalSolver
+from solver.leader import AlwaysLeader, Leadership
+from solver.liquidity_source import ChainPool, LiquiditySource, native_prices
+from solver.model import Auction, Order, Solution, auction_from_dto, executed_amounts
+from solver.scoring import ScoringError
+from solver.scoring import bid as make_bid
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AuctioneerConfig:
+    settlement: Address
+    weth: TokenAddress
+    v3_router: Address | None = None
+    interval: float = 2.0
+    """Seconds between the starts of two rounds."""
+    solve_time: float = 3.0
+    """Seconds the solvers get (the auction's deadline)."""
+    max_winners: int = 10
+
+
+@dataclass
+class RoundReport:
+    """What one round did (also logged)."""
+
+    auction_id: int
+    term: int
+    """The leadership term the round ran in; it settles nothing once that term is over."""
+    auction: Auction | None = None
+    orders: int = 0
+    unfunded: list[OrderUid] = field(default_factory=list)
+    bids: dict[str, int] = field(default_factory=dict)
+    """Solutions received per solver."""
+    rejected: list[tuple[str, int, str, str]] = field(default_factory=list)
+    """(solver, solution id, code, reason)."""
+    winners: list[Bid[Solution]] = field(default_factory=list)
+    ranking: Ranking[Solution] | None = None
+    submissions: list[tuple[Bid[Solution], Submission]] = field(default_factory=list)
+    """Each winner's settlement (``outcome`` is ``settled`` when its fills were recorded)."""
+    error: str | None = None
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def remaining_amounts(stored: StoredOrder, available: int | None = None) -> tuple[int, int]:
+    """(sell, buy) left to fill, proportional to what is left on the order's kind side
+    (rounded down on the other side); a partially fillable order is also cut to what its
+    owner can pay, ``available`` of the sell token."""
+    o = stored.order
+    if o.kind is OrderKind.SELL:
+        sell = max(o.sell_amount - stored.executed_sell_amount, 0)
+        if available is not None and o.partially_fillable:
+            sell = min(sell, available)
+        return sell, o.buy_amount * sell // o.sell_amount
+    buy = max(o.buy_amount - stored.executed_buy_amount, 0)
+    if available is not None and o.partially_fillable:
+        buy = min(buy, available * o.buy_amount // o.sell_amount)
+    return o.sell_amount * buy // o.buy_amount, buy
+
+
+def order_dto(stored: StoredOrder, available: int | None = None) -> dto.Order:
+    """The auction form of a stored order (its remaining amounts, see
+    ``remaining_amounts``)."""
+    o = stored.order
+    sell, buy = remaining_amounts(stored, available)
+    return dto.Order(
+        uid=_hex(stored.uid),
+        sell_token=o.sell_token,
+        buy_token=o.buy_token,
+        sell_amount=dto.U256(sell),
+        full_sell_amount=dto.U256(o.sell_amount),
+        buy_amount=dto.U256(buy),
+        full_buy_amount=dto.U256(o.buy_amount),
+        valid_to=o.valid_to,
+        kind="sell" if o.kind is OrderKind.SELL else "buy",
+        receiver=o.receiver,
+        owner=stored.owner,
+        partially_fillable=o.partially_fillable,
+        pre_interactions=[],
+        post_interactions=[],
+        sell_token_source="erc20",
+        buy_token_destination="erc20",
+        class_="limit" if stored.order_class == "limit" else "market",
+        app_data=_hex(o.app_data),
+        signing_scheme=stored.signing_scheme.value,
+        signature=_hex(stored.signature),
+    )
+
+
+def settlement_of(
+    solution: Solution,
+    orders: Mapping[OrderUid, Order],
+    stored: Mapping[OrderUid, StoredOrder],
+    pools: Mapping[str, ChainPool],
+    config: AuctioneerConfig,
+) -> Settlement:
+    """The ``settle()`` executing ``solution`` exactly: uniform clearing prices, and for a
+    trade that pays a solver fee its own pair of prices (``sell: bought``, ``buy: paid``)
+    so the contract charges exactly the fee-inclusive amount the solution promises."""
+    tokens = list(solution.prices)
+    prices = [solution.prices[t] for t in tokens]
+    index = {t: i for i, t in enumerate(tokens)}
+    trades = []
+    for trade in solution.trades:
+        order, book_order = orders[trade.order], stored[trade.order]
+        signed = book_order.order
+        token_index = {
+            signed.sell_token: index[order.sell_token],
+            signed.buy_token: index[order.buy_token],
+        }
+        executed = trade.executed
+        if trade.fee:
+            sold, bought = executed_amounts(order, trade, solution.prices)
+            token_index = {signed.sell_token: len(tokens), signed.buy_token: len(tokens) + 1}
+            tokens += [order.sell_token, order.buy_token]
+            prices += [bought, sold]
+            if order.kind is OrderKind.SELL:
+                executed = sold
+        trades.append(
+            trade_for_order(
+                signed,
+                token_index,
+                book_order.signing_scheme,
+                book_order.owner,
+                book_order.signature,
+                executed if signed.partially_fillable else 0,
+            )
+        )
+    legs: list[SettlementLeg] = [
+        pools[leg.pool].leg(leg.token_in, leg.token_out, leg.amount_in, leg.amount_out)
+        for leg in solution.legs
+    ]
+    return Settlement(
+        tokens=tuple(TokenAddress(t) for t in tokens),
+        clearing_prices=tuple(prices),
+        trades=tuple(trades),
+        intra=route_interactions(legs, config.settlement, v3_router=config.v3_router),
+    )
+
+
+class Auctioneer:
+    """Runs batch auctions over ``book`` and settles the winners through ``submitter``."""
+
+    def __init__(
+        self,
+        *,
+        book: OrderBook,
+        chain: ChainReader,
+        liquidity: LiquiditySource,
+        pools: Mapping[str, ChainPool],
+        engines: Sequence[Engine],
+        external: Sequence[ExternalSolver],
+        submitter: Submitter,
+        fills: FillIndexer,
+        config: AuctioneerConfig,
+        leadership: Leadership | None = None,
+    ) -> None:
+        self.book = book
+        self.chain = chain
+        self.liquidity = liquidity
+        self.pools = pools
+        self.engines = list(engines)
+        self.external = list(external)
+        self._external = {s.name: s for s in external}
+        self.submitter = submitter
+        self.fills = fills
+        self.config = config
+        self.leadership = leadership or AlwaysLeader()
+        self.rounds = 0
+        self.reports: list[RoundReport] = []
+        self._stored: dict[OrderUid, StoredOrder] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run rounds every ``config.interval`` seconds until ``stop`` is set."""
+        async with aiohttp.ClientSession() as session:
+            while not stop.is_set():
+                started = time.monotonic()
+                if await self.leadership.is_leader():
+                    await self.run_round(session)
+                wait = max(self.config.interval - (time.monotonic() - started), 0.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), wait)
+
+    async def run_round(self, session: aiohttp.ClientSession) -> RoundReport:
+        """One auction, start to settlement; never raises (failures are in the report)."""
+        self.rounds += 1
+        report = RoundReport(auction_id=self.rounds, term=self.leadership.term)
+        try:
+            await self._round(session, report)
+        except Exception as exc:  # a failed round must not stop the network
+            report.error = f"{type(exc).__name__}: {exc}"
+            logger.exception("auction %d failed", report.auction_id)
+        self.reports = [*self.reports[-99:], report]
+        return report
+
+    async def _funded(
+        self, orders: list[StoredOrder], report: RoundReport
+    ) -> list[tuple[StoredOrder, int]]:
+        """The orders whose owners can pay, with what each owner can pay (the smaller of
+        balance and allowance of the sell token): all of a fill-or-kill order, some of a
+        partially fillable one."""
+        funds = await self.chain.funds([(s.owner, s.order.sell_token) for s in orders])
+        kept = []
+        for stored, f in zip(orders, funds, strict=True):
+            available = min(f.balance, f.allowance)
+            sell, _ = remaining_amounts(stored)
+            need = 1 if stored.order.partially_fillable else sell + stored.order.fee_amount
+            if available >= need:
+                kept.append((stored, available))
+            else:
+                report.unfunded.append(stored.uid)
+        if report.unfunded:
+            logger.info(
+                "auction %d leaves out %d unfunded order(s): %s",
+                report.auction_id,
+                len(report.unfunded),
+                ", ".join(_hex(u) for u in report.unfunded),
+            )
+        return kept
+
+    async def build_auction(
+        self, orders: list[tuple[StoredOrder, int]], auction_id: int
+    ) -> dto.Auction:
+        """The solver-engine auction of ``orders`` (each with what its owner can pay)."""
+        liquidity = await self.liquidity.liquidity()
+        prices = native_prices(liquidity, self.config.weth)
+        addresses: set[str] = set()
+        for stored, _ in orders:
+            addresses |= {stored.order.sell_token, stored.order.buy_token}
+        for pool in liquidity:
+            if not isinstance(pool, dto.ForeignLimitOrder):
+                addresses |= set(pool.tokens)
+        gas_price = int(await self.submitter.rpc.call("eth_gasPrice", []), 16)
+        tokens = {
+            token: dto.Token(
+                decimals=None,
+                reference_price=dto.U256(prices[token]) if token in prices else None,
+                available_balance=dto.U256(0),
+                trusted=False,
+            )
+            for token in sorted(addresses)
+        }
+        return dto.Auction(
+            id=str(auction_id),
+            tokens=tokens,
+            orders=[order_dto(s, available) for s, available in orders],
+            liquidity=liquidity,
+            effective_gas_price=dto.U256(gas_price),
+            deadline=datetime.now(UTC) + timedelta(seconds=self.config.solve_time),
+            surplus_capturing_jit_order_owners=[],
+        )
+
+    async def _solve(
+        self, session: aiohttp.ClientSession, wire: dto.Auction, auction: Auction
+    ) -> list[tuple[str, Solution]]:
+        async def internal(engine: Engine) -> list[Solution]:
+            try:
+                return await asyncio.to_thread(engine.solve, auction)
+            except Exception:
+                logger.exception("engine %s failed on auction %s", engine.name, auction.id)
+                return []
+
+        calls = [(e.name, internal(e)) for e in self.engines] + [
+            (s.name, s.solve(session, wire)) for s in self.external
+        ]
+        tasks = {asyncio.ensure_future(call): name for name, call in calls}
+        grace = self.config.solve_time + 1.0  # engines stop at the deadline themselves
+        done, late = await asyncio.wait(tasks, timeout=grace) if tasks else (set(), set())
+        for task in late:
+            logger.warning("solver %s missed auction %s's deadline", tasks[task], auction.id)
+            task.cancel()
+        return [(tasks[task], s) for task in tasks if task in done for s in task.result()]
+
+    async def _simulate(self, auction: Auction, solution: Solution) -> str | None:
+        settlement = self._settlement(auction, solution, self._stored)
+        try:
+            await self.submitter.simulate(settlement.calldata())
+        except SettlementReverted as exc:
+            return exc.reason
+        return None
+
+    def _settlement(
+        self, auction: Auction, solution: Solution, stored: Mapping[OrderUid, StoredOrder]
+    ) -> Settlement:
+        orders = {o.uid: o for o in auction.orders}
+        return settlement_of(solution, orders, stored, self.pools, self.config)
+
+    async def _round(self, session: aiohttp.ClientSession, report: RoundReport) -> None:
+        await self.fills.catch_up()
+        now = time.time()
+        expired = await self.book.expire(now)
+        if expired:
+            logger.info("auction %d: %d order(s) expired", report.auction_id, len(expired))
+        orders = await self._funded(await self.book.open_orders(now), report)
+        report.orders = len(orders)
+        if not orders:
+            logger.debug("auction %d: no open orders", report.auction_id)
+            return
+        self._stored = {s.uid: s for s, _ in orders}
+        wire = await self.build_auction(orders, report.auction_id)
+        auction = auction_from_dto(wire)
+        report.auction = auction
+        proposals = await self._solve(session, wire, auction)
+        bids: list[Bid[Solution]] = []
+        for name, solution in proposals:
+            report.bids[name] = report.bids.get(name, 0) + 1
+            try:
+                checked = await verify_solution(
+                    auction, solution, solver=name, simulate=self._simulate, now=int(now)
+                )
+                bids.append(make_bid(name, solution, checked, auction))
+            except SolutionRejected as error:  # logged by the checks
+                report.rejected.append((name, solution.id, str(error.code), error.message))
+            except ScoringError as error:
+                logger.warning(
+                    "solver %s solution %d not scored: %s: %s", name, solution.id, error.code, error
+                )
+                report.rejected.append((name, solution.id, error.code, str(error)))
+        ranking = arbitrate(
+            bids, max_winners=self.config.max_winners, wrapped_native=PoolToken(self.config.weth)
+        )
+        report.winners = list(ranking.winners)
+        report.ranking = ranking
+        logger.info(
+            "auction %d: %d order(s), bids %s, %d rejected, winners %s",
+            report.auction_id,
+            len(orders),
+            report.bids or "{}",
+            len(report.rejected),
+            [f"{w.solver}#{w.solution_id} score {w.score}" for w in ranking.winners] or "none",
+        )
+        for winner in ranking.winners:
+            notification = await self._settle(auction, winner, report)
+            external = self._external.get(winner.solver)
+            if external is not None:
+                await external.notify(session, notification)
+
+    async def _settle(
+        self, auction: Auction, winner: Bid[Solution], report: RoundReport
+    ) -> dto.Notification:
+        """Submit ``winner``'s settlement; what to tell its solver about it."""
+        auction_id, solution_id = str(report.auction_id), winner.solution_id
+        if not self.leadership.still_leading(report.term):
+            logger.warning(
+                "auction %d: winner %s#%d not settled: this node no longer leads (term %d)",
+                report.auction_id,
+                winner.solver,
+                winner.solution_id,
+                report.term,
+            )
+            return dto.Cancelled(auction_id=auction_id, solution_id=solution_id)
+        settlement = self._settlement(auction, winner.solution, self._stored)
+        submission = Submission(calldata=settlement.calldata())
+        report.submissions.append((winner, submission))
+        try:
+            await self.submitter.submit(submission)
+        except SettlementReverted as exc:
+            logger.warning(
+                "auction %d: winner %s#%d not settled: %s",
+                report.auction_id,
+                winner.solver,
+                winner.solution_id,
+                exc.reason,
+            )
+            return dto.DriverError(
+                reason=f"settlement would revert: {exc.reason}",
+                auction_id=auction_id,
+                solution_id=solution_id,
+            )
+        tx = submission.mined.tx_hash.hex() if submission.mined else "none"
+        logger.info(
+            "auction %d: %s#%d %s tx 0x%s, gas used %s, %d trade(s)",
+            report.auction_id,
+            winner.solver,
+            winner.solution_id,
+            submission.outcome,
+            tx,
+            submission.gas_used,
+            len(submission.fills),
+        )
+        if submission.outcome is Outcome.SETTLED:
+            return dto.Success(
+                transaction="0x" + tx, auction_id=auction_id, solution_id=solution_id
+            )
+        if submission.outcome is Outcome.REVERTED:
+            return dto.Revert(transaction="0x" + tx, auction_id=auction_id, solution_id=solution_id)
+        return dto.Cancelled(auction_id=auction_id, solution_id=solution_id)

@@ -1,0 +1,387 @@
+"""Every solution is checked against its auction before it leaves (or before it can win).
+
+The checks, in order (the first failure rejects the solution with a ``SolutionRejected``
+carrying a machine-readable ``code`` and a sentence, logged with the solver's name):
+
+* **prices**: one positive uint256 clearing price per token (two spellings of one address
+  with different prices are ``NonUniformPrices``); every traded token has one;
+* **trades**: each order is in the auction, still open, traded once, executed within what is
+  left (CoW's rule: a sell order's ``executed + fee`` is at most, or for fill-or-kill exactly,
+  what is left; a buy order's ``executed`` likewise); a solver fee only on ``limit`` orders;
+* **limit prices**: the contract's own check ``sellAmount * p_sell >= buyAmount * p_buy`` at
+  the uniform prices, and the fee-inclusive one on the executed amounts as
+  ``GPv2Settlement.computeTradeExecution`` rounds them (``solver.model.executed_amounts``);
+  no product overflows uint256 (the contract's checked math would revert);
+* **AMM legs**: every leg's pool is in the auction's liquidity and, re-simulated in order
+  with routing's exact pool math on the state the earlier legs left (Uniswap V2, V3; other
+  kinds as one swap of their legs' total), pays at least what the leg takes out;
+* **token flows**: per token, what the settlement contract receives (users' payments
+  including fees, AMM outputs) covers what it pays (users' proceeds, AMM inputs);
+* **simulation** (``verify_solution``, when a chain is attached): an injected simulator
+  (e.g. one built on ``settlement.submitter``'s ``eth_call``) says it would not revert.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from intents.order import OrderClass, OrderKind
+from intents.types import UINT256_MAX, OrderUid
+from routing.liquidity import token_address
+from routing.pool import Pool, PoolId, PoolMathError, TokenAddress
+from routing.route import Leg
+from routing.uniswap_v2 import ConstantProductPool
+from routing.uniswap_v3 import ConcentratedLiquidityPool
+from solver.model import (
+    Auction,
+    Order,
+    Solution,
+    Trade,
+    executed_amounts,
+    limit_respected,
+    signed_fee,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class Rejection(enum.StrEnum):
+    """Why a solution was rejected (the ``code`` of ``SolutionRejected``)."""
+
+    EMPTY_SOLUTION = "EmptySolution"
+    INVALID_CLEARING_PRICE = "InvalidClearingPrice"
+    NON_UNIFORM_PRICES = "NonUniformPrices"
+    MISSING_PRICE = "MissingPrice"
+    UNKNOWN_ORDER = "UnknownOrder"
+    ORDER_NOT_OPEN = "OrderNotOpen"
+    DUPLICATE_TRADE = "DuplicateTrade"
+    INVALID_EXECUTED_AMOUNT = "InvalidExecutedAmount"
+    INVALID_FEE = "InvalidFee"
+    OVERFILL = "Overfill"
+    PARTIAL_FILL_NOT_ALLOWED = "PartialFillNotAllowed"
+    LIMIT_PRICE_VIOLATED = "LimitPriceViolated"
+    ARITHMETIC_OVERFLOW = "ArithmeticOverflow"
+    UNKNOWN_LIQUIDITY = "UnknownLiquidity"
+    INVALID_AMM_LEG = "InvalidAmmLeg"
+    AMM_OVERDRAWN = "AmmOverdrawn"
+    TOKEN_DEFICIT = "TokenDeficit"
+    SIMULATION_REVERTED = "SimulationReverted"
+    SIMULATION_FAILED = "SimulationFailed"
+    UNSUPPORTED_SOLUTION = "UnsupportedSolution"
+
+
+class SolutionRejected(ValueError):
+    """A solution failed a check; ``code`` is machine-readable, the message a sentence."""
+
+    def __init__(self, code: Rejection, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+Simulator = Callable[[Auction, Solution], Awaitable[str | None]]
+"""Simulates the settlement of a solution on the attached chain: ``None`` if it would
+succeed, else the revert reason. Raising means the simulation could not run."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTrade:
+    """A trade that passed the checks, and the exact amounts it moves."""
+
+    order: Order
+    trade: Trade
+    sold: int
+    """What the user pays in the sell token, all fees included."""
+    bought: int
+
+    @property
+    def paid(self) -> int:
+        """What the user pays within its limit price: the signed fee excluded."""
+        return self.sold - signed_fee(self.order, self.trade)
+
+
+def _uid(uid: OrderUid) -> str:
+    return "0x" + uid.hex()
+
+
+def uniform_prices(solution: Solution) -> dict[TokenAddress, int]:
+    """The solution's price vector keyed by normalised address; raises on a non-positive or
+    oversized price and on two spellings of one token with different prices."""
+    prices: dict[TokenAddress, int] = {}
+    for raw, price in solution.prices.items():
+        try:
+            token = token_address(raw)
+        except ValueError:
+            raise SolutionRejected(
+                Rejection.INVALID_CLEARING_PRICE, f"clearing price for {raw!r}, not an address"
+            ) from None
+        if not 0 < price <= UINT256_MAX:
+            raise SolutionRejected(
+                Rejection.INVALID_CLEARING_PRICE,
+                f"clearing price {price} of {token} is not a positive uint256",
+            )
+        if prices.get(token, price) != price:
+            raise SolutionRejected(
+                Rejection.NON_UNIFORM_PRICES,
+                f"token {token} has two clearing prices, {prices[token]} and {price}",
+            )
+        prices[token] = price
+    return prices
+
+
+def _check_fill(order: Order, trade: Trade) -> None:
+    uid = _uid(order.uid)
+    if trade.executed <= 0:
+        raise SolutionRejected(
+            Rejection.INVALID_EXECUTED_AMOUNT,
+            f"order {uid} is executed {trade.executed}; it must be positive",
+        )
+    if trade.fee < 0 or (trade.fee and order.order_class is not OrderClass.LIMIT):
+        raise SolutionRejected(
+            Rejection.INVALID_FEE,
+            f"order {uid} ({order.order_class}) is charged a solver fee of {trade.fee}; "
+            "only limit orders pay one, and never a negative one",
+        )
+    used = trade.executed + (trade.fee if order.kind is OrderKind.SELL else 0)
+    if used > order.remaining:
+        raise SolutionRejected(
+            Rejection.OVERFILL,
+            f"order {uid} is filled {used} but only {order.remaining} is left",
+        )
+    if not order.partially_fillable and used != order.remaining:
+        raise SolutionRejected(
+            Rejection.PARTIAL_FILL_NOT_ALLOWED,
+            f"fill-or-kill order {uid} is filled {used} of {order.remaining}",
+        )
+
+
+def _check_limit(order: Order, trade: Trade, prices: Mapping[TokenAddress, int]) -> CheckedTrade:
+    uid = _uid(order.uid)
+    sell_price, buy_price = prices[order.sell_token], prices[order.buy_token]
+    products = (
+        order.sell_amount * sell_price,
+        order.buy_amount * buy_price,
+        trade.executed * max(sell_price, buy_price),
+    )
+    if max(products) > UINT256_MAX:
+        raise SolutionRejected(
+            Rejection.ARITHMETIC_OVERFLOW,
+            f"order {uid}: amounts times clearing prices overflow uint256 (the contract reverts)",
+        )
+    if order.sell_amount * sell_price < order.buy_amount * buy_price:
+        raise SolutionRejected(
+            Rejection.LIMIT_PRICE_VIOLATED,
+            f"order {uid} sells {order.sell_amount} for at least {order.buy_amount} but the "
+            f"clearing prices ({sell_price} sell, {buy_price} buy) pay less",
+        )
+    checked = CheckedTrade(order, trade, *executed_amounts(order, trade, prices))
+    if not limit_respected(order, checked.paid, checked.bought):
+        raise SolutionRejected(
+            Rejection.LIMIT_PRICE_VIOLATED,
+            f"order {uid} pays {checked.paid} (fee {trade.fee} included) for "
+            f"{checked.bought}, worse than its limit {order.sell_amount} for {order.buy_amount}",
+        )
+    return checked
+
+
+def _checked(auction: Auction, solution: Solution, now: int | None) -> list[CheckedTrade]:
+    if not solution.trades:
+        raise SolutionRejected(Rejection.EMPTY_SOLUTION, "the solution trades no order")
+    prices = uniform_prices(solution)
+    orders = {order.uid: order for order in auction.orders}
+    seen: set[OrderUid] = set()
+    checked = []
+    for trade in solution.trades:
+        order = orders.get(trade.order)
+        if order is None:
+            raise SolutionRejected(
+                Rejection.UNKNOWN_ORDER, f"order {_uid(trade.order)} is not in the auction"
+            )
+        if trade.order in seen:
+            raise SolutionRejected(
+                Rejection.DUPLICATE_TRADE, f"order {_uid(trade.order)} is traded more than once"
+            )
+        seen.add(trade.order)
+        expired = now is not None and order.source is not None and order.source.valid_to < now
+        if order.remaining <= 0 or expired:
+            raise SolutionRejected(
+                Rejection.ORDER_NOT_OPEN,
+                f"order {_uid(order.uid)} is not open ("
+                + ("expired" if expired else "nothing left to fill")
+                + ")",
+            )
+        for token in (order.sell_token, order.buy_token):
+            if token not in prices:
+                raise SolutionRejected(
+                    Rejection.MISSING_PRICE,
+                    f"order {_uid(order.uid)} trades {token}, which has no clearing price",
+                )
+        _check_fill(order, trade)
+        checked.append(_check_limit(order, trade, prices))
+    return checked
+
+
+def _swap(pool: Pool, leg: Leg) -> tuple[int, Pool | None]:
+    """What ``pool`` pays for the leg's input, and its state after the leg (``None`` for
+    pool kinds without a state transition). A V2 pair pays exactly what the leg takes (and
+    keeps the rest); a V3 pool pays its whole output (the leg's amount is the minimum)."""
+    if isinstance(pool, ConcentratedLiquidityPool):
+        result = pool.swap(leg.token_in == pool.tokens[0], leg.amount_in)
+        return result.amount_out, pool.after(result)
+    pays = pool.amount_out(leg.token_in, leg.token_out, leg.amount_in)
+    if isinstance(pool, ConstantProductPool):
+        delta = {leg.token_in: leg.amount_in, leg.token_out: -leg.amount_out}
+        reserves = tuple(r + delta[t] for t, r in zip(pool.tokens, pool.reserves, strict=True))
+        return pays, dataclasses.replace(pool, reserves=(reserves[0], reserves[1]))
+    return pays, None
+
+
+def _check_leg(pools: Mapping[PoolId, Pool], leg: Leg) -> Pool:
+    pool = pools.get(leg.pool)
+    if pool is None:
+        raise SolutionRejected(
+            Rejection.UNKNOWN_LIQUIDITY, f"AMM leg uses {leg.pool}, not in the auction"
+        )
+    if leg.token_in == leg.token_out or not {leg.token_in, leg.token_out} <= set(pool.tokens):
+        raise SolutionRejected(
+            Rejection.INVALID_AMM_LEG,
+            f"AMM leg {leg.token_in} -> {leg.token_out} does not fit pool {leg.pool}",
+        )
+    if leg.amount_in <= 0 or leg.amount_out < 0:
+        raise SolutionRejected(
+            Rejection.INVALID_AMM_LEG,
+            f"AMM leg through {leg.pool} swaps {leg.amount_in} for {leg.amount_out}",
+        )
+    return pool
+
+
+def _amm_flows(auction: Auction, solution: Solution) -> dict[TokenAddress, int]:
+    """Net token flow of the AMM legs at the settlement contract (outputs minus inputs).
+
+    Legs run in order, each on the pool as the legs before it left it (Uniswap V2 and V3).
+    Pool kinds without a state transition (Balancer) are re-simulated as one swap of the
+    total of their legs in one direction, and may not be swapped both ways."""
+    pools: dict[PoolId, Pool] = {pool.id: pool for pool in auction.liquidity.pools}
+    totals: dict[tuple[PoolId, TokenAddress, TokenAddress], Leg] = {}
+    legs = []
+    for leg in solution.legs:
+        pool = _check_leg(pools, leg)
+        try:
+            pays, after = _swap(pool, leg)
+        except PoolMathError as exc:
+            raise SolutionRejected(
+                Rejection.AMM_OVERDRAWN,
+                f"pool {leg.pool} cannot swap {leg.amount_in} of {leg.token_in}: {exc}",
+            ) from exc
+        if after is None:
+            key = (leg.pool, leg.token_in, leg.token_out)
+            if (leg.pool, leg.token_out, leg.token_in) in totals:
+                raise SolutionRejected(
+                    Rejection.INVALID_AMM_LEG, f"pool {leg.pool} is swapped in both directions"
+                )
+            total = totals.get(key)
+            totals[key] = (
+                leg
+                if total is None
+                else dataclasses.replace(
+                    total,
+                    amount_in=total.amount_in + leg.amount_in,
+                    amount_out=total.amount_out + leg.amount_out,
+                )
+            )
+            continue
+        if pays < leg.amount_out:
+            raise SolutionRejected(
+                Rejection.AMM_OVERDRAWN,
+                f"pool {leg.pool} pays {pays} of {leg.token_out} for {leg.amount_in} of "
+                f"{leg.token_in}, the solution takes {leg.amount_out}",
+            )
+        pools[leg.pool] = after
+        legs.append(leg)
+    for total in totals.values():
+        pays, _ = _swap(pools[total.pool], total)
+        if pays < total.amount_out:
+            raise SolutionRejected(
+                Rejection.AMM_OVERDRAWN,
+                f"pool {total.pool} pays {pays} of {total.token_out} for {total.amount_in} of "
+                f"{total.token_in} in total, the solution takes {total.amount_out}",
+            )
+        legs.append(total)
+    flows: dict[TokenAddress, int] = {}
+    for leg in legs:
+        flows[leg.token_in] = flows.get(leg.token_in, 0) - leg.amount_in
+        flows[leg.token_out] = flows.get(leg.token_out, 0) + leg.amount_out
+    return flows
+
+
+def token_balances(
+    trades: list[CheckedTrade], amm_flows: Mapping[TokenAddress, int]
+) -> dict[TokenAddress, int]:
+    """What the settlement contract ends with per token: users' payments (all fees
+    included) minus their proceeds, plus the AMM legs' net flow."""
+    balance = dict(amm_flows)
+    for t in trades:
+        balance[t.order.sell_token] = balance.get(t.order.sell_token, 0) + t.sold
+        balance[t.order.buy_token] = balance.get(t.order.buy_token, 0) - t.bought
+    return balance
+
+
+def _log_rejection(solver: str, solution: Solution, error: SolutionRejected) -> None:
+    logger.warning(
+        "solver %s solution %d rejected: %s: %s", solver, solution.id, error.code, error.message
+    )
+
+
+def check_solution(
+    auction: Auction, solution: Solution, *, solver: str, now: int | None = None
+) -> list[CheckedTrade]:
+    """Run every check that needs no chain; return the trades as they execute.
+    ``now`` (unix seconds), when given, also rejects orders expired by then."""
+    try:
+        checked = _checked(auction, solution, now)
+        balances = token_balances(checked, _amm_flows(auction, solution))
+        deficits = sorted((token, amount) for token, amount in balances.items() if amount < 0)
+        if deficits:
+            raise SolutionRejected(
+                Rejection.TOKEN_DEFICIT,
+                "the settlement would pay out more than it receives: "
+                + ", ".join(f"{token} short {-amount}" for token, amount in deficits),
+            )
+    except SolutionRejected as error:
+        _log_rejection(solver, solution, error)
+        raise
+    return checked
+
+
+async def verify_solution(
+    auction: Auction,
+    solution: Solution,
+    *,
+    solver: str,
+    simulate: Simulator | None = None,
+    now: int | None = None,
+) -> list[CheckedTrade]:
+    """``check_solution``, then (when ``simulate`` is given) a simulation on the chain."""
+    checked = check_solution(auction, solution, solver=solver, now=now)
+    if simulate is None:
+        return checked
+    try:
+        reason = await simulate(auction, solution)
+    except Exception as exc:  # any failure to simulate rejects the solution
+        error = SolutionRejected(
+            Rejection.SIMULATION_FAILED,
+            f"the settlement could not be simulated: {type(exc).__name__}: {exc}",
+        )
+        _log_rejection(solver, solution, error)
+        raise error from exc
+    if reason is not None:
+        error = SolutionRejected(
+            Rejection.SIMULATION_REVERTED, f"the settlement would revert: {reason}"
+        )
+        _log_rejection(solver, solution, error)
+        raise error
+    return checked

@@ -1,0 +1,149 @@
+"""The ``tributary`` command: one entry point, one subcommand per use.
+
+Each subcommand's work lives in its own module and is imported only when that subcommand
+runs, so ``tributary --help`` is instant and a subcommand pulls in only what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+# subcommand -> "module:function"; the function takes the parsed argparse.Namespace and
+# returns a process exit code.
+_HANDLERS = {
+    "serve": "solver.node:serve_command",
+    "devnet": "settlement.devnet:devnet_command",
+    "route": "solver.route_cli:route_command",
+    "solve": "solver.solve_cli:solve_command",
+    "solve-engine": "solver.solve_cli:solve_engine_command",
+    "bench": "bench.__main__:bench_command",
+    "demo": "solver.demo:demo_command",
+}
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tributary",
+        description="Tributary: an intent solver network node (orderbook API, solvers, "
+        "settlement) and its tools.",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", help="logging level (DEBUG, INFO, WARNING; default INFO)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the node: orderbook HTTP API backed by a durable order book",
+        description="Run the node. Without --rpc-url it starts a local anvil devnet with "
+        "the real GPv2Settlement deployed and uses it.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+    serve.add_argument(
+        "--database",
+        default=None,
+        help="order book URL: sqlite:///PATH (default: sqlite:///data/orderbook.sqlite3) "
+        "or postgresql://HOST:PORT/DB",
+    )
+    serve.add_argument("--rpc-url", default=None, help="Ethereum JSON-RPC URL (default: devnet)")
+    serve.add_argument("--chain-id", type=int, default=None, help="expected chain id")
+    serve.add_argument(
+        "--settlement", default=None, help="GPv2Settlement address (default: from deployment)"
+    )
+    serve.add_argument(
+        "--deployment",
+        default=None,
+        help="deployment JSON written by `tributary devnet` (addresses, chain id)",
+    )
+    serve.add_argument("--no-auctioneer", action="store_true", help="only take orders")
+    serve.add_argument("--auction-interval", type=float, default=2.0, help="seconds per auction")
+    serve.add_argument("--solve-time", type=float, default=3.0, help="solvers' seconds per auction")
+    serve.add_argument(
+        "--engines", default="baseline,optimal,batch", help="in-process engines (comma-separated)"
+    )
+    serve.add_argument(
+        "--external-solver", action="append", default=[], metavar="URL",
+        help="a solver engine's base URL (the node POSTs URL/solve); repeatable",
+    )  # fmt: skip
+    serve.add_argument(
+        "--seed-tokens", type=int, default=4,
+        help="built-in devnet: seed pools among WETH, base tokens and N more snapshot tokens",
+    )  # fmt: skip
+
+    demo = sub.add_parser("demo", help="post signed demo intents to a node, print their fills")
+    demo.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")
+    demo.add_argument("--deployment", default="data/devnet.json", help="the devnet's JSON")
+    demo.add_argument("--timeout", type=float, default=60.0, help="seconds to follow orders")
+
+    devnet = sub.add_parser(
+        "devnet",
+        help="start a local anvil chain with GPv2Settlement and seeded liquidity",
+    )
+    devnet.add_argument("--port", type=int, default=8545, help="anvil port (0 = any free)")
+    devnet.add_argument(
+        "--deployment-out",
+        default="data/devnet.json",
+        help="where to write the deployment JSON",
+    )
+    devnet.add_argument(
+        "--seed-snapshot",
+        default=None,
+        help="legacy auction JSON whose Uniswap V2/V3 pools to recreate (default: "
+        "../shared/data/auctions/mainnet-7400681.json if present; 'none' = no pools)",
+    )
+
+    route = sub.add_parser("route", help="route one order through an auction's liquidity")
+    route.add_argument("--auction", required=True, help="auction JSON (legacy or solver format)")
+    route.add_argument("--sell", required=True, help="sell token address")
+    route.add_argument("--buy", required=True, help="buy token address")
+    route.add_argument("--amount", required=True, type=int, help="amount in base units")
+    route.add_argument("--kind", choices=("sell", "buy"), default="sell", help="order kind")
+    route.add_argument("--max-hops", type=int, default=3, help="maximum path length")
+    route.add_argument("--json", action="store_true", help="print the route as JSON")
+
+    solve = sub.add_parser("solve", help="solve an auction file and print the solutions JSON")
+    solve.add_argument("--auction", required=True, help="auction JSON (legacy or solver format)")
+    solve.add_argument(
+        "--engine", default="optimal", help="engine(s): baseline, optimal, batch (comma-separated)"
+    )
+    solve.add_argument(
+        "--time-limit", type=float, default=3.0, help="seconds until the answer (default 3)"
+    )
+
+    solve_engine = sub.add_parser(
+        "solve-engine", help="serve only the solver-engine API (POST /solve, POST /notify)"
+    )
+    solve_engine.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    solve_engine.add_argument("--port", type=int, default=8090, help="port to listen on")
+    solve_engine.add_argument(
+        "--engine", default="optimal", help="engine(s): baseline, optimal, batch (comma-separated)"
+    )
+
+    bench = sub.add_parser("bench", help="benchmarks (see bench/README.md)")
+    bench.add_argument("suite", help="which benchmark: routing, signatures, intake")
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="the benchmark's own options")
+    return parser
+
+
+def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
+    module, _, name = target.partition(":")
+    handler: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return _resolve(_HANDLERS[args.command])(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

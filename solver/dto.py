@@ -1,0 +1,479 @@
+"""CoW Protocol's solver-engine JSON format as msgspec Structs: the HTTP boundary of ``/solve``
+and ``/notify`` (and of the calls our auctioneer makes to external solver engines).
+
+Field for field the Rust DTOs of cowprotocol/services ``crates/solvers-dto`` (``auction.rs``,
+``solution.rs``, ``notification.rs``); where the OpenAPI file disagrees the Rust structs win
+(``balancerPoolId``, string liquidity ids, allowance ``amount``). Amounts are ``U256``: on the
+wire a decimal string (``0x`` hex also accepted on input, as Rust's ``HexOrDecimalU256``),
+in Python an ``int``. Decimal ratios (fees, weights, scaling factors) stay exact strings.
+Decoding errors carry the JSON path (``msgspec.ValidationError``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from intents.wire import Hex32, HexAddress, HexBytes, HexOrDecimalU256, HexUid, decoder
+from intents.wire import encode as encode
+from intents.wire import to_builtins as to_builtins
+
+Uint32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
+Uint64 = Annotated[int, msgspec.Meta(ge=0)]
+DecimalStr = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$")]
+"""A ``BigDecimal``: an exact decimal number as a string."""
+IntStr = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+$")]
+"""A signed integer as a decimal string (``DisplayFromStr``)."""
+
+
+U256 = HexOrDecimalU256
+"""A uint256 amount; on the wire a decimal string (hex ``0x..`` accepted on input)."""
+
+
+class _Dto(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel", kw_only=True):
+    """Common options of every DTO."""
+
+
+# -- auction ---------------------------------------------------------------------------------
+
+
+class Token(_Dto, frozen=True, kw_only=True):
+    decimals: Annotated[int, msgspec.Meta(ge=0, le=255)] | None = None
+    symbol: str | None = None
+    reference_price: U256 | None = None
+    """Native-token wei for ``10**18`` base units of the token."""
+    available_balance: U256
+    """What the settlement contract holds of the token (its buffer)."""
+    trusted: bool
+
+
+class InteractionData(_Dto, frozen=True, kw_only=True):
+    """An order's pre- or post-interaction (a call the settlement contract makes)."""
+
+    target: HexAddress
+    value: U256
+    call_data: HexBytes
+
+
+class SurplusPolicy(_Dto, frozen=True, kw_only=True):
+    factor: float
+    max_volume_factor: float
+
+
+class Quote(_Dto, frozen=True, kw_only=True):
+    sell_amount: U256
+    buy_amount: U256
+    fee: U256
+
+
+class PriceImprovementPolicy(_Dto, frozen=True, kw_only=True):
+    factor: float
+    max_volume_factor: float
+    quote: Quote
+
+
+class VolumePolicy(_Dto, frozen=True, kw_only=True):
+    factor: float
+
+
+class FeePolicy(_Dto, frozen=True, kw_only=True):
+    """Serde's externally tagged enum: exactly one of the three keys is present."""
+
+    surplus: SurplusPolicy | None = None
+    price_improvement: PriceImprovementPolicy | None = None
+    volume: VolumePolicy | None = None
+
+    def __post_init__(self) -> None:
+        present = [p for p in (self.surplus, self.price_improvement, self.volume) if p]
+        if len(present) != 1:
+            raise ValueError("a fee policy has exactly one of surplus, priceImprovement, volume")
+
+
+class FlashloanHint(_Dto, frozen=True, kw_only=True):
+    liquidity_provider: HexAddress
+    protocol_adapter: HexAddress
+    receiver: HexAddress
+    token: HexAddress
+    amount: U256
+
+
+class Order(_Dto, frozen=True, kw_only=True):
+    """An order of the auction. ``sellAmount``/``buyAmount`` are what is left to fill,
+    ``fullSellAmount``/``fullBuyAmount`` the amounts as signed."""
+
+    uid: HexUid
+    sell_token: HexAddress
+    buy_token: HexAddress
+    sell_amount: U256
+    full_sell_amount: U256
+    buy_amount: U256
+    full_buy_amount: U256
+    fee_policies: list[FeePolicy] | None = None
+    valid_to: Uint32
+    kind: Literal["sell", "buy"]
+    receiver: HexAddress | None = None
+    owner: HexAddress
+    partially_fillable: bool
+    pre_interactions: list[InteractionData]
+    post_interactions: list[InteractionData]
+    sell_token_source: Literal["erc20", "external", "internal"]
+    buy_token_destination: Literal["erc20", "internal"]
+    class_: Literal["market", "limit"] = msgspec.field(name="class")
+    app_data: Hex32
+    flashloan_hint: FlashloanHint | None = None
+    wrapper: HexAddress | None = None
+    wrapper_data: list[Annotated[int, msgspec.Meta(ge=0, le=255)]] | None = None
+    signing_scheme: Literal["eip712", "ethsign", "eip1271", "presign"]
+    signature: HexBytes
+
+
+class ConstantProductReserve(_Dto, frozen=True, kw_only=True):
+    balance: U256
+
+
+class ConstantProductPool(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="constantProduct"):
+    id: str
+    address: HexAddress
+    router: HexAddress
+    gas_estimate: U256
+    tokens: dict[HexAddress, ConstantProductReserve]
+    fee: DecimalStr
+
+
+class WeightedProductReserve(_Dto, frozen=True, kw_only=True):
+    balance: U256
+    scaling_factor: DecimalStr
+    weight: DecimalStr
+
+
+class WeightedProductPool(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="weightedProduct"):
+    id: str
+    address: HexAddress
+    balancer_pool_id: Hex32
+    gas_estimate: U256
+    tokens: dict[HexAddress, WeightedProductReserve]
+    fee: DecimalStr
+    version: Literal["v0", "v3Plus"]
+
+
+class StableReserve(_Dto, frozen=True, kw_only=True):
+    balance: U256
+    scaling_factor: DecimalStr
+
+
+class StablePool(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="stable"):
+    id: str
+    address: HexAddress
+    balancer_pool_id: Hex32
+    gas_estimate: U256
+    tokens: dict[HexAddress, StableReserve]
+    amplification_parameter: DecimalStr
+    fee: DecimalStr
+
+
+class ConcentratedLiquidityPool(
+    _Dto, frozen=True, kw_only=True, tag_field="kind", tag="concentratedLiquidity"
+):
+    id: str
+    address: HexAddress
+    router: HexAddress
+    gas_estimate: U256
+    tokens: list[HexAddress]
+    sqrt_price: U256
+    liquidity: Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]
+    """A ``u128`` as a decimal string."""
+    tick: Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+    liquidity_net: dict[IntStr, IntStr]
+    """Initialized tick (decimal string) -> signed liquidity change (decimal string)."""
+    fee: DecimalStr
+
+
+class ForeignLimitOrder(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="limitOrder"):
+    id: str
+    address: HexAddress
+    gas_estimate: U256
+    hash: Hex32
+    maker_token: HexAddress
+    taker_token: HexAddress
+    maker_amount: U256
+    taker_amount: U256
+    taker_token_fee_amount: U256
+
+
+Liquidity = (
+    ConstantProductPool
+    | WeightedProductPool
+    | StablePool
+    | ConcentratedLiquidityPool
+    | ForeignLimitOrder
+)
+
+
+class Auction(_Dto, frozen=True, kw_only=True):
+    """The body of ``POST /solve``."""
+
+    id: Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+$")] | None
+    """The auction id (an ``i64`` as a decimal string); ``null`` for quotes."""
+    tokens: dict[HexAddress, Token]
+    orders: list[Order]
+    liquidity: list[Liquidity]
+    effective_gas_price: U256
+    deadline: datetime
+    surplus_capturing_jit_order_owners: list[HexAddress]
+
+
+# -- solution --------------------------------------------------------------------------------
+
+
+class Fulfillment(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="fulfillment"):
+    """A trade of an auction order. ``executedAmount`` is in the sell token for sell
+    orders and in the buy token for buy orders, fee excluded; ``fee`` (sell token) is
+    set for ``limit``-class orders, whose fee the solver determines."""
+
+    order: HexUid
+    executed_amount: U256
+    fee: U256 | None = None
+
+
+class JitOrder(_Dto, frozen=True, kw_only=True):
+    sell_token: HexAddress
+    buy_token: HexAddress
+    receiver: HexAddress
+    sell_amount: U256
+    buy_amount: U256
+    partially_fillable: bool = False
+    valid_to: Uint32
+    app_data: Hex32
+    kind: Literal["sell", "buy"]
+    sell_token_balance: Literal["erc20", "internal", "external"]
+    buy_token_balance: Literal["erc20", "internal"]
+    signing_scheme: Literal["eip712", "ethSign", "preSign", "eip1271"]
+    signature: HexBytes
+
+
+class JitTrade(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="jit"):
+    order: JitOrder
+    executed_amount: U256
+    fee: U256 | None = None
+
+
+Trade = Fulfillment | JitTrade
+
+
+class LiquidityInteraction(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="liquidity"):
+    """A swap through auction liquidity ``id``; the driver encodes the call."""
+
+    internalize: bool
+    id: str
+    input_token: HexAddress
+    output_token: HexAddress
+    input_amount: U256
+    output_amount: U256
+
+
+class Asset(_Dto, frozen=True, kw_only=True):
+    token: HexAddress
+    amount: U256
+
+
+class Allowance(_Dto, frozen=True, kw_only=True):
+    token: HexAddress
+    spender: HexAddress
+    amount: U256
+
+
+class CustomInteraction(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="custom"):
+    internalize: bool
+    target: HexAddress
+    value: U256
+    call_data: HexBytes
+    allowances: list[Allowance]
+    inputs: list[Asset]
+    outputs: list[Asset]
+
+
+Interaction = LiquidityInteraction | CustomInteraction
+
+
+class Call(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="Call"):
+    """A solution's pre- or post-interaction (serde writes ``"kind": "Call"``; optional
+    when decoding)."""
+
+    target: HexAddress
+    value: U256
+    call_data: HexBytes
+
+
+class Solution(_Dto, frozen=True, kw_only=True):
+    id: Uint64
+    prices: dict[HexAddress, U256]
+    """Uniform clearing price per token."""
+    trades: list[Trade]
+    pre_interactions: list[Call] = []
+    interactions: list[Interaction]
+    post_interactions: list[Call] = []
+    gas: Uint64 | None = None
+
+
+class SolverError(_Dto, frozen=True, kw_only=True):
+    code: Literal[
+        "tradingOutsideAllowedWindow", "tokenTemporarilySuspended", "insufficientLiquidity", "other"
+    ]
+    message: str | None = None
+
+
+class SolverResponse(_Dto, frozen=True, kw_only=True):
+    """The body ``POST /solve`` answers with: ``{"solutions": [...]}``, or (serde's untagged
+    alternative) ``{"error": {...}}``."""
+
+    solutions: list[Solution] = []
+    error: SolverError | None = None
+
+
+# -- notification ----------------------------------------------------------------------------
+
+
+class _Notification(_Dto, frozen=True, kw_only=True, tag_field="kind"):
+    """What the driver reports about a solution; ``kind`` names what happened."""
+
+    auction_id: Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+$")] | None = None
+    solution_id: Uint64 | list[Uint64] | None = None
+
+
+class Timeout(_Notification, frozen=True, kw_only=True, tag="timeout"):
+    pass
+
+
+class EmptySolution(_Notification, frozen=True, kw_only=True, tag="emptySolution"):
+    pass
+
+
+class DuplicatedSolutionId(_Notification, frozen=True, kw_only=True, tag="duplicatedSolutionId"):
+    pass
+
+
+class AccessListItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    address: HexAddress
+    storage_keys: list[Hex32]
+
+
+class Tx(_Dto, frozen=True, kw_only=True):
+    from_: HexAddress = msgspec.field(name="from")
+    to: HexAddress
+    input: HexBytes
+    value: U256
+    access_list: list[AccessListItem]
+
+
+class SimulationFailed(_Notification, frozen=True, kw_only=True, tag="simulationFailed"):
+    block: Uint64
+    tx: Tx
+    succeeded_once: bool
+
+
+class InvalidClearingPrices(_Notification, frozen=True, kw_only=True, tag="invalidClearingPrices"):
+    pass
+
+
+class MissingPrice(_Notification, frozen=True, kw_only=True, tag="missingPrice"):
+    token_address: HexAddress
+
+
+class InvalidExecutedAmount(_Notification, frozen=True, kw_only=True, tag="invalidExecutedAmount"):
+    pass
+
+
+class NonBufferableTokensUsed(
+    _Notification, frozen=True, kw_only=True, tag="nonBufferableTokensUsed"
+):
+    tokens: list[HexAddress]
+
+
+class SolverAccountInsufficientBalance(
+    _Notification, frozen=True, kw_only=True, tag="solverAccountInsufficientBalance"
+):
+    required: U256
+
+
+class Success(_Notification, frozen=True, kw_only=True, tag="success"):
+    transaction: Hex32
+
+
+class Revert(_Notification, frozen=True, kw_only=True, tag="revert"):
+    transaction: Hex32
+
+
+class DriverError(_Notification, frozen=True, kw_only=True, tag="driverError"):
+    reason: str
+
+
+class Cancelled(_Notification, frozen=True, kw_only=True, tag="cancelled"):
+    pass
+
+
+class Fail(_Notification, frozen=True, kw_only=True, tag="fail"):
+    pass
+
+
+class PostprocessingTimedOut(
+    _Notification, frozen=True, kw_only=True, tag="postprocessingTimedOut"
+):
+    pass
+
+
+class BanReason(_Dto, frozen=True, kw_only=True):
+    reason: Literal["unsettledConsecutiveAuctions", "lowSettlingRate"]
+
+
+class Banned(_Notification, frozen=True, kw_only=True, tag="banned"):
+    reason: BanReason
+    until: datetime
+
+
+Notification = (
+    Timeout
+    | EmptySolution
+    | DuplicatedSolutionId
+    | SimulationFailed
+    | InvalidClearingPrices
+    | MissingPrice
+    | InvalidExecutedAmount
+    | NonBufferableTokensUsed
+    | SolverAccountInsufficientBalance
+    | Success
+    | Revert
+    | DriverError
+    | Cancelled
+    | Fail
+    | PostprocessingTimedOut
+    | Banned
+)
+
+
+# -- codecs ----------------------------------------------------------------------------------
+
+
+AUCTION_DECODER = decoder(Auction)
+SOLVER_RESPONSE_DECODER = decoder(SolverResponse)
+NOTIFICATION_DECODER: msgspec.json.Decoder[Any] = decoder(Notification)  # type: ignore[arg-type]
+
+
+def encode_solutions(solutions: list[Solution]) -> bytes:
+    """The ``/solve`` answer exactly as serde writes it: ``{"solutions": [...]}``."""
+    return encode({"solutions": solutions})
+
+
+def decode_auction(body: bytes) -> Auction:
+    """Decode a ``/solve`` body; raises ``msgspec.DecodeError``/``ValidationError``."""
+    return AUCTION_DECODER.decode(body)
+
+
+def decode_solver_response(body: bytes) -> SolverResponse:
+    return SOLVER_RESPONSE_DECODER.decode(body)
+
+
+def decode_notification(body: bytes) -> Notification:
+    notification: Notification = NOTIFICATION_DECODER.decode(body)
+    return notification

@@ -1,0 +1,58 @@
+"""Solving engines: each turns an ``Auction`` into ``Solution``s before its deadline.
+
+``make_engine(name)`` builds one by name; engines are imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+from collections.abc import Sequence
+
+from solver.engines.base import Engine
+from solver.model import Auction, Solution, now
+
+logger = logging.getLogger(__name__)
+
+ENGINES = {
+    "baseline": "solver.engines.single_order:baseline_engine",
+    "optimal": "solver.engines.single_order:optimal_engine",
+    "batch": "solver.engines.batch:batch_engine",
+}
+"""Engine name -> ``module:factory`` (a no-argument callable returning the engine)."""
+
+
+class UnknownEngine(LookupError):
+    code = "UnknownEngine"
+
+
+def make_engine(name: str) -> Engine:
+    """The engine called ``name``; raises ``UnknownEngine``."""
+    target = ENGINES.get(name)
+    if target is None:
+        raise UnknownEngine(f"no engine {name!r}; known: {', '.join(ENGINES)}")
+    module, _, factory = target.partition(":")
+    try:
+        engine: Engine = getattr(importlib.import_module(module), factory)()
+    except (ImportError, AttributeError) as exc:
+        raise UnknownEngine(f"engine {name!r} is not available: {exc}") from exc
+    return engine
+
+
+def solve_all(engines: Sequence[Engine], auction: Auction) -> list[Solution]:
+    """Every engine's solutions for ``auction``, renumbered ``0..n-1``. The engines run one
+    after the other, each with an equal share of the time left to the deadline."""
+    solutions: list[Solution] = []
+    for index, engine in enumerate(engines):
+        share = (auction.deadline - now()) / (len(engines) - index)
+        try:
+            found = engine.solve(auction.with_deadline(min(auction.deadline, now() + share)))
+        except Exception:  # one engine's bug must not cost the others' solutions
+            logger.exception("engine %s failed on auction %s", engine.name, auction.id)
+            continue
+        solutions.extend(found)
+    return [dataclasses.replace(s, id=i) for i, s in enumerate(solutions)]
+
+
+__all__ = ["ENGINES", "Engine", "UnknownEngine", "make_engine", "solve_all"]

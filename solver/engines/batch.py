@@ -1,0 +1,533 @@
+"""The ``batch`` engine: coincidences of wants first, per-order routing for the rest.
+
+1. The per-order ``optimal`` engine solves the auction (one solution per fillable order).
+2. CoW groups are found among orders whose tokens have reference prices: every token pair
+   with orders both ways, and every directed three-token ring (A->B, B->C, C->A).
+3. Each group is cleared by ``solver.engines.cow`` at one uniform price per token: a pair
+   with its imbalance sold on AMMs along the path the router picks (the AMM-balanced
+   price), or as a pure CoW; a ring as a pure CoW. ``limit`` orders pay a fee in their sell
+   token for their share of the gas (one settlement overhead each, plus an even share of
+   the AMM path's pools), as the per-order engines charge it.
+4. Each group's solution is checked (``solver.checks``) and scored (``solver.scoring``). It
+   is kept only if it beats routing alone: its score exceeds the sum of the ``optimal``
+   scores of the orders it fills, and on every directed pair it scores at least the best
+   ``optimal`` solution of that pair (so the fair combinatorial auction would not drop it).
+   Kept groups are taken by gain over routing, best first, orders disjoint.
+5. The answer: the kept CoW solutions plus the ``optimal`` solutions of every other order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from intents.order import OrderClass, OrderKind
+from intents.types import OrderUid
+from routing.baseline import base_token_paths, execute_path
+from routing.graph import TokenGraph
+from routing.optimizer import Router, RouterConfig
+from routing.pool import PoolMathError, TokenAddress
+from routing.route import Leg, NoRoute
+from routing.route import OrderKind as RouteKind
+from solver.checks import SolutionRejected, check_solution
+from solver.engines.base import Deadline, token_graph
+from solver.engines.cow import (
+    AmmQuote,
+    Clearing,
+    Offer,
+    PairBook,
+    clear_pair,
+    clear_ring,
+    may_clear,
+)
+from solver.engines.single_order import (
+    OrderFiller,
+    SingleOrderEngine,
+    best_paths,
+    optimal_engine,
+    solution_of,
+)
+from solver.model import SETTLEMENT_OVERHEAD_GAS, Auction, Order, Solution, Trade, gas_fee
+from solver.scoring import ScoringError, score_trades
+
+logger = logging.getLogger(__name__)
+
+Pair = tuple[TokenAddress, TokenAddress]
+
+MAX_CANDIDATES = 8
+"""Clearings of one group judged against routing alone, most surplus first."""
+
+SPLIT_POOLS = 3
+SPLIT_CHUNKS = 16
+"""The refining AMM quote splits each hop over this many pools in this many chunks."""
+
+SPOT_PROBE = 10**18
+"""Native wei (one native token) swapped to read a path's market rate: smaller probes
+read shallow off-market pools."""
+
+
+@dataclass(frozen=True, slots=True)
+class CowMatch:
+    """A CoW group kept over routing alone: its solution, score and what routing alone
+    scored for the same orders (native wei)."""
+
+    solution: Solution
+    score: int
+    routing_score: int
+    kind: str
+
+    @property
+    def gain(self) -> int:
+        return self.score - self.routing_score
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    """What one ``solve`` found, for logs and benchmarks."""
+
+    groups: int
+    beat_routing: int
+    matches: tuple[CowMatch, ...]
+    cow_seconds: float
+    """Finding, clearing and comparing the CoW groups."""
+    seconds: float
+    """The whole solve, routing the other orders included."""
+
+
+class BatchEngine:
+    """Coincidence of wants over the per-order ``optimal`` engine; never worse than it."""
+
+    def __init__(self, config: RouterConfig | None = None, *, route_rest: bool = True) -> None:
+        self._config = config or RouterConfig()
+        self._optimal: SingleOrderEngine = optimal_engine(self._config)
+        self._route_rest = route_rest
+        """Also route every order outside a kept CoW with ``optimal`` (one solution each)."""
+        self.last_report: BatchReport | None = None
+
+    @property
+    def name(self) -> str:
+        return "batch"
+
+    def solve(self, auction: Auction) -> list[Solution]:
+        started = time.perf_counter()
+        deadline = Deadline(auction)
+        graph = token_graph(auction)
+        router = Router(graph, self._config)
+        groups = _groups(auction, graph)
+        clearer = _Clearer(auction, graph, router, deadline)
+        found: list[CowMatch] = []
+        for index, (kind, members) in enumerate(groups):
+            if deadline.passed():
+                logger.warning("batch: deadline reached, %d groups left", len(groups) - index)
+                break
+            match = clearer.clear(kind, members)
+            if match is not None:
+                found.append(match)
+        chosen: list[CowMatch] = []
+        taken: set[OrderUid] = set()
+        for match in sorted(found, key=lambda m: -m.gain):
+            uids = {t.order for t in match.solution.trades}
+            if not uids & taken:
+                chosen.append(match)
+                taken |= uids
+        cow_seconds = time.perf_counter() - started
+        solutions = [m.solution for m in chosen]
+        if self._route_rest:
+            rest = replace(auction, orders=tuple(o for o in auction.orders if o.uid not in taken))
+            solutions += self._optimal.solve(rest)
+        solutions = [replace(s, id=i) for i, s in enumerate(solutions)]
+        seconds = time.perf_counter() - started
+        self.last_report = BatchReport(len(groups), len(found), tuple(chosen), cow_seconds, seconds)
+        logger.info(
+            "batch: %d CoW groups, %d beat routing alone, %d kept (gain %d wei), CoW part "
+            "%.2f s; %d solutions in %.2f s",
+            len(groups),
+            len(found),
+            len(chosen),
+            sum(m.gain for m in chosen),
+            cow_seconds,
+            len(solutions),
+            seconds,
+        )
+        return solutions
+
+
+def batch_engine() -> BatchEngine:
+    return BatchEngine()
+
+
+# -- groups ----------------------------------------------------------------------------------
+
+
+def _groups(auction: Auction, graph: TokenGraph) -> list[tuple[str, tuple[Order, ...]]]:
+    """Pairs with orders both ways, then directed three-token rings, among open orders
+    whose tokens have prices (scoring needs them)."""
+    by_pair: dict[Pair, list[Order]] = {}
+    for order in auction.orders:
+        # scoring prices the buy token by the auction; fees need the sell token's price
+        priced = bool(auction.reference_price(order.buy_token)) and bool(
+            auction.reference_price(order.sell_token) or graph.prices.get(order.sell_token)
+        )
+        if order.remaining > 0 and priced and order.sell_token != order.buy_token:
+            by_pair.setdefault((order.sell_token, order.buy_token), []).append(order)
+    groups: list[tuple[str, tuple[Order, ...]]] = []
+    for (a, b), forward in sorted(by_pair.items()):
+        backward = by_pair.get((b, a))
+        if a < b and backward:
+            groups.append(("pair", (*forward, *backward)))
+    successors: dict[TokenAddress, set[TokenAddress]] = {}
+    for a, b in by_pair:
+        successors.setdefault(a, set()).add(b)
+    for a in sorted(successors):
+        for b in sorted(successors[a]):
+            for c in sorted(successors.get(b, ())):
+                if a < b and a < c and c != a and a in successors.get(c, ()):
+                    members = (*by_pair[(a, b)], *by_pair[(b, c)], *by_pair[(c, a)])
+                    groups.append(("ring", members))
+    return groups
+
+
+# -- clearing one group ----------------------------------------------------------------------
+
+
+class _Clearer:
+    def __init__(
+        self, auction: Auction, graph: TokenGraph, router: Router, deadline: Deadline
+    ) -> None:
+        self.auction = auction
+        self.graph = graph
+        self.router = router
+        # the auction's reference prices, else the graph's (derived through pools)
+        tokens = set(graph.prices) | set(auction.tokens)
+        self.reference = {t: auction.reference_price(t) or graph.prices.get(t) or 0 for t in tokens}
+        self.filler = OrderFiller(
+            auction,
+            graph,
+            router.route,
+            deadline,
+            search_paths=best_paths,
+            max_hops=router.config.max_hops,
+        )
+        self._paths: dict[Pair, list[tuple[TokenAddress, ...]]] = {}
+        self._alone: dict[OrderUid, int] = {}
+
+    def alone(self, order: Order) -> int:
+        """The score ``optimal`` reaches routing ``order`` on its own (0 if it cannot)."""
+        if order.uid not in self._alone:
+            fill = self.filler.fill(order)
+            score = 0
+            if fill is not None:
+                solution = solution_of(fill, 0, "optimal")
+                score = _scores(self.auction, [solution], "optimal").get(0, 0)
+            self._alone[order.uid] = score
+        return self._alone[order.uid]
+
+    def clear(
+        self,
+        kind: str,
+        members: Sequence[Order],
+    ) -> CowMatch | None:
+        tokens = list(dict.fromkeys(t for o in members for t in (o.sell_token, o.buy_token)))
+        hops: dict[Pair, list[Offer]] = {}
+        for i, order in enumerate(members):
+            offer = self._offer(i, order, 0, len(members))
+            if offer is not None:
+                hops.setdefault((offer.sell, offer.buy), []).append(offer)
+        if len(hops) != len(tokens) or not may_clear(list(hops.values())):
+            return None  # no uniform price meets a limit on every hop: skip the routing
+        pool_gas = 0
+        if kind == "pair":
+            path = self._path(tokens[0], tokens[1])
+            pool_gas = self._path_gas(path)
+        offers = [
+            o
+            for o in (
+                self._offer(i, order, pool_gas, len(members)) for i, order in enumerate(members)
+            )
+            if o is not None
+        ]
+        for clearing in self._clearings(kind, tokens, offers)[:MAX_CANDIDATES]:
+            match = self._judge(kind, tokens, clearing, members)
+            if match is not None:
+                return match
+        return None
+
+    def _judge(
+        self,
+        kind: str,
+        tokens: Sequence[TokenAddress],
+        clearing: Clearing,
+        members: Sequence[Order],
+    ) -> CowMatch | None:
+        """The clearing as a solution, if it passes the checks and beats routing alone in
+        total and on every directed pair."""
+        solution = _solution_of(clearing, members)
+        try:
+            checked = check_solution(self.auction, solution, solver="batch")
+            score = score_trades(checked, self.auction)
+        except (SolutionRejected, ScoringError) as exc:
+            logger.warning("batch: %s clearing of %s dropped: %s", kind, tokens, exc)
+            return None
+        by_uid = {order.uid: order for order in members}
+        routing_total = 0
+        best_alone: dict[Pair, int] = {}
+        for trade in solution.trades:
+            order = by_uid[trade.order]
+            alone = self.alone(order)
+            routing_total += alone
+            pair = (order.sell_token, order.buy_token)
+            best_alone[pair] = max(best_alone.get(pair, 0), alone)
+        fair = all(score.by_pair.get(p, 0) >= s for p, s in best_alone.items())
+        if score.total <= routing_total or not fair:
+            logger.info(
+                "batch: %s of %s at one price scores %d, routing alone %d%s",
+                kind,
+                tokens,
+                score.total,
+                routing_total,
+                "" if fair else " (a pair does worse than alone: unfair)",
+            )
+            return None
+        return CowMatch(solution, score.total, routing_total, kind)
+
+    def _clearings(
+        self, kind: str, tokens: Sequence[TokenAddress], offers: Sequence[Offer]
+    ) -> list[Clearing]:
+        if kind == "pair":
+            a, b = tokens[0], tokens[1]
+            book = PairBook(
+                a,
+                b,
+                tuple(o for o in offers if o.sell == a),
+                tuple(o for o in offers if o.sell == b),
+            )
+            ref_a, ref_b = self.reference.get(a, 0), self.reference.get(b, 0)
+            if not ref_a or not ref_b:
+                return []
+            quote = self._quote()
+            return clear_pair(
+                book,
+                Fraction(ref_a, ref_b),
+                self._spot(quote, a, b),
+                self._spot(quote, b, a),
+                self.reference,
+                quote,
+                self._split_quote(),
+            )
+        ring = _ring_order(offers)
+        if ring is None:
+            return []
+        a, b, c = ring
+        legs = [[o for o in offers if (o.sell, o.buy) == hop] for hop in ((a, b), (b, c), (c, a))]
+        return clear_ring([a, b, c], legs, self.reference)
+
+    def _offer(self, key: int, order: Order, pool_gas: int, members: int) -> Offer | None:
+        """The matcher's view of ``order``: a ``limit`` order is charged its settlement
+        overhead and an even share of the AMM path's gas in its sell token."""
+        fee = 0
+        if order.order_class is OrderClass.LIMIT:
+            price = self.reference.get(order.sell_token)
+            charged = gas_fee(
+                SETTLEMENT_OVERHEAD_GAS + pool_gas // max(members, 1), self.auction.gas_price, price
+            )
+            if charged is None:
+                return None
+            fee = charged
+        remaining = order.remaining
+        if order.kind is OrderKind.SELL:
+            remaining -= fee  # a sell order's fee comes out of what is left to sell
+        if remaining <= 0:
+            return None
+        return Offer(
+            key=key,
+            sell=order.sell_token,
+            buy=order.buy_token,
+            sell_amount=order.sell_amount,
+            buy_amount=order.buy_amount,
+            is_sell=order.kind is OrderKind.SELL,
+            partially_fillable=order.partially_fillable,
+            remaining=remaining,
+            fee=fee,
+        )
+
+    # -- AMMs ----------------------------------------------------------------------------
+
+    def _paths_of(self, sell: TokenAddress, buy: TokenAddress) -> list[tuple[TokenAddress, ...]]:
+        """Token paths the AMM quote tries, cached per direction: the router's main path for
+        one native token's worth and the base-token paths of at most one intermediate."""
+        key = (sell, buy)
+        if key not in self._paths:
+            paths = [p for p in base_token_paths(sell, buy, max_intermediate=1)]
+            price = self.reference.get(sell)
+            if price:
+                amount = max(10**36 // price, 1)
+                try:
+                    main = _main_path(
+                        self.router.route(sell, buy, amount, RouteKind.SELL).legs, sell, buy
+                    )
+                except NoRoute:
+                    main = None
+                if main is not None:
+                    paths.insert(0, main)
+            self._paths[key] = list(dict.fromkeys(paths))
+        return self._paths[key]
+
+    def _path(self, sell: TokenAddress, buy: TokenAddress) -> tuple[TokenAddress, ...] | None:
+        """The first path that trades (for the gas estimate of a group's AMM leg)."""
+        for path in self._paths_of(sell, buy):
+            if all(self.graph.edges(u, v) for u, v in itertools.pairwise(path)):
+                return path
+        return None
+
+    def _path_gas(self, path: Sequence[TokenAddress] | None) -> int:
+        if not path:
+            return 0
+        return sum(
+            edges[0].pool.gas
+            for u, v in itertools.pairwise(path)
+            if (edges := self.graph.edges(u, v))
+        )
+
+    def _spot(self, quote: AmmQuote, sell: TokenAddress, buy: TokenAddress) -> Fraction | None:
+        """The AMM path's rate for a swap worth ``SPOT_PROBE`` native wei: the market
+        end of the bisection (the graph's marginal rates can come from dust pools)."""
+        price = self.reference.get(sell)
+        if not price:
+            return None
+        amount = max(SPOT_PROBE * 10**18 // price, 1)
+        found = quote(sell, buy, amount)
+        return Fraction(found[1], amount) if found and found[1] > 0 else None
+
+    def _quote(self) -> AmmQuote:
+        """Exact AMM output along the best of the direction's paths for the amount."""
+
+        def quote(
+            sell: TokenAddress, buy: TokenAddress, amount: int
+        ) -> tuple[tuple[Leg, ...], int, int] | None:
+            best: tuple[Leg, ...] | None = None
+            for path in self._paths_of(sell, buy):
+                legs = execute_path(self.graph, path, amount, RouteKind.SELL)
+                if legs is not None and (best is None or legs[-1].amount_out > best[-1].amount_out):
+                    best = legs
+            if best is None:
+                return None
+            gas = sum(self.graph.pools[p].gas for p in dict.fromkeys(leg.pool for leg in best))
+            return best, best[-1].amount_out, gas
+
+        return quote
+
+    def _split_quote(self) -> AmmQuote:
+        """The cheap quote's best path, each hop split over parallel pools when that pays
+        more (slower: used for the last bisection steps)."""
+        cheap = self._quote()
+
+        def quote(
+            sell: TokenAddress, buy: TokenAddress, amount: int
+        ) -> tuple[tuple[Leg, ...], int, int] | None:
+            found = cheap(sell, buy, amount)
+            if found is None:
+                return None
+            path = [found[0][0].token_in, *(leg.token_out for leg in found[0])]
+            split = _split_legs(self.graph, path, amount)
+            if split is None or split[1] <= found[1]:
+                return found
+            legs, out = split
+            gas = sum(self.graph.pools[p].gas for p in dict.fromkeys(leg.pool for leg in legs))
+            return legs, out, gas
+
+        return quote
+
+
+def _split_legs(
+    graph: TokenGraph, path: Sequence[TokenAddress], amount: int
+) -> tuple[tuple[Leg, ...], int] | None:
+    """Swap ``amount`` along ``path``, each hop split over its best ``SPLIT_POOLS`` parallel
+    pools: the hop's input goes in ``SPLIT_CHUNKS`` chunks, each to the pool whose next
+    chunk pays most (greedy on concave curves, exact pool math throughout)."""
+    legs: list[Leg] = []
+    flowing = amount
+    for u, v in itertools.pairwise(path):
+        edges = graph.edges(u, v)[:SPLIT_POOLS]
+        given = [0] * len(edges)
+        paid = [0] * len(edges)
+        chunk, rest = divmod(flowing, SPLIT_CHUNKS)
+        for step in range(SPLIT_CHUNKS):
+            size = chunk + (rest if step == SPLIT_CHUNKS - 1 else 0)
+            if size <= 0:
+                continue
+            best: tuple[int, int] | None = None  # (gain, edge index)
+            for i, edge in enumerate(edges):
+                try:
+                    out = edge.pool.amount_out(u, v, given[i] + size)
+                except PoolMathError:
+                    continue
+                if best is None or out - paid[i] > best[0]:
+                    best = (out - paid[i], i)
+            if best is None:
+                return None
+            given[best[1]] += size
+            paid[best[1]] += best[0]
+        legs += [
+            Leg(edges[i].pool.id, u, v, given[i], paid[i]) for i in range(len(edges)) if given[i]
+        ]
+        flowing = sum(paid)
+        if flowing <= 0:
+            return None
+    return tuple(legs), flowing
+
+
+def _main_path(
+    legs: Sequence[Leg], sell: TokenAddress, buy: TokenAddress
+) -> tuple[TokenAddress, ...] | None:
+    """The token path carrying the most flow: from ``sell``, follow the largest leg."""
+    path = [sell]
+    token = sell
+    while token != buy:
+        out = [leg for leg in legs if leg.token_in == token and leg.token_out not in path]
+        if not out:
+            return None
+        token = max(out, key=lambda leg: leg.amount_in).token_out
+        path.append(token)
+    return tuple(path)
+
+
+def _ring_order(
+    offers: Sequence[Offer],
+) -> tuple[TokenAddress, TokenAddress, TokenAddress] | None:
+    """The ring's tokens in trading order from the smallest address (``None`` if some
+    hop has no offer left)."""
+    nxt = {o.sell: o.buy for o in offers}
+    if len(nxt) != 3:
+        return None
+    a = min(nxt)
+    b = nxt[a]
+    return a, b, nxt[b]
+
+
+def _solution_of(clearing: Clearing, members: Sequence[Order]) -> Solution:
+    trades = tuple(Trade(members[f.offer.key].uid, f.executed, f.fee) for f in clearing.fills)
+    gas = SETTLEMENT_OVERHEAD_GAS * len(trades) + clearing.gas
+    return Solution(
+        id=0,
+        prices=dict(clearing.prices),
+        trades=trades,
+        legs=clearing.swaps,
+        gas=gas,
+        engine="batch",
+    )
+
+
+def _scores(auction: Auction, solutions: Iterable[Solution], solver: str) -> dict[int, int]:
+    """Score of each solution that passes the checks (by solution id)."""
+    scores: dict[int, int] = {}
+    for solution in solutions:
+        try:
+            checked = check_solution(auction, solution, solver=solver)
+            scores[solution.id] = score_trades(checked, auction).total
+        except (SolutionRejected, ScoringError) as exc:
+            logger.warning("batch: %s solution %d not scored: %s", solver, solution.id, exc)
+    return scores

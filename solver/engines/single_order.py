@@ -1,0 +1,532 @@
+"""Per-order engines: every order routed on its own through AMM liquidity, one solution per
+order (CoW's single-order solvers); ``baseline`` routes along one path, ``optimal`` splits.
+
+For each order:
+
+* a sell order sells its whole remaining amount, a buy order buys its whole remaining amount;
+  a ``limit``-class order also pays, in its sell token, a fee covering the gas of its trade
+  (settlement overhead + the route's pools, at the auction's gas price, via the sell token's
+  reference price, rounded down);
+* the limit price must hold for what the user pays in total, fee included;
+* a fill-or-kill order is filled completely or not at all; a partially fillable order that
+  cannot be filled completely is filled with the largest amount found for which the limit
+  price holds: a geometric ladder down from the remaining amount finds a feasible amount,
+  then bisection on exact integer amounts (exact pool math along the best few token paths)
+  narrows the boundary to ``PARTIAL_PRECISION``; the engine's own router re-routes the final
+  amount when it can do better;
+* orders are tried until the deadline, market orders first, then the most valuable; an
+  order whose best marginal rate along any path of at most ``max_hops`` hops cannot meet
+  its limit price is skipped without routing (no route can beat the marginal rates);
+* clearing prices are ``price[sell] = bought``, ``price[buy] = sold`` (fee excluded), so the
+  settlement contract pays exactly what the route produced.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple
+
+from intents.order import OrderClass, OrderKind
+from intents.types import OrderUid
+from routing.baseline import base_token_paths, baseline_route, execute_path, make_route
+from routing.graph import TokenGraph
+from routing.paths import candidate_paths
+from routing.pool import TokenAddress
+from routing.route import NoRoute, Route
+from routing.route import OrderKind as RouteKind
+from solver.engines.base import Deadline, token_graph
+from solver.model import (
+    SETTLEMENT_OVERHEAD_GAS,
+    Auction,
+    Order,
+    Solution,
+    Trade,
+    executed_amounts,
+    gas_fee,
+    limit_respected,
+    signed_fee,
+)
+
+if TYPE_CHECKING:
+    from routing.optimizer import RouterConfig
+
+logger = logging.getLogger(__name__)
+
+RouteFn = Callable[[TokenAddress, TokenAddress, int, RouteKind], Route]
+"""``(sell, buy, amount, kind) -> Route``; raises ``NoRoute``."""
+
+PathsFn = Callable[[TokenGraph, Order], list[tuple[TokenAddress, ...]]]
+"""The token paths an order is screened and partially filled along."""
+
+PARTIAL_PRECISION = 10**6
+"""A partial fill stops bisecting when the bracket is within 1/this of the amount."""
+MAX_LADDER_STEPS = 24
+MAX_BISECTION_STEPS = 24
+ROUTER_REFINE_STEPS = 6
+"""Optimal engine: bisection steps with the router above a partial fill found along paths."""
+SEARCH_PATHS = 3
+"""Token paths the partial-fill search simulates exactly at each step."""
+MARGINAL_SLACK = 1e-6
+SPLIT_HOPE = 0.98
+"""A fill-or-kill order missing its limit price along single paths by less than this is
+still given to the engine's router, whose splits may close the gap."""
+"""Relative slack on float marginal rates before an order is skipped as out of the money."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A feasible fill of one order: the trade and the route that balances it."""
+
+    order: Order
+    trade: Trade
+    route: Route
+
+    @property
+    def gas(self) -> int:
+        return SETTLEMENT_OVERHEAD_GAS + self.route.gas
+
+    @property
+    def prices(self) -> dict[TokenAddress, int]:
+        if self.order.kind is OrderKind.SELL:
+            return {
+                self.order.sell_token: self.route.amount_out,
+                self.order.buy_token: self.trade.executed,
+            }
+        return {
+            self.order.sell_token: self.trade.executed,
+            self.order.buy_token: self.route.amount_in,
+        }
+
+
+class _Attempt(NamedTuple):
+    fill: Fill | None
+    """Set when the limit price holds."""
+    quality: float
+    """What the user would get over what the limit price asks, net of fee (0: no route)."""
+
+
+class OrderFiller:
+    """Fills orders one at a time over one token graph with one routing function."""
+
+    def __init__(
+        self,
+        auction: Auction,
+        graph: TokenGraph,
+        route: RouteFn,
+        deadline: Deadline,
+        *,
+        search_paths: PathsFn | None = None,
+        refine_steps: int = 0,
+        max_hops: int = 3,
+    ) -> None:
+        self.auction = auction
+        self.graph = graph
+        self.route = route
+        self.search_paths = search_paths or best_paths
+        self.refine_steps = refine_steps
+        """Bisection steps with the engine's router beyond a partial fill found along paths."""
+        self.deadline = deadline
+        self.max_hops = max_hops
+        self._gas_hint: dict[OrderUid, int] = {}
+        """Gas of the order's last route: the first guess of its fee."""
+        self._reach: dict[
+            tuple[TokenAddress, int | None],
+            tuple[dict[TokenAddress, float], dict[TokenAddress, list[tuple[float, TokenAddress]]]],
+        ] = {}
+
+    # -- pruning -------------------------------------------------------------------------
+
+    def rate(self, sell: TokenAddress, buy: TokenAddress, level: int | None = None) -> float:
+        """The best product of per-hop rates over simple paths of at most three hops, at
+        ``level`` (``None``: marginal rates after fee, which no route, split or not, can
+        beat; otherwise realised rates of swaps worth ``PROBES[level]`` wei)."""
+        reach = self._reach.get((sell, level))
+        if reach is None:
+            reach = self._reach[(sell, level)] = self._two_hops(sell, level)
+        one, two = reach
+        best = self.graph.successors(sell, level).get(buy, 0.0)
+        for token in self.graph.graph.predecessors(buy) if buy in self.graph else ():
+            last = self.graph.successors(token, level).get(buy, 0.0)
+            if token != sell:
+                best = max(best, one.get(token, 0.0) * last)
+            for value, via in two.get(token, ()):
+                if via != buy:
+                    best = max(best, value * last)
+                    break
+        return best
+
+    def _two_hops(
+        self, sell: TokenAddress, level: int | None
+    ) -> tuple[dict[TokenAddress, float], dict[TokenAddress, list[tuple[float, TokenAddress]]]]:
+        """One-hop rates from ``sell``, and per token the two best two-hop rates with
+        distinct middle tokens (so one can always avoid the target)."""
+        one = {t: r for t, r in self.graph.successors(sell, level).items() if t != sell}
+        two: dict[TokenAddress, list[tuple[float, TokenAddress]]] = {}
+        for middle, first in one.items():
+            for token, rate in self.graph.successors(middle, level).items():
+                if token == sell:
+                    continue
+                ranked = two.setdefault(token, [])
+                ranked.append((first * rate, middle))
+                if len(ranked) > 2:
+                    ranked.sort(reverse=True)
+                    del ranked[2:]
+        for ranked in two.values():
+            ranked.sort(reverse=True)
+        return one, two
+
+    def promise(self, order: Order) -> float:
+        """Best marginal rate over the limit rate (below 1: no fill is possible)."""
+        if order.sell_token == order.buy_token or order.buy_amount <= 0:
+            return 0.0
+        rate = self.rate(order.sell_token, order.buy_token)
+        return rate * order.sell_amount / order.buy_amount
+
+    def priority(self, order: Order) -> tuple[bool, int]:
+        """Market orders first (priced at the market when placed, so most likely to fill),
+        then the most valuable."""
+        return (order.order_class is OrderClass.MARKET, self.value(order))
+
+    def value(self, order: Order) -> int:
+        """Native-token value of what is left of the order (0 when unpriced): the most
+        valuable orders are tried first."""
+        price = self.graph.prices.get(order.sell_token) or 0
+        left = order.remaining
+        if order.kind is OrderKind.BUY:
+            left = order.remaining * order.sell_amount // max(order.buy_amount, 1)
+        return left * price
+
+    # -- fees ----------------------------------------------------------------------------
+
+    def fee(self, order: Order, route_gas: int) -> int | None:
+        """The solver fee of a ``limit`` order whose route costs ``route_gas``; 0 for market
+        orders; ``None`` when the sell token has no price to charge it in."""
+        if order.order_class is not OrderClass.LIMIT:
+            return 0
+        price = self.auction.reference_price(order.sell_token) or self.graph.prices.get(
+            order.sell_token
+        )
+        return gas_fee(SETTLEMENT_OVERHEAD_GAS + route_gas, self.auction.gas_price, price)
+
+    # -- one amount ----------------------------------------------------------------------
+
+    def attempt(self, order: Order, amount: int, route: RouteFn | None = None) -> _Attempt:
+        """Fill ``amount`` of the order (sell orders: total sell token paid, fee included;
+        buy orders: buy token received) if its limit price holds."""
+        route = route or self.route
+        sell, buy = order.sell_token, order.buy_token
+        try:
+            if order.kind is OrderKind.BUY:
+                found = route(sell, buy, amount, RouteKind.BUY)
+                fee = self.fee(order, found.gas)
+                if fee is None or found.amount_out < amount:
+                    return _Attempt(None, 0.0)
+                return self._judge(Fill(order, Trade(order.uid, amount, fee), found))
+            fee = self.fee(order, self._gas_hint.get(order.uid, 0))
+            for _ in range(3):
+                if fee is None or amount - fee <= 0:
+                    return _Attempt(None, 0.0)
+                found = route(sell, buy, amount - fee, RouteKind.SELL)
+                needed = self.fee(order, found.gas)
+                self._gas_hint[order.uid] = found.gas
+                if needed is None:
+                    return _Attempt(None, 0.0)
+                if needed <= fee:
+                    return self._judge(Fill(order, Trade(order.uid, amount - fee, fee), found))
+                fee = needed
+            return _Attempt(None, 0.0)
+        except NoRoute:
+            return _Attempt(None, 0.0)
+
+    def _judge(self, fill: Fill) -> _Attempt:
+        order = fill.order
+        route, executed = fill.route, fill.trade.executed
+        balanced = (
+            route.amount_in == executed
+            if order.kind is OrderKind.SELL
+            else route.amount_out >= executed
+        )
+        if not balanced:  # the clearing prices would not match what the route moves
+            logger.error("route of order 0x%s does not match its trade", order.uid.hex())
+            return _Attempt(None, 0.0)
+        sold, bought = executed_amounts(order, fill.trade, fill.prices)
+        sold -= signed_fee(order, fill.trade)
+        quality = bought * order.sell_amount / max(sold * order.buy_amount, 1)
+        return _Attempt(fill if limit_respected(order, sold, bought) else None, quality)
+
+    # -- one order -----------------------------------------------------------------------
+
+    def fill(self, order: Order) -> Fill | None:
+        """The order filled completely, or (partially fillable) as far as found.
+
+        Screens with exact pool math along the order's best paths first, searches a
+        partial fill along the engine's search paths; the engine's
+        router (which may split) is asked only for an amount that fills along a path, or
+        that comes within ``SPLIT_HOPE`` of the limit price."""
+        if order.remaining <= 0:
+            return _skip(order, "Filled", "nothing left to fill")
+        if needs_more_than_a_swap(order):
+            return _skip(order, "Unsupported", "needs a flash loan or wrapper")
+        screen_paths = best_paths(self.graph, order)
+        if not screen_paths:
+            return _skip(order, "NoRoute", "no path between its tokens")
+        screen = self.attempt(order, order.remaining, partial(self._along, screen_paths))
+        if screen.fill is None and not order.partially_fillable:
+            if screen.quality < SPLIT_HOPE:
+                return _skip(order, "LimitPrice", f"best path gives {screen.quality:.4f} of it")
+            found = self.attempt(order, order.remaining).fill
+            return found or _skip(order, "LimitPrice", "the router cannot meet it either")
+        paths = (
+            screen_paths
+            if self.search_paths is best_paths
+            else self.search_paths(self.graph, order)
+        )
+        along = partial(self._along, paths) if paths else None
+        if along is None:
+            return _skip(order, "NoRoute", "no search path between its tokens")
+        found = screen.fill
+        if found is not None and paths != screen_paths:
+            found = self.attempt(order, order.remaining, along).fill
+        if found is None:
+            low = self._ladder(order, along, screen.quality)
+            if low is None:
+                return _skip(order, "LimitPrice", "no partial amount meets it net of fee")
+            found = self._bisect(order, along, low)
+        if self.deadline.passed():
+            return found
+        refined = self.attempt(order, found.trade.executed + _paid_fee(found)).fill
+        if refined is None or not _more_for_user(refined, found):
+            return found
+        if found.trade.executed + _paid_fee(found) < order.remaining and self.refine_steps:
+            # the router (splitting) may fill more than the paths did
+            refined = self._bisect(order, self.route, refined, self.refine_steps)
+        return refined
+
+    def _along(
+        self,
+        paths: Sequence[tuple[TokenAddress, ...]],
+        sell: TokenAddress,
+        buy: TokenAddress,
+        amount: int,
+        kind: RouteKind,
+    ) -> Route:
+        """The best of ``paths`` for ``amount`` (gross), exact pool math per hop."""
+        best: Route | None = None
+        for tokens in paths:
+            legs = execute_path(self.graph, tokens, amount, kind)
+            if legs is None:
+                continue
+            route = make_route(self.graph, "path", kind, sell, buy, legs)
+            if kind is RouteKind.BUY and route.amount_out < amount:
+                continue
+            if best is None or (
+                route.amount_out > best.amount_out
+                if kind is RouteKind.SELL
+                else route.amount_in < best.amount_in
+            ):
+                best = route
+        if best is None:
+            raise NoRoute(f"no search path fills {amount}")
+        return best
+
+    def _ladder(self, order: Order, route: RouteFn, previous: float) -> Fill | None:
+        """The largest of ``remaining / 2**k`` that fills; stops once halving no longer
+        improves the rate net of fee (past that, smaller fills only lose more to the fee)."""
+        amount = order.remaining
+        for _ in range(MAX_LADDER_STEPS):
+            amount //= 2
+            if amount <= 0 or self.deadline.passed():
+                return None
+            attempt = self.attempt(order, amount, route)
+            if attempt.fill is not None:
+                return attempt.fill
+            if attempt.quality <= previous:
+                return None
+            previous = attempt.quality
+        return None
+
+    def _bisect(
+        self, order: Order, route: RouteFn, low: Fill, steps: int = MAX_BISECTION_STEPS
+    ) -> Fill:
+        """Bisect between a feasible fill and twice its amount (infeasible, or the
+        remaining amount) for the largest feasible amount."""
+        lo = low.trade.executed + _paid_fee(low)
+        hi = min(2 * lo, order.remaining) + 1
+        best = low
+        for _ in range(steps):
+            if hi - lo <= max(1, lo // PARTIAL_PRECISION) or self.deadline.passed():
+                break
+            mid = (lo + hi) // 2
+            found = self.attempt(order, mid, route).fill
+            if found is None:
+                hi = mid
+            else:
+                lo, best = mid, found
+        return best
+
+    # -- the auction ---------------------------------------------------------------------
+
+    def fills(self) -> list[Fill]:
+        """Fills of the auction's orders, most promising first, until the deadline."""
+        candidates = [
+            order
+            for order in self.auction.orders
+            if self.promise(order) * (1 + MARGINAL_SLACK) >= 1.0
+        ]
+        candidates.sort(key=self.priority, reverse=True)
+        logger.info(
+            "%d of %d orders can meet their limit price at marginal rates",
+            len(candidates),
+            len(self.auction.orders),
+        )
+        fills: list[Fill] = []
+        tried = 0
+        for order in candidates:
+            if self.deadline.passed():
+                logger.warning(
+                    "deadline reached after %d of %d candidate orders", tried, len(candidates)
+                )
+                break
+            tried += 1
+            try:
+                found = self.fill(order)
+            except Exception:  # one order's failure must not lose the others' solutions
+                logger.exception("routing order 0x%s failed", order.uid.hex())
+                continue
+            if found is not None:
+                fills.append(found)
+        return fills
+
+
+def _skip(order: Order, code: str, reason: str) -> Fill | None:
+    """Log why an order is not filled (``code`` machine-readable, ``reason`` for people);
+    no fill."""
+    logger.debug("order 0x%s not filled: %s (%s)", order.uid.hex(), code, reason)
+    return None
+
+
+def _paid_fee(fill: Fill) -> int:
+    """The solver fee counted in a sell order's amount (0 for buy orders)."""
+    return fill.trade.fee if fill.order.kind is OrderKind.SELL else 0
+
+
+def _more_for_user(a: Fill, b: Fill) -> bool:
+    """``a`` fills more than ``b``, or as much at a better rate."""
+    if a.trade.executed != b.trade.executed:
+        return a.trade.executed > b.trade.executed
+    if a.order.kind is OrderKind.SELL:
+        return a.route.amount_out > b.route.amount_out
+    return a.route.amount_in + a.trade.fee < b.route.amount_in + b.trade.fee
+
+
+def solution_of(fill: Fill, solution_id: int, engine: str) -> Solution:
+    return Solution(
+        id=solution_id,
+        prices=fill.prices,
+        trades=(fill.trade,),
+        legs=fill.route.legs,
+        gas=fill.gas,
+        engine=engine,
+    )
+
+
+def needs_more_than_a_swap(order: Order) -> bool:
+    """Orders these engines leave alone: a flash-loan hint or a wrapper contract must be
+    part of their settlement, which a plain AMM route does not provide."""
+    source = order.source
+    return source is not None and (source.flashloan_hint is not None or source.wrapper is not None)
+
+
+def best_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]]:
+    """The ``SEARCH_PATHS`` best token paths at the order's size, and the direct pair."""
+    sell, buy = order.sell_token, order.buy_token
+    found = candidate_paths(
+        graph,
+        sell,
+        buy,
+        max_paths=SEARCH_PATHS,
+        level=graph.level(sell, order.remaining),
+        include=[(sell, buy)],
+    )
+    return [path.tokens for path in found]
+
+
+def base_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]]:
+    """The baseline's paths: direct, or through up to two base tokens."""
+    return [
+        p
+        for p in base_token_paths(order.sell_token, order.buy_token)
+        if all(graph.edges(u, v) for u, v in itertools.pairwise(p))
+    ]
+
+
+class SingleOrderEngine:
+    """One solution per fillable order: screened along ``search_paths``, routed by
+    ``make_route(graph)``."""
+
+    def __init__(
+        self,
+        name: str,
+        make_route: Callable[[TokenGraph], RouteFn],
+        search_paths: PathsFn,
+        *,
+        refine_steps: int = 0,
+        max_hops: int = 3,
+    ) -> None:
+        self._name = name
+        self._make_route = make_route
+        self._search_paths = search_paths
+        self._refine_steps = refine_steps
+        self._max_hops = max_hops
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def solve(self, auction: Auction) -> list[Solution]:
+        started = time.perf_counter()
+        deadline = Deadline(auction)
+        graph = token_graph(auction)
+        filler = OrderFiller(
+            auction,
+            graph,
+            self._make_route(graph),
+            deadline,
+            search_paths=self._search_paths,
+            refine_steps=self._refine_steps,
+            max_hops=self._max_hops,
+        )
+        fills = filler.fills()
+        solutions = [solution_of(fill, i, self.name) for i, fill in enumerate(fills)]
+        logger.info(
+            "%s: %d solutions for %d orders in %.2f s",
+            self.name,
+            len(solutions),
+            len(auction.orders),
+            time.perf_counter() - started,
+        )
+        return solutions
+
+
+def baseline_engine() -> SingleOrderEngine:
+    """CoW's baseline: the best single path over base tokens per order."""
+    return SingleOrderEngine("baseline", lambda graph: partial(baseline_route, graph), base_paths)
+
+
+def optimal_engine(config: RouterConfig | None = None) -> SingleOrderEngine:
+    """Split routing per order with the routing optimizer (OR-Tools is imported only here)."""
+    from routing.optimizer import Router, RouterConfig
+
+    cfg = config or RouterConfig()
+    return SingleOrderEngine(
+        "optimal",
+        lambda graph: Router(graph, cfg).route,
+        best_paths,
+        refine_steps=ROUTER_REFINE_STEPS,
+        max_hops=cfg.max_hops,
+    )

@@ -1,0 +1,183 @@
+"""Composition of the solver network inside ``tributary serve``: the auctioneer with its
+liquidity source, engines, external solvers, submitter, fill tracker and fill indexer.
+
+``settings_from_args`` reads ``tributary serve``'s flags, ``prepare_devnet``
+seeds the built-in devnet (pools from the mainnet snapshot, traders funded and approved)
+and ``running_network`` runs the auctioneer for the node's lifetime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from intents.book import OrderBook
+from intents.chain import ChainReader
+from intents.types import UINT256_MAX, Address
+from settlement.devnet import Deployment, Devnet, Tx, default_seed_snapshot
+from settlement.fills import FillIndexer, FillTracker
+from settlement.jsonrpc import BatchingRpcClient
+from settlement.submitter import Submitter, SubmitterConfig
+from solver.auctioneer import Auctioneer, AuctioneerConfig
+from solver.engines import make_engine
+from solver.external import ExternalSolver
+from solver.leader import Leadership
+from solver.liquidity_source import ChainLiquidity, pools_of_seeded
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSettings:
+    deployment: Path
+    """The deployment JSON: WETH, the solver account and the seeded pools (``liquidity``)."""
+    interval: float = 2.0
+    solve_time: float = 3.0
+    engines: tuple[str, ...] = ("baseline", "optimal", "batch")
+    external: tuple[str, ...] = ()
+    seed_tokens: int = 4
+    confirmations: int = 6
+
+
+def settings_from_args(args: argparse.Namespace, deployment: str | None) -> NetworkSettings | None:
+    """The auctioneer's settings, or ``None`` when it is off (``--no-auctioneer``, or no
+    deployment file to take the solver account and pools from)."""
+    if getattr(args, "no_auctioneer", False) or deployment is None:
+        return None
+    engines = tuple(e for e in getattr(args, "engines", "baseline,optimal,batch").split(",") if e)
+    return NetworkSettings(
+        deployment=Path(deployment),
+        interval=getattr(args, "auction_interval", 2.0),
+        solve_time=getattr(args, "solve_time", 3.0),
+        engines=engines,
+        external=tuple(getattr(args, "external_solver", None) or ()),
+        seed_tokens=getattr(args, "seed_tokens", 4),
+    )
+
+
+def prepare_devnet(devnet: Devnet, deployment: Deployment, path: Path, seed_tokens: int) -> None:
+    """Seed the devnet's pools from the snapshot (WETH, base tokens and ``seed_tokens``
+    more), give every trader account 10^6 whole units of each seeded token approved for the
+    vault relayer, and record the pools under ``liquidity`` in the deployment JSON."""
+    snapshot_path = default_seed_snapshot()
+    document = json.loads(deployment.to_json())
+    if snapshot_path != "none":
+        from settlement.devnet_seed import load_snapshot, seed, select_tokens
+        from settlement.devnet_uniswap import ERC20
+
+        snapshot = load_snapshot(snapshot_path)
+        seeded = seed(devnet, deployment, snapshot, select_tokens(snapshot, seed_tokens))
+        document["liquidity"] = seeded.to_dict()
+        document["liquidity"]["snapshot"] = snapshot_path
+        me = deployment.deployer.address
+        txs = []
+        for trader in deployment.accounts:
+            for token in seeded.tokens.values():
+                if token == deployment.weth:
+                    continue
+                txs.append(Tx(me, ERC20.encode_call("mint", trader.address, 10**30), token))
+                txs.append(
+                    Tx(
+                        trader.address,
+                        ERC20.encode_call("approve", deployment.vault_relayer, UINT256_MAX),
+                        token,
+                    )
+                )
+        devnet.send(txs)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def pools_from_deployment(path: Path, rpc: BatchingRpcClient) -> ChainLiquidity:
+    """The seeded pools recorded in a deployment JSON (none without ``liquidity``)."""
+    raw = json.loads(path.read_text()).get("liquidity")
+    if raw is None:
+        return ChainLiquidity(rpc, ())
+    from settlement.devnet_seed import Seeded
+
+    return ChainLiquidity(rpc, tuple(pools_of_seeded(Seeded.from_dict(raw))))
+
+
+def v3_router(path: Path) -> Address | None:
+    raw = json.loads(path.read_text()).get("liquidity")
+    return None if raw is None else Address(raw["uniswapV3"]["router"].lower())
+
+
+def build_auctioneer(
+    settings: NetworkSettings,
+    *,
+    rpc: BatchingRpcClient,
+    book: OrderBook,
+    chain: ChainReader,
+    liquidity: ChainLiquidity | None = None,
+    leadership: Leadership | None = None,
+) -> tuple[Auctioneer, FillTracker]:
+    """The auctioneer of ``settings`` over ``book``, settling as the deployment's solver."""
+    deployment = Deployment.load(settings.deployment)
+    source = liquidity or pools_from_deployment(settings.deployment, rpc)
+    tracker = FillTracker(rpc, deployment.settlement, book, settings.confirmations)
+    submitter = Submitter(
+        rpc,
+        SubmitterConfig(chain_id=deployment.chain_id, settlement=deployment.settlement),
+        deployment.solver.private_key,
+        tracker,
+    )
+    external = [
+        ExternalSolver(name=f"external-{i}", url=url) for i, url in enumerate(settings.external)
+    ]
+    auctioneer = Auctioneer(
+        book=book,
+        chain=chain,
+        liquidity=source,
+        pools=source.by_id(),
+        engines=[make_engine(name) for name in settings.engines],
+        external=external,
+        submitter=submitter,
+        fills=FillIndexer(rpc, tracker, book),
+        config=AuctioneerConfig(
+            settlement=deployment.settlement,
+            weth=deployment.weth,
+            v3_router=v3_router(settings.deployment),
+            interval=settings.interval,
+            solve_time=settings.solve_time,
+        ),
+        leadership=leadership,
+    )
+    return auctioneer, tracker
+
+
+@contextlib.asynccontextmanager
+async def running_network(
+    settings: NetworkSettings,
+    *,
+    rpc: BatchingRpcClient,
+    book: OrderBook,
+    chain: ChainReader,
+    leadership: Leadership | None = None,
+) -> AsyncIterator[Auctioneer]:
+    """Run the auctioneer and the fill tracker's reorg watch until the context exits."""
+    auctioneer, tracker = build_auctioneer(
+        settings, rpc=rpc, book=book, chain=chain, leadership=leadership
+    )
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(auctioneer.run(stop), name="auctioneer"),
+        asyncio.create_task(tracker.run(settings.interval), name="fill-tracker"),
+    ]
+    logger.info(
+        "auctioneer every %.1f s: engines %s, external solvers %s",
+        settings.interval,
+        ",".join(settings.engines) or "none",
+        ", ".join(settings.external) or "none",
+    )
+    try:
+        yield auctioneer
+    finally:
+        stop.set()
+        tasks[1].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,96 @@
+"""The solver-engine HTTP API, as CoW's driver calls a solver: ``POST /solve`` (an auction
+in, ``{"solutions": [...]}`` out) and ``POST /notify`` (what became of a solution; 204).
+
+Rejections are ``{"errorType", "description"}`` like the orderbook's: malformed JSON 400,
+a document that is not an auction (wrong type, unknown field, bad amount) 422 with the
+JSON path. Engines run one auction at a time in a worker thread, each until the auction's
+deadline; their solutions are numbered uniquely in the response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import msgspec
+from aiohttp import web
+
+from intents.http.problems import error_response, from_http_exception
+from solver import dto
+from solver.engines import Engine, solve_all
+from solver.model import auction_from_dto, solution_to_dto
+
+logger = logging.getLogger(__name__)
+
+ENGINES = web.AppKey("engines", tuple[Engine, ...])
+LOCK = web.AppKey("solve_lock", asyncio.Lock)
+MAX_BODY_BYTES = 256 * 1024 * 1024
+"""Auctions with tick data of hundreds of pools run to tens of megabytes."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _decode_error(exc: msgspec.DecodeError, what: str) -> web.Response:
+    if isinstance(exc, msgspec.ValidationError):
+        return error_response(422, f"Invalid{what}", str(exc))
+    return error_response(400, "MalformedJson", str(exc))
+
+
+async def solve(request: web.Request) -> web.Response:
+    body = await request.read()
+    try:
+        wire = dto.decode_auction(body)
+    except msgspec.DecodeError as exc:
+        return _decode_error(exc, "Auction")
+    try:
+        auction = auction_from_dto(wire)
+    except ValueError as exc:  # a liquidity document routing cannot read as a whole
+        return error_response(422, "InvalidAuction", str(exc))
+    engines = request.app[ENGINES]
+    async with request.app[LOCK]:
+        solutions = await asyncio.to_thread(solve_all, engines, auction)
+    orders = {order.uid: order for order in auction.orders}
+    logger.info(
+        "auction %s: %d orders, %d solutions from %s",
+        auction.id,
+        len(auction.orders),
+        len(solutions),
+        ", ".join(e.name for e in engines),
+    )
+    body = dto.encode_solutions([solution_to_dto(s, orders) for s in solutions])
+    return web.Response(body=body, content_type="application/json")
+
+
+async def notify(request: web.Request) -> web.Response:
+    body = await request.read()
+    try:
+        notification = dto.decode_notification(body)
+    except msgspec.DecodeError as exc:
+        return _decode_error(exc, "Notification")
+    logger.info(
+        "notification: %s for auction %s solution %s: %s",
+        type(notification).__name__,
+        notification.auction_id,
+        notification.solution_id,
+        notification,
+    )
+    return web.Response(status=204)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        return from_http_exception(request, exc)
+
+
+def make_app(engines: Sequence[Engine]) -> web.Application:
+    """The solver-engine application serving ``engines``."""
+    app = web.Application(middlewares=[_errors], client_max_size=MAX_BODY_BYTES)
+    app[ENGINES] = tuple(engines)
+    app[LOCK] = asyncio.Lock()
+    app.router.add_post("/solve", solve)
+    app.router.add_post("/notify", notify)
+    return app

@@ -1,0 +1,334 @@
+"""The solver-engine DTOs: exact round trips, Rust-compatible spellings, errors with paths."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from solver import dto
+
+A = "0x" + "aa" * 20
+B = "0x" + "bb" * 20
+UID = "0x" + "12" * 56
+H32 = "0x" + "34" * 32
+
+
+def _order(**changes: Any) -> dict[str, Any]:
+    order: dict[str, Any] = {
+        "uid": UID,
+        "sellToken": A,
+        "buyToken": B,
+        "sellAmount": "1000",
+        "fullSellAmount": "1000",
+        "buyAmount": "900",
+        "fullBuyAmount": "900",
+        "feePolicies": [
+            {"surplus": {"factor": 0.5, "maxVolumeFactor": 0.01}},
+            {"volume": {"factor": 0.001}},
+            {
+                "priceImprovement": {
+                    "factor": 0.5,
+                    "maxVolumeFactor": 0.01,
+                    "quote": {"sellAmount": "1", "buyAmount": "2", "fee": "3"},
+                }
+            },
+        ],
+        "validTo": 4294967295,
+        "kind": "sell",
+        "receiver": None,
+        "owner": B,
+        "partiallyFillable": False,
+        "preInteractions": [{"target": A, "value": "0", "callData": "0x1234"}],
+        "postInteractions": [],
+        "sellTokenSource": "erc20",
+        "buyTokenDestination": "erc20",
+        "class": "limit",
+        "appData": H32,
+        "signingScheme": "eip712",
+        "signature": "0x" + "00" * 65,
+    }
+    order.update(changes)
+    return order
+
+
+def _auction(**changes: Any) -> dict[str, Any]:
+    auction: dict[str, Any] = {
+        "id": "7400681",
+        "tokens": {
+            A: {
+                "decimals": 18,
+                "symbol": "AAA",
+                "referencePrice": "1000000000000000000",
+                "availableBalance": "0",
+                "trusted": True,
+            },
+            B: {
+                "decimals": None,
+                "symbol": None,
+                "referencePrice": None,
+                "availableBalance": str(2**256 - 1),
+                "trusted": False,
+            },
+        },
+        "orders": [_order()],
+        "liquidity": [
+            {
+                "kind": "constantProduct",
+                "id": "0",
+                "address": A,
+                "router": B,
+                "gasEstimate": "110000",
+                "tokens": {A: {"balance": "100"}, B: {"balance": "200"}},
+                "fee": "0.003",
+            },
+            {
+                "kind": "weightedProduct",
+                "id": "1",
+                "address": A,
+                "balancerPoolId": H32,
+                "gasEstimate": "88892",
+                "tokens": {
+                    A: {"balance": "5", "scalingFactor": "1", "weight": "0.5"},
+                    B: {"balance": "6", "scalingFactor": "1000000000000", "weight": "0.5"},
+                },
+                "fee": "0.0025",
+                "version": "v3Plus",
+            },
+            {
+                "kind": "stable",
+                "id": "2",
+                "address": A,
+                "balancerPoolId": H32,
+                "gasEstimate": "183520",
+                "tokens": {
+                    A: {"balance": "5", "scalingFactor": "1"},
+                    B: {"balance": "6", "scalingFactor": "1"},
+                },
+                "amplificationParameter": "200",
+                "fee": "0.0001",
+            },
+            {
+                "kind": "concentratedLiquidity",
+                "id": "3",
+                "address": A,
+                "router": B,
+                "gasEstimate": "108000",
+                "tokens": [A, B],
+                "sqrtPrice": "79228162514264337593543950336",
+                "liquidity": "340282366920938463463374607431768211455",
+                "tick": -887272,
+                "liquidityNet": {"-887220": "100", "887220": "-100"},
+                "fee": "0.0005",
+            },
+            {
+                "kind": "limitOrder",
+                "id": "4",
+                "address": A,
+                "gasEstimate": "66358",
+                "hash": H32,
+                "makerToken": A,
+                "takerToken": B,
+                "makerAmount": "1",
+                "takerAmount": "2",
+                "takerTokenFeeAmount": "0",
+            },
+        ],
+        "effectiveGasPrice": "15189175884",
+        "deadline": "2023-09-05T12:00:00.5Z",
+        "surplusCapturingJitOrderOwners": [B],
+    }
+    auction.update(changes)
+    return auction
+
+
+def _bytes(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc).encode()
+
+
+def test_auction_round_trip_all_liquidity_kinds() -> None:
+    auction = dto.decode_auction(_bytes(_auction()))
+    kinds = [type(entry).__name__ for entry in auction.liquidity]
+    assert kinds == [
+        "ConstantProductPool",
+        "WeightedProductPool",
+        "StablePool",
+        "ConcentratedLiquidityPool",
+        "ForeignLimitOrder",
+    ]
+    assert auction.tokens[B].available_balance == 2**256 - 1
+    assert auction.deadline == datetime(2023, 9, 5, 12, 0, 0, 500000, tzinfo=UTC)
+    assert auction.orders[0].class_ == "limit"
+    again = dto.decode_auction(dto.encode(auction))
+    assert again == auction
+    # the encoded document spells every key as the Rust structs do
+    encoded = json.loads(dto.encode(auction))
+    assert set(encoded["orders"][0]) >= set(_order())
+    assert encoded["liquidity"][1]["balancerPoolId"] == H32
+    assert encoded["tokens"][B]["availableBalance"] == str(2**256 - 1)
+
+
+def test_hex_amounts_accepted_and_written_as_decimal() -> None:
+    auction = dto.decode_auction(_bytes(_auction(effectiveGasPrice="0x3b9aca00")))
+    assert auction.effective_gas_price == 10**9
+    assert json.loads(dto.encode(auction))["effectiveGasPrice"] == "1000000000"
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"effectiveGasPrice": 5}, "$.effectiveGasPrice"),
+        ({"effectiveGasPrice": str(2**256)}, "$.effectiveGasPrice"),
+        ({"effectiveGasPrice": "-1"}, "$.effectiveGasPrice"),
+        ({"orders": [_order(sellAmount="1e3")]}, "$.orders[0].sellAmount"),
+        ({"orders": [_order(kind="limit")]}, "$.orders[0].kind"),
+        ({"orders": [_order(uid="0x12")]}, "$.orders[0].uid"),
+        ({"orders": [_order(extra=1)]}, "$.orders[0]"),
+        ({"orders": [_order(feePolicies=[{}])]}, "$.orders[0].feePolicies[0]"),
+        ({"liquidity": [{"kind": "curve", "id": "9"}]}, "$.liquidity[0]"),
+        ({"id": 5}, "$.id"),
+    ],
+)
+def test_invalid_auctions_name_the_field(changes: dict[str, Any], path: str) -> None:
+    with pytest.raises(msgspec.ValidationError) as error:
+        dto.decode_auction(_bytes(_auction(**changes)))
+    assert path in str(error.value)
+
+
+@given(st.integers(min_value=0, max_value=2**256 - 1))
+def test_any_uint256_survives_a_round_trip(amount: int) -> None:
+    trade = dto.Fulfillment(order=UID, executed_amount=dto.U256(amount), fee=dto.U256(amount))
+    solution = dto.Solution(
+        id=1, prices={A: dto.U256(amount)}, trades=[trade], interactions=[], gas=21000
+    )
+    body = dto.encode(dto.SolverResponse(solutions=[solution]))
+    assert json.loads(body)["solutions"][0]["prices"][A] == str(amount)
+    assert dto.decode_solver_response(body).solutions == [solution]
+
+
+def test_solution_spellings() -> None:
+    solution = dto.Solution(
+        id=3,
+        prices={A: dto.U256(1), B: dto.U256(2)},
+        trades=[dto.Fulfillment(order=UID, executed_amount=dto.U256(10))],
+        pre_interactions=[dto.Call(target=A, value=dto.U256(0), call_data="0x")],
+        interactions=[
+            dto.LiquidityInteraction(
+                internalize=False,
+                id="0",
+                input_token=A,
+                output_token=B,
+                input_amount=dto.U256(10),
+                output_amount=dto.U256(19),
+            ),
+            dto.CustomInteraction(
+                internalize=True,
+                target=B,
+                value=dto.U256(0),
+                call_data="0xabcd",
+                allowances=[dto.Allowance(token=A, spender=B, amount=dto.U256(7))],
+                inputs=[dto.Asset(token=A, amount=dto.U256(7))],
+                outputs=[dto.Asset(token=B, amount=dto.U256(8))],
+            ),
+        ],
+    )
+    doc = json.loads(dto.encode(solution))
+    assert doc["trades"][0] == {
+        "kind": "fulfillment",
+        "order": UID,
+        "executedAmount": "10",
+        "fee": None,
+    }
+    assert doc["preInteractions"][0]["kind"] == "Call"
+    assert doc["interactions"][0]["kind"] == "liquidity"
+    assert doc["interactions"][0]["inputAmount"] == "10"
+    assert doc["interactions"][1]["callData"] == "0xabcd"
+    assert doc["interactions"][1]["allowances"][0]["amount"] == "7"
+    # the Call tag is optional when decoding, as serde accepts it
+    del doc["preInteractions"][0]["kind"]
+    assert dto.decode_solver_response(json.dumps({"solutions": [doc]}).encode()).solutions == [
+        solution
+    ]
+
+
+def test_jit_trade_and_error_response() -> None:
+    jit = {
+        "kind": "jit",
+        "order": {
+            "sellToken": A,
+            "buyToken": B,
+            "receiver": A,
+            "sellAmount": "5",
+            "buyAmount": "6",
+            "validTo": 1,
+            "appData": H32,
+            "kind": "buy",
+            "sellTokenBalance": "erc20",
+            "buyTokenBalance": "erc20",
+            "signingScheme": "ethSign",
+            "signature": "0x",
+        },
+        "executedAmount": "6",
+    }
+    body = {"solutions": [{"id": 1, "prices": {}, "trades": [jit], "interactions": []}]}
+    response = dto.decode_solver_response(json.dumps(body).encode())
+    trade = response.solutions[0].trades[0]
+    assert isinstance(trade, dto.JitTrade)
+    assert trade.order.partially_fillable is False
+    error = dto.decode_solver_response(b'{"error": {"code": "insufficientLiquidity"}}')
+    assert error.error is not None
+    assert error.error.code == "insufficientLiquidity"
+    assert error.solutions == []
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ({"kind": "timeout", "auctionId": "1", "solutionId": 2}, dto.Timeout),
+        ({"kind": "emptySolution", "auctionId": None, "solutionId": [1, 2]}, dto.EmptySolution),
+        ({"kind": "missingPrice", "tokenAddress": A}, dto.MissingPrice),
+        ({"kind": "nonBufferableTokensUsed", "tokens": [A, B]}, dto.NonBufferableTokensUsed),
+        (
+            {"kind": "solverAccountInsufficientBalance", "required": "5"},
+            dto.SolverAccountInsufficientBalance,
+        ),
+        ({"kind": "success", "transaction": H32}, dto.Success),
+        ({"kind": "driverError", "reason": "boom"}, dto.DriverError),
+        (
+            {
+                "kind": "banned",
+                "reason": {"reason": "lowSettlingRate"},
+                "until": "2024-01-01T00:00:00Z",
+            },
+            dto.Banned,
+        ),
+        (
+            {
+                "kind": "simulationFailed",
+                "block": 17,
+                "succeededOnce": True,
+                "tx": {
+                    "from": A,
+                    "to": B,
+                    "input": "0x00",
+                    "value": "0",
+                    "accessList": [{"address": A, "storageKeys": [H32]}],
+                },
+            },
+            dto.SimulationFailed,
+        ),
+    ],
+)
+def test_notifications(body: dict[str, Any], kind: type) -> None:
+    notification = dto.decode_notification(json.dumps(body).encode())
+    assert type(notification) is kind
+
+
+def test_unknown_notification_kind_is_rejected() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        dto.decode_notification(b'{"kind": "somethingElse"}')

@@ -1,0 +1,94 @@
+"""``tributary route``: prints a route (text or JSON) or a coded error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from solver.route_cli import route_command
+
+WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
+TKA = "0x" + "a" * 40
+TKB = "0x" + "b" * 40
+TKC = "0x" + "c" * 40
+
+
+def _auction(tmp_path: Path) -> Path:
+    """A tiny legacy-format auction: two parallel A/B pairs and a WETH/A pair."""
+
+    def amm(address: str, reserves: dict[str, str]) -> dict[str, object]:
+        return {
+            "kind": "ConstantProduct",
+            "reserves": reserves,
+            "fee": "0.003",
+            "cost": {"amount": "1500000000000000", "token": WETH},
+            "mandatory": False,
+            "address": address,
+        }
+
+    doc = {
+        "tokens": {
+            WETH: {"decimals": 18, "alias": "WETH", "external_price": 1.0},
+            TKA: {"decimals": 18, "alias": "TKA", "external_price": 1.0},
+            TKB: {"decimals": 18, "alias": "TKB", "external_price": None},
+            TKC: {"decimals": 18, "alias": "TKC", "external_price": 1.0},
+        },
+        "orders": {},
+        "amms": {
+            "1": amm("0x" + "1" * 40, {TKA: str(1000 * 10**18), TKB: str(1000 * 10**18)}),
+            "2": amm("0x" + "2" * 40, {TKA: str(1000 * 10**18), TKB: str(1000 * 10**18)}),
+            "3": amm("0x" + "3" * 40, {WETH: str(1000 * 10**18), TKA: str(1000 * 10**18)}),
+        },
+        "metadata": {"gas_price": 10000000000.0, "native_token": WETH},
+    }
+    path = tmp_path / "auction.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _args(auction: Path, **overrides: object) -> argparse.Namespace:
+    values: dict[str, object] = {
+        "auction": str(auction),
+        "sell": "TKA",
+        "buy": "TKB",
+        "amount": 100 * 10**18,
+        "kind": "sell",
+        "max_hops": 3,
+        "json": False,
+    }
+    values.update(overrides)
+    return argparse.Namespace(**values)
+
+
+def test_prints_a_split_route(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert route_command(_args(_auction(tmp_path))) == 0
+    out = capsys.readouterr().out
+    assert "optimal route (sell order)" in out
+    legs = [line for line in out.splitlines() if re.match(r"\s+\d+\. pool ", line)]
+    assert len(legs) == 2  # split over both pairs
+    assert "baseline (CoW)" in out
+
+
+def test_json_output_has_exact_amounts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = route_command(_args(_auction(tmp_path), json=True, kind="buy", amount=10**19))
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kind"] == "buy"
+    assert int(doc["amountOut"]) >= 10**19
+    assert sum(int(leg["amountIn"]) for leg in doc["legs"]) == int(doc["amountIn"])
+    assert int(doc["net"]) == int(doc["amountIn"]) + int(doc["gasCost"])
+    assert doc["baseline"] is not None
+
+
+def test_unknown_symbol_and_no_route_are_coded_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    auction = _auction(tmp_path)
+    assert route_command(_args(auction, sell="NOPE")) == 2
+    assert "[UnknownToken]" in capsys.readouterr().err
+    assert route_command(_args(auction, buy=TKC)) == 1
+    assert "[NoRoute]" in capsys.readouterr().err

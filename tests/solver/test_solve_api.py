@@ -1,0 +1,148 @@
+"""The solver-engine HTTP API: /solve answers a CoW auction with exact solutions, /notify
+logs and answers 204, malformed bodies get the orderbook's error shape."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from solver import dto
+from solver.engines import make_engine
+from solver.solve_api import make_app
+from tests.solver.engine_fixtures import A, B
+
+E18 = 10**18
+UID = "0x" + "12" * 32 + "0e" * 20 + "ffffffff"
+
+
+def _auction(**order_changes: Any) -> dict[str, Any]:
+    deadline = datetime.now(UTC) + timedelta(seconds=30)
+    order = {
+        "uid": UID,
+        "sellToken": A,
+        "buyToken": B,
+        "sellAmount": str(10 * E18),
+        "fullSellAmount": str(10 * E18),
+        "buyAmount": str(19 * E18),
+        "fullBuyAmount": str(19 * E18),
+        "validTo": 4294967295,
+        "kind": "sell",
+        "owner": "0x" + "0e" * 20,
+        "partiallyFillable": False,
+        "preInteractions": [],
+        "postInteractions": [],
+        "sellTokenSource": "erc20",
+        "buyTokenDestination": "erc20",
+        "class": "limit",
+        "appData": "0x" + "00" * 32,
+        "signingScheme": "eip712",
+        "signature": "0x" + "00" * 65,
+    } | order_changes
+    token = {"decimals": 18, "symbol": None, "availableBalance": "0", "trusted": True}
+    return {
+        "id": "42",
+        "tokens": {
+            A: token | {"referencePrice": str(E18)},
+            B: token | {"referencePrice": str(E18 // 2)},
+        },
+        "orders": [order],
+        "liquidity": [
+            {
+                "kind": "constantProduct",
+                "id": "7",
+                "address": "0x" + "77" * 20,
+                "router": "0x" + "88" * 20,
+                "gasEstimate": "90000",
+                "tokens": {A: {"balance": str(1000 * E18)}, B: {"balance": str(2000 * E18)}},
+                "fee": "0.003",
+            }
+        ],
+        "effectiveGasPrice": "20000000000",
+        "deadline": deadline.isoformat().replace("+00:00", "Z"),
+        "surplusCapturingJitOrderOwners": [],
+    }
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    app = make_app([make_engine("baseline"), make_engine("optimal")])
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+async def test_solve_returns_exact_solutions(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post("/solve", data=json.dumps(_auction()))
+    assert response.status == 200
+    body = dto.decode_solver_response(await response.read())
+    assert [s.id for s in body.solutions] == [0, 1]  # one per engine, numbered uniquely
+    for solution in body.solutions:
+        (trade,) = solution.trades
+        assert isinstance(trade, dto.Fulfillment) and trade.order == UID
+        assert trade.fee is not None and trade.fee > 0  # a limit order pays its gas
+        assert trade.executed_amount + trade.fee == 10 * E18
+        (swap,) = solution.interactions
+        assert isinstance(swap, dto.LiquidityInteraction) and swap.id == "7"
+        assert swap.input_amount == trade.executed_amount
+        # the clearing prices pay out exactly what the pool returns
+        assert solution.prices == {A: swap.output_amount, B: trade.executed_amount}
+        assert swap.output_amount * 10 * E18 >= 19 * E18 * (trade.executed_amount + trade.fee)
+
+
+async def test_unfillable_auction_has_no_solutions(client: TestClient) -> None:  # type: ignore[type-arg]
+    doc = _auction(buyAmount=str(30 * E18), fullBuyAmount=str(30 * E18))
+    response = await client.post("/solve", data=json.dumps(doc))
+    assert response.status == 200
+    assert json.loads(await response.read()) == {"solutions": []}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error_type", "path"),
+    [
+        (b"{not json", 400, "MalformedJson", None),
+        (
+            json.dumps(_auction(sellAmount=5)).encode(),
+            422,
+            "InvalidAuction",
+            "$.orders[0].sellAmount",
+        ),
+        (json.dumps({"id": None}).encode(), 422, "InvalidAuction", "tokens"),
+    ],
+)
+async def test_solve_rejections(
+    client: TestClient,  # type: ignore[type-arg]
+    body: bytes,
+    status: int,
+    error_type: str,
+    path: str | None,
+) -> None:
+    response = await client.post("/solve", data=body)
+    assert response.status == status
+    error = await response.json()
+    assert error["errorType"] == error_type
+    if path:
+        assert path in error["description"]
+
+
+async def test_notify(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[type-arg]
+    caplog.set_level(logging.INFO, logger="solver.solve_api")
+    body = {"kind": "success", "auctionId": "42", "solutionId": 0, "transaction": "0x" + "ab" * 32}
+    response = await client.post("/notify", data=json.dumps(body))
+    assert response.status == 204
+    assert "Success for auction 42 solution 0" in caplog.text
+    bad = await client.post("/notify", data=json.dumps({"kind": "nonsense"}))
+    assert bad.status == 422
+    assert (await bad.json())["errorType"] == "InvalidNotification"
+
+
+async def test_only_solver_endpoints(client: TestClient) -> None:  # type: ignore[type-arg]
+    missing = await client.post("/api/v1/orders", data=b"{}")
+    assert missing.status == 404
+    assert (await missing.json())["errorType"] == "NotFound"
+    wrong = await client.get("/solve")
+    assert wrong.status == 405
