@@ -1,0 +1,423 @@
+"""The reference "best possible" route: the convex optimal-routing problem solved by cvxpy.
+
+Following Angeris et al. ("Optimal Routing for Constant Function Market Makers"), each pool
+used in a direction ``u -> v`` is tendered ``d >= 0`` of ``u`` and pays out ``l >= 0`` of
+``v``; its reserves after the trade, with the fee taken from the tendered side
+(``g = 1 - fee``), must stay on or above its trading curve. In normalised form every piece
+is one power cone ``(1 + k_u*g*d)^a * (1 - k_v*l)^(1-a) >= 1``:
+
+* Uniswap V2: ``a = 1/2`` over the reserves;
+* Uniswap V3: each initialized tick range is a constant-product piece over its virtual
+  reserves (``x + L/sqrt(pb)``, ``y + L*sqrt(pa)``) whose real reserves cannot be
+  overdrawn; the ranges a swap in that direction walks through are modelled until they hold
+  more than the order could take;
+* Balancer weighted: ``a = w_u / (w_u + w_v)`` (the other balances do not move), with the
+  30% in/out ratio caps.
+
+Clarabel solves the cones directly. Where it stalls or flags its answer inaccurate (it does
+on networks mixing weighted pools with the hub's many V3 ranges), the same problem is solved
+as a linear relaxation refined by tangent cuts (Kelley): every curve is replaced by tangent
+lines at a grid of points plus, each round, the tangent at the last solution, until no piece
+pays out more than ``CUT_TOLERANCE`` of the optimum beyond its curve. That value bounds the
+optimum from the optimistic side (status ``outer bound``), so a route within 1 bp of it is
+within 1 bp of the optimum.
+
+Stable pools are not modelled (their invariant is not a standard cone); an order routed
+through one is compared with an optimum without it, as the report notes.
+
+The network is every pool (all parallel ones, not just the router's best few) on the best
+``max_paths`` token paths, oriented acyclically the way the router orients its candidates
+(paths best first; a path that would close a cycle is skipped). Without that orientation the
+"optimum" would include pure arbitrage loops through stale pools, a profit no route for the
+order itself can claim. Gas is not part of the convex problem. Floats are fine here: this is
+a yardstick, not an amount.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import cvxpy
+import numpy as np
+from scipy import sparse
+
+from routing.balancer_weighted import WeightedPool
+from routing.baseline import base_token_paths
+from routing.graph import PRICE_UNIT, Edge, TokenGraph
+from routing.paths import candidate_network, candidate_paths
+from routing.pool import Pool, PoolId, TokenAddress
+from routing.route import OrderKind
+from routing.uniswap_v2 import ConstantProductPool
+from routing.uniswap_v3 import ConcentratedLiquidityPool
+
+cp: Any = cvxpy  # cvxpy's partial type hints do not cover its atoms
+Q96 = 2**96
+MAX_RATIO = 0.3
+MAX_RANGES = 400
+"""At most this many V3 tick ranges per pool and direction."""
+VERBOSE = False
+SOLVER_OPTIONS: dict[str, Any] = {
+    "equilibrate_min_scaling": 1e-9,
+    "equilibrate_max_scaling": 1e9,
+    "max_iter": 400,
+}
+UNLIMITED = 10**9
+RETRIES: tuple[dict[str, Any], ...] = (
+    {},
+    {"static_regularization_constant": 1e-6},
+    {"max_step_fraction": 0.9},
+    {"static_regularization_constant": 1e-6, "max_step_fraction": 0.8},
+)
+"""Clarabel settings tried in turn when the interior-point method stalls."""
+RANGE_COVER = 4.0
+"""V3 ranges are modelled until they hold this many order values (more only slows the
+solver: a 100-value cover changed no reference by more than 1e-5 bp)."""
+FLOW_BOUND = 100.0
+"""No piece carries more than this many times the order's value."""
+MAX_K = 1e6
+"""Pieces whose (virtual) reserves are below 1/MAX_K of the order's value are left out."""
+LINEAR_BELOW = 1e-6
+"""Order-to-reserve ratio under which a piece is modelled by its tangent line."""
+CUT_GRID = 16
+"""Initial tangent points per piece in the cutting-plane fallback."""
+CUT_ROUNDS = 40
+CUT_TOLERANCE = 1e-7
+"""The cutting-plane fallback stops when the pieces pay out at most this share of the
+optimum more than their curves allow (1e-7 = 0.001 bp)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConvexResult:
+    """``value``: optimal output (sell order) or input (buy order) in base units, ``None``
+    when no solution; ``pools``: pools that traded; ``note``: what the model left out."""
+
+    value: float | None
+    status: str
+    pools: frozenset[PoolId]
+    note: str
+
+
+@dataclass(slots=True)
+class _Pieces:
+    """Directed pieces ``(1 + k_in*g*d)^a * (1 - k_out*l)^(1-a) >= 1`` with caps on the
+    tendered ``d`` and received ``l`` (both in units of the order's scale per token)."""
+
+    pool: list[PoolId] = field(default_factory=list)
+    token_in: list[TokenAddress] = field(default_factory=list)
+    token_out: list[TokenAddress] = field(default_factory=list)
+    k_in: list[float] = field(default_factory=list)
+    k_out: list[float] = field(default_factory=list)
+    gamma: list[float] = field(default_factory=list)
+    alpha: list[float] = field(default_factory=list)
+    cap_in: list[float] = field(default_factory=list)
+    cap_out: list[float] = field(default_factory=list)
+    scale: dict[TokenAddress, float] = field(default_factory=dict)
+
+    def add(
+        self,
+        edge: Edge,
+        curve: tuple[float, float],
+        scale: tuple[float, float],
+        gamma: float,
+        *,
+        alpha: float = 0.5,
+        cap_in: float = math.inf,
+        cap_out: float = math.inf,
+    ) -> None:
+        """``curve``: the (virtual) reserves of the input and output token."""
+        if cap_out <= 0 or cap_in <= 0:
+            return  # this side of the range holds nothing to pay out
+        if max(scale[0] / curve[0], scale[1] / curve[1]) > MAX_K:
+            return  # reserves under 1/MAX_K of the order: negligible, and they stall the solver
+        self.pool.append(edge.pool.id)
+        self.token_in.append(edge.token_in)
+        self.token_out.append(edge.token_out)
+        self.k_in.append(scale[0] / curve[0])
+        self.k_out.append(scale[1] / curve[1])
+        self.gamma.append(gamma)
+        self.alpha.append(alpha)
+        self.cap_in.append(cap_in / scale[0])
+        self.cap_out.append(min(cap_out, curve[1]) / scale[1])
+
+
+def _sqrt_at(tick: int) -> float:
+    return math.pow(1.0001, tick / 2)
+
+
+def _v3_ranges(
+    pool: ConcentratedLiquidityPool, zero_for_one: bool, out_scale: float
+) -> list[tuple[float, float, float]]:
+    """``(sqrt lower, sqrt upper, liquidity)`` of the ranges a swap in the given direction
+    walks through, from the current one outward, until their real reserves of the output
+    token exceed ``RANGE_COVER`` order values (or ``MAX_RANGES`` ranges)."""
+    ticks = sorted(pool.liquidity_net)
+    above = [t for t in ticks if t > pool.tick]
+    below = [t for t in reversed(ticks) if t <= pool.tick]
+    s = pool.sqrt_price_x96 / Q96
+    ranges: list[tuple[float, float, float]] = []
+    liquidity = pool.liquidity
+    paid = 0.0
+    if zero_for_one:  # price falls: ranges below
+        upper = _sqrt_at(above[0]) if above else math.inf
+        for tick in below[:MAX_RANGES]:
+            lower = _sqrt_at(tick)
+            if liquidity > 0 and upper < math.inf:
+                ranges.append((lower, upper, float(liquidity)))
+                paid += liquidity * (min(s, upper) - lower)
+            liquidity -= pool.liquidity_net[tick]
+            upper = lower
+            if paid >= RANGE_COVER * out_scale:
+                break
+    else:  # price rises: ranges above
+        lower = _sqrt_at(below[0]) if below else 0.0
+        for tick in above[:MAX_RANGES]:
+            upper = _sqrt_at(tick)
+            if liquidity > 0 and lower > 0:
+                ranges.append((lower, upper, float(liquidity)))
+                paid += liquidity * (1 / max(s, lower) - 1 / upper)
+            liquidity += pool.liquidity_net[tick]
+            lower = upper
+            if paid >= RANGE_COVER * out_scale:
+                break
+    return ranges
+
+
+def _add_edge(pieces: _Pieces, edge: Edge, scale: dict[TokenAddress, float]) -> bool:
+    """Add the pieces of one directed pool edge; ``False`` if there is no convex form."""
+    pool: Pool = edge.pool
+    sc = (scale[edge.token_in], scale[edge.token_out])
+    forward = edge.token_in == pool.tokens[0]
+    if isinstance(pool, ConstantProductPool):
+        r0, r1 = (float(r) for r in pool.reserves)
+        curve = (r0, r1) if forward else (r1, r0)
+        if min(curve) > 0:
+            pieces.add(edge, curve, sc, 1 - pool.fee_num / pool.fee_den)
+        return True
+    if isinstance(pool, ConcentratedLiquidityPool):
+        gamma = 1 - pool.fee_pips / 1_000_000
+        s = pool.sqrt_price_x96 / Q96
+        for sa, sb, liq in _v3_ranges(pool, forward, sc[1]):
+            here = min(max(s, sa), sb)
+            x_real, y_real = liq * (1 / here - 1 / sb), liq * (here - sa)
+            x_curve, y_curve = liq / here, liq * here
+            if forward:  # token0 in, token1 out
+                pieces.add(edge, (x_curve, y_curve), sc, gamma, cap_out=y_real)
+            else:
+                pieces.add(edge, (y_curve, x_curve), sc, gamma, cap_out=x_real)
+        return True
+    if isinstance(pool, WeightedPool):
+        by_token = {t.address: t for t in pool.reserves}
+        a, b = by_token[edge.token_in], by_token[edge.token_out]
+        if min(a.balance, b.balance) <= 0:
+            return True
+        pieces.add(
+            edge,
+            (float(a.balance), float(b.balance)),
+            sc,
+            1 - pool.fee / 10**18,
+            alpha=a.weight / (a.weight + b.weight),
+            cap_in=MAX_RATIO * a.balance,
+            cap_out=MAX_RATIO * b.balance,
+        )
+        return True
+    return False
+
+
+def _incidence(tokens: list[TokenAddress], index: dict[TokenAddress, int]) -> Any:
+    n = len(tokens)
+    rows = [index[t] for t in tokens]
+    return sparse.csr_matrix((np.ones(n), (rows, range(n))), shape=(len(index), n))
+
+
+def convex_optimum(
+    graph: TokenGraph,
+    sell: TokenAddress,
+    buy: TokenAddress,
+    amount: int,
+    kind: OrderKind,
+    *,
+    max_hops: int = 3,
+    max_paths: int = 24,
+) -> ConvexResult:
+    """Solve the convex routing problem for one order over the pools near its paths."""
+    level = graph.level(sell if kind is OrderKind.SELL else buy, amount)
+    paths = candidate_paths(
+        graph,
+        sell,
+        buy,
+        max_hops=max_hops,
+        max_paths=max_paths,
+        level=level,
+        include=[p for p in base_token_paths(sell, buy) if len(p) - 1 <= max_hops],
+    )
+    network = candidate_network(
+        graph, paths, max_parallel=UNLIMITED, max_pools=UNLIMITED, level=level
+    )
+    # only edges the sell token can feed: a piece that can never be tendered anything has no
+    # strictly feasible point, which stalls interior-point solvers
+    reachable = {sell}
+    for token in network.order:
+        if token in reachable:
+            reachable.update(e.token_out for e in network.edges if e.token_in == token)
+    edges = [e for e in network.edges if e.token_in in reachable]
+    if not edges:
+        return ConvexResult(None, "no-path", frozenset(), "")
+    order_token = sell if kind is OrderKind.SELL else buy
+    price = graph.prices.get(order_token)
+    value = amount * price / PRICE_UNIT if price else None
+    scale: dict[TokenAddress, float] = {}
+    for token in reachable:
+        p = graph.prices.get(token)
+        scale[token] = value * PRICE_UNIT / p if value and p else float(amount)
+    scale[order_token] = float(amount)
+    pieces = _Pieces(scale=scale)
+    skipped = sorted({type(e.pool).__name__ for e in edges if not _add_edge(pieces, e, scale)})
+    note = f"not modelled: {', '.join(skipped)}" if skipped else ""
+    n = len(pieces.pool)
+    if n == 0:
+        return ConvexResult(None, "nothing-modelled", frozenset(), note)
+    index = {t: i for i, t in enumerate(t for t in network.order if t in reachable)}
+    d = cp.Variable(n, nonneg=True)
+    lam = cp.Variable(n, nonneg=True)
+    order_side, objective, result_scale = _network_constraints(
+        pieces, index, d, lam, sell, buy, amount / scale[order_token], kind
+    )
+    value_scaled, status = _solve_cones(pieces, d, lam, order_side, objective)
+    if value_scaled is None or status != cp.OPTIMAL:
+        # the interior-point method stalled or is unsure: fall back to the LP relaxation
+        # refined with tangent cuts (an outer bound, tightened until within CUT_TOLERANCE)
+        value_scaled, status = _solve_cuts(pieces, d, lam, order_side, objective, status)
+    if value_scaled is None:
+        return ConvexResult(None, status, frozenset(), note)
+    active = np.maximum(np.asarray(d.value), np.asarray(lam.value)) > 1e-7
+    used = frozenset(pid for pid, on in zip(pieces.pool, active, strict=True) if on)
+    return ConvexResult(value_scaled * result_scale, status, used, note)
+
+
+def _network_constraints(
+    pieces: _Pieces,
+    index: dict[TokenAddress, int],
+    d: Any,
+    lam: Any,
+    sell: TokenAddress,
+    buy: TokenAddress,
+    order_amount: float,
+    kind: OrderKind,
+) -> tuple[list[Any], Any, float]:
+    """Flow conservation, caps and objective (everything but the pools' curves)."""
+    constraints: list[Any] = []
+    # flows are in units of the order's value, so no piece can carry more than a small
+    # multiple of 1; caps beyond that are redundant and only hurt the solver's scaling
+    for var, cap in ((d, pieces.cap_in), (lam, pieces.cap_out)):
+        constraints.append(var <= np.minimum(np.array(cap), FLOW_BOUND))
+    flows = _incidence(pieces.token_out, index) @ lam - _incidence(pieces.token_in, index) @ d
+    others = [i for t, i in index.items() if t not in (sell, buy)]
+    if others:
+        constraints.append(flows[others] >= 0)
+    if kind is OrderKind.SELL:
+        constraints.append(flows[index[sell]] >= -order_amount)
+        return constraints, cp.Maximize(flows[index[buy]]), pieces.scale[buy]
+    constraints.append(flows[index[buy]] >= order_amount)
+    return constraints, cp.Minimize(-flows[index[sell]]), pieces.scale[sell]
+
+
+def _solve_cones(
+    pieces: _Pieces, d: Any, lam: Any, network: list[Any], objective: Any
+) -> tuple[float | None, str]:
+    """The exact problem: one cone per piece, solved by Clarabel."""
+    g = np.array(pieces.gamma)
+    k_in = np.array(pieces.k_in)
+    k_out = np.array(pieces.k_out)
+    alpha = np.array(pieces.alpha)
+    constraints: list[Any] = list(network)
+    # pieces the order barely moves (reserves > LINEAR_BELOW^-1 times the order) are linear
+    # to within 1e-4 bp; the cone there is too flat for an interior-point solver
+    flat = np.flatnonzero(np.maximum(k_in, k_out) < LINEAR_BELOW)
+    curved = np.flatnonzero(np.maximum(k_in, k_out) >= LINEAR_BELOW)
+    if flat.size:
+        rate = alpha[flat] / (1 - alpha[flat]) * k_in[flat] / k_out[flat] * g[flat]
+        constraints.append(lam[flat] <= cp.multiply(rate, d[flat]))
+    # constant-product pieces: grow * shrink >= 1 as a second-order cone; others: power cone
+    for idx, square in (
+        (curved[alpha[curved] == 0.5], True),
+        (curved[alpha[curved] != 0.5], False),
+    ):
+        if not idx.size:
+            continue
+        grow = 1 + cp.multiply(k_in[idx] * g[idx], d[idx])
+        shrink = 1 - cp.multiply(k_out[idx], lam[idx])
+        if square:
+            pair = cp.vstack([2 * np.ones(idx.size), grow - shrink])
+            constraints.append(cp.SOC(grow + shrink, pair, axis=0))
+        else:
+            constraints.append(cp.PowCone3D(grow, shrink, np.ones(idx.size), alpha[idx]))
+    problem = cp.Problem(objective, constraints)
+    status = "not solved"
+    for retry in RETRIES:
+        try:
+            with warnings.catch_warnings():
+                # "solution may be inaccurate": judged from the status instead
+                warnings.simplefilter("ignore", UserWarning)
+                problem.solve(solver=cp.CLARABEL, verbose=VERBOSE, **SOLVER_OPTIONS, **retry)
+        except cp.SolverError:
+            status = "clarabel stalled"
+            continue
+        status = str(problem.status)
+        if problem.status == cp.OPTIMAL and problem.value is not None:
+            break
+    if problem.value is None or problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        return None, status
+    return float(problem.value), status
+
+
+def _curve(pieces: _Pieces, a: Any) -> tuple[Any, Any]:
+    """Normalised output ``b = 1 - (1 + a)^(-alpha/(1-alpha))`` of every piece for the
+    normalised (after-fee) input ``a``, and its slope ``db/da``."""
+    e = np.array(pieces.alpha) / (1 - np.array(pieces.alpha))
+    log_grow = np.log1p(a)  # not 1 - (1 + a)^-e: it cancels to nothing for tiny a
+    return -np.expm1(-e * log_grow), e * np.exp((-e - 1) * log_grow)
+
+
+def _solve_cuts(
+    pieces: _Pieces, d: Any, lam: Any, network: list[Any], objective: Any, why: str
+) -> tuple[float | None, str]:
+    """Kelley's cutting planes: each piece's curve replaced by tangent lines (a relaxation,
+    so the value bounds the optimum from the optimistic side), adding the tangent at each
+    piece's solution until the curves are overdrawn by at most CUT_TOLERANCE of the value."""
+    n = len(pieces.pool)
+    g = np.array(pieces.gamma)
+    to_a = np.array(pieces.k_in) * g  # d -> a
+    to_l = 1 / np.array(pieces.k_out)  # b -> l
+    top = to_a * np.minimum(np.array(pieces.cap_in), FLOW_BOUND)
+    grid = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, CUT_GRID)])
+    points = [top * x for x in grid]  # initial tangents, each a vector over the pieces
+    status = why
+    for _ in range(CUT_ROUNDS):
+        a0 = np.concatenate(points)
+        b0, slope = _curve(pieces, a0.reshape(len(points), n))
+        rows = np.tile(np.arange(n), len(points))
+        b0, slope = b0.ravel(), slope.ravel()
+        cut_rows = (np.arange(rows.size), rows)
+        take_l = sparse.csr_matrix((np.ones(rows.size), cut_rows), (rows.size, n))
+        take_d = sparse.csr_matrix((to_l[rows] * slope * to_a[rows], cut_rows), (rows.size, n))
+        cut = take_l @ lam - take_d @ d <= to_l[rows] * (b0 - slope * a0)
+        problem = cp.Problem(objective, [*network, cut])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                problem.solve(solver=cp.CLARABEL, verbose=VERBOSE)
+        except cp.SolverError as exc:
+            return None, f"{why}; cuts: solver error: {exc}"
+        if problem.value is None or problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+            return None, f"{why}; cuts: {problem.status}"
+        a = to_a * np.maximum(np.asarray(d.value), 0)
+        exact = to_l * _curve(pieces, a)[0]
+        overdrawn = np.maximum(np.asarray(lam.value) - exact, 0)
+        status = f"outer bound ({why})"
+        if overdrawn.sum() <= CUT_TOLERANCE * max(abs(float(problem.value)), 1e-12):
+            return float(problem.value), status
+        points.append(a)
+    return float(problem.value), f"{status}, not converged"

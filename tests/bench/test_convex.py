@@ -1,0 +1,99 @@
+"""The convex reference on tiny markets whose optimum is known in closed form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import routing.optimizer  # noqa: F401  (OR-Tools before cvxpy: their HiGHS copies clash)
+from bench import convex
+from bench.convex import convex_optimum
+from routing.graph import TokenGraph
+from routing.route import OrderKind
+from routing.uniswap_v2 import ConstantProductPool
+from tests.routing.market import E18, A, B, pair
+
+G = 0.997  # the V2 fee 3/1000
+RELATIVE = 1e-6  # 0.01 bp, a hundredth of the acceptance tolerance
+
+
+def _out(reserves: tuple[int, int], x: float) -> float:
+    """getAmountOut without rounding."""
+    r_in, r_out = map(float, reserves)
+    return r_out * G * x / (r_in + G * x)
+
+
+def _in(reserves: tuple[int, int], y: float) -> float:
+    """getAmountIn without rounding."""
+    r_in, r_out = map(float, reserves)
+    return r_in * y / (G * (r_out - y))
+
+
+def market(*pools: ConstantProductPool) -> TokenGraph:
+    """The pools, with reference prices (which set the solver's units) the first one's."""
+    r0, r1 = pools[0].reserves
+    return TokenGraph(pools, {A: r1, B: r0})
+
+
+@pytest.fixture(params=["cones", "cuts"])
+def method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each case is solved by Clarabel's cones and by the tangent-cut fallback."""
+    if request.param == "cuts":
+
+        def stalled(*_: Any) -> tuple[None, str]:
+            return None, "forced"
+
+        monkeypatch.setattr(convex, "_solve_cones", stalled)
+    return str(request.param)
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    r0=st.integers(10**3, 10**9),
+    r1=st.integers(10**3, 10**9),
+    share=st.floats(1e-4, 2.0),
+)
+def test_one_pool_sell_is_get_amount_out(r0: int, r1: int, share: float) -> None:
+    # reserves from 1e21 to 1e27 base units, orders from 1e-4 to 2 times the input reserve
+    reserves = (r0 * E18, r1 * E18)
+    amount = int(reserves[0] * share)
+    result = convex_optimum(market(pair("p", A, B, *reserves)), A, B, amount, OrderKind.SELL)
+    assert result.status == "optimal"
+    assert result.value == pytest.approx(_out(reserves, amount), rel=RELATIVE)
+
+
+@pytest.mark.parametrize("amount", [37 * E18, 10**6])
+def test_one_pool_sell(method: str, amount: int) -> None:
+    # 10**6 base units is 1e-15 of the reserve: the curve must not cancel to nothing there
+    reserves = (1000 * E18, 3_000_000 * 10**6)
+    result = convex_optimum(market(pair("p", A, B, *reserves)), A, B, amount, OrderKind.SELL)
+    assert result.status == ("optimal" if method == "cones" else "outer bound (forced)")
+    assert result.value == pytest.approx(_out(reserves, amount), rel=RELATIVE)
+    assert result.pools == {"p"}
+
+
+def test_one_pool_buy_is_get_amount_in(method: str) -> None:
+    reserves = (5 * 10**6 * 10**6, 2000 * E18)
+    amount = 150 * E18
+    result = convex_optimum(market(pair("p", A, B, *reserves)), A, B, amount, OrderKind.BUY)
+    assert result.value == pytest.approx(_in(reserves, amount), rel=RELATIVE)
+
+
+def test_two_identical_pools_split_evenly(method: str) -> None:
+    reserves = (800 * E18, 1_600_000 * E18)
+    amount = 120 * E18
+    pools = [pair("p", A, B, *reserves), pair("q", A, B, *reserves)]
+    result = convex_optimum(market(*pools), A, B, amount, OrderKind.SELL)
+    even = 2 * _out(reserves, amount / 2)
+    assert result.value == pytest.approx(even, rel=RELATIVE)
+    assert result.value is not None
+    assert result.value > _out(reserves, amount)  # splitting pays
+    assert result.pools == {"p", "q"}
+
+
+def test_no_path() -> None:
+    result = convex_optimum(market(pair("p", A, B, E18, E18)), B, B, E18, OrderKind.SELL)
+    assert result.value is None
