@@ -65,6 +65,9 @@ rounding moves by less than ``PRICING_MARGIN``."""
 _SHALLOW_POINTS = 4
 _Key = tuple[PoolId, TokenAddress, TokenAddress]
 _Candidates = tuple[list[tuple[TokenAddress, ...]], CandidateNetwork, CandidateNetwork | None]
+VALUE_SLACK = 16.0
+"""A token's flow is modelled up to this many times the order's value in it (reference
+prices); refinement extends a pool's breakpoints past that if the LP fills it."""
 PRICING_MARGIN = 1e-6
 """A priced pool joins the LP when it beats the route's marginal value by this much."""
 
@@ -618,15 +621,29 @@ class Router:
     ) -> _Model | None:
         # potential: best spot product from the sell token over the pricing network (flow
         # at a token is at most sell input x potential, since every curve lies below its
-        # spot line); the scales then hold while priced pools join the model
+        # spot line); the scales then hold while priced pools join the model. A chain of
+        # stale pools can make that bound absurd (order 15 of the mainnet auction: 0.01
+        # WETH "worth" 5.9e11 DAI through three mispriced shallow pools), which scales the
+        # rows so far that the LP's coefficients vanish; so a token's potential is also
+        # held to VALUE_SLACK times the sell token's worth of it at reference prices.
         potential = _best_products(wide, sell, lambda edge: edge.rate)
         if buy not in potential:
             return None
-        # edges out of tokens the sell token cannot reach carry nothing: leave them out
+        sell_price = self.graph.prices.get(sell)
+        if sell_price:
+            for token, bound in potential.items():
+                price = self.graph.prices.get(token)
+                if price:
+                    potential[token] = min(bound, VALUE_SLACK * sell_price / price)
+        # edges out of tokens the sell token cannot reach carry nothing: leave them out;
+        # the single path's pools are always in, so the LP starts no worse than it
+        edges = [e for e in network.edges if e.token_in in potential]
+        if single is not None:
+            legs = {(leg.pool, leg.token_in, leg.token_out) for leg in single.legs}
+            present = {e.key for e in edges}
+            edges += [e for e in wide.edges if e.key in legs and e.key not in present]
         network = CandidateNetwork(
-            network.paths,
-            tuple(e for e in network.edges if e.token_in in potential),
-            tuple(t for t in network.order if t in potential),
+            network.paths, tuple(edges), tuple(t for t in network.order if t in potential)
         )
         if kind is OrderKind.SELL:
             sell_input = float(amount)
@@ -846,13 +863,15 @@ class Router:
         scaled down to its capacity (the freed input goes to their siblings upstream)
         and the re-simulation repeated."""
         flow_in = list(solution.flow_in)
-        for _ in range(4):
+        for attempt in range(6):
             try:
                 return self._resimulate_once(model, _Solution(flow_in, solution.flow_out, 0.0))
             except _OverflowError as full:
                 if model.kind is not OrderKind.SELL:
                     return None
-                factor = full.capacity / full.inflow * (1 - 1e-9)
+                # concave curves give back less than they are scaled by, so a proportional
+                # cut leaves part of the excess: cut harder each attempt
+                factor = (full.capacity / full.inflow) ** (1 << attempt) * (1 - 1e-9)
                 into = [i for i, e in enumerate(model.network.edges) if e.token_out == full.token]
                 if not into or factor <= 0:
                     return None
@@ -887,11 +906,17 @@ class Router:
                     try:
                         paid = e.pool.amount_in(e.token_in, e.token_out, share)
                     except PoolMathError:
+                        logger.debug("re-simulation: amount_in refused")
+                        return None
+                    paid = _enough(self._curve(e), paid, share)
+                    if paid is None:
+                        logger.debug("re-simulation: no input buys the share")
                         return None
                     planned[i] = paid
                     need[e.token_in] = need.get(e.token_in, 0) + paid
             start = need.get(model.sell, 0)
             if start <= 0:
+                logger.debug("re-simulation: no sell input")
                 return None
         inflow: dict[TokenAddress, int] = {model.sell: start}
         legs: list[Leg] = []
@@ -906,6 +931,7 @@ class Router:
                 amounts = [planned.get(i, 0) for i in outs]
                 surplus = available - sum(amounts)
                 if surplus < 0:
+                    logger.debug("re-simulation: planned more than available")
                     return None
                 biggest = max(range(len(outs)), key=lambda k: amounts[k])
                 amounts[biggest] += surplus
@@ -941,10 +967,12 @@ class Router:
                 e = edges[i]
                 out = self._curve(e).out(amount_in)
                 if out is None or out <= 0:
+                    logger.debug("re-simulation: leg pays nothing")
                     return None
                 legs.append(Leg(e.pool.id, e.token_in, e.token_out, amount_in, out))
                 inflow[e.token_out] = inflow.get(e.token_out, 0) + out
         if model.kind is OrderKind.BUY and inflow.get(model.buy, 0) < model.amount:
+            logger.debug("re-simulation: short of the buy amount")
             return None
         return tuple(legs)
 
@@ -1014,6 +1042,23 @@ class _OverflowError(Exception):
         self.token = token
         self.capacity = capacity
         self.inflow = inflow
+
+
+def _enough(curve: _Curve, paid: int, wanted: int) -> int | None:
+    """``paid`` raised until the edge's exact output for it is at least ``wanted``: the
+    contracts round amount-in-given-out and amount-out-given-in each in the pool's favour
+    (and Balancer's ``pow`` approximations differ between them), so paying exactly the
+    quoted input can give back a few units short; ``None`` if the pool cannot pay it."""
+    step = 1
+    for _ in range(64):
+        out = curve.out(paid)
+        if out is None:
+            return None
+        if out >= wanted:
+            return paid
+        paid += step
+        step *= 2
+    return None
 
 
 def _best_products(
