@@ -908,12 +908,12 @@ class Router:
                     except PoolMathError:
                         logger.debug("re-simulation: amount_in refused")
                         return None
-                    paid = _enough(self._curve(e), paid, share)
-                    if paid is None:
+                    enough = _enough(self._curve(e), paid, share)
+                    if enough is None:
                         logger.debug("re-simulation: no input buys the share")
                         return None
-                    planned[i] = paid
-                    need[e.token_in] = need.get(e.token_in, 0) + paid
+                    planned[i] = enough
+                    need[e.token_in] = need.get(e.token_in, 0) + enough
             start = need.get(model.sell, 0)
             if start <= 0:
                 logger.debug("re-simulation: no sell input")
