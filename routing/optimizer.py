@@ -82,7 +82,7 @@ class RouterConfig:
     max_pools: int = DEFAULT_MAX_POOLS
     time_limit_ms: int = 50
     """Per LP solve."""
-    mip_time_limit_ms: int = 30
+    mip_time_limit_ms: int = 15
     """For the MIP; past it SCIP's best incumbent is used (and still re-simulated)."""
     tolerance_bp: float = 1.0
     """Stop refining when the exact re-simulation is within this of the model."""
@@ -702,8 +702,9 @@ class Router:
             edge = model.network.edges[i]
             if x <= 0:
                 continue
-            for point in (x, x * (1 - delta), x * (1 + delta)):
-                extra[i].add(max(int(point), 1))
+            # earlier rounds' points outside the new spacing only grow the LP: drop them
+            near = {p for p in extra[i] if x * (1 - delta) <= p <= x * (1 + delta)}
+            extra[i] = near | {max(int(p), 1) for p in (x, x * (1 - delta), x * (1 + delta))}
             cap = model.scale[edge.token_in]
             model.breakpoints[i] = self._grid(edge, cap, sorted(extra[i]))
 
