@@ -542,11 +542,13 @@ class Router:
     def _prune(self, model: _Model, route: Route) -> Route:
         """Drop pools whose removal improves the exact net of gas (their flow re-routed
         through the remaining pools in proportion to their flows, then re-simulated
-        exactly) until no removal improves it: the model's breakpoints can leave a tiny
-        split whose gain is below its pool's gas. Pools are tried smallest share first and
+        exactly; for a buy order both backward from the amount and forward from the least
+        input that buys it) until no removal improves it: the model's breakpoints can leave
+        a tiny split whose gain is below its pool's gas. Pools are tried smallest share first and
         the first improvement is taken (a wide split has dozens of slivers; trying every
         pool before each drop cost a re-simulation per pool per drop)."""
         index = {(e.pool.id, e.token_in): i for i, e in enumerate(model.network.edges)}
+        kind, sell, buy = route.kind, route.sell_token, route.buy_token
         notes: list[str] = []
         improved = True
         while improved and len(route.pools) > 1:
@@ -563,13 +565,21 @@ class Router:
                         i = index[(leg.pool, leg.token_in)]
                         flow_in[i] = float(leg.amount_in)
                         flow_out[i] = float(leg.amount_out)
-                legs = self._resimulate(model, _Solution(flow_in, flow_out, 0.0))
-                if legs is None:
-                    continue
-                pruned = make_route(
-                    self.graph, "optimal", route.kind, route.sell_token, route.buy_token, legs
-                )
-                if pruned.better_than(route):
+                solution = _Solution(flow_in, flow_out, 0.0)
+                tries = [self._resimulate(model, solution)]
+                if kind is OrderKind.BUY:
+                    # backward, each token's need is split over the edges into it, so the
+                    # flow of a pool before the last hop only moves to its parallel pools;
+                    # forward (as for a sell order) it spreads over every remaining path
+                    tries.append(self._least_input(model, solution, route.amount_in))
+                pruned = None
+                for legs in tries:
+                    if legs is None:
+                        continue
+                    candidate = make_route(self.graph, "optimal", kind, sell, buy, legs)
+                    if candidate.better_than(pruned):
+                        pruned = candidate
+                if pruned is not None and pruned.better_than(route):
                     notes.append(_drop_note(route, pruned, "pruning after exact re-simulation"))
                     route = pruned
                     improved = True
@@ -577,6 +587,64 @@ class Router:
         if not notes:
             return route
         return _relabel(route, (*self._explain(model, route.legs), *notes))
+
+    def _least_input(
+        self, model: _Model, solution: _Solution, guess: int
+    ) -> tuple[Leg, ...] | None:
+        """A buy order's legs re-simulated forward, each token's inflow split over its edges
+        in proportion to ``solution.flow_in`` as for a sell order, from the least sell input
+        (searched from ``guess``) that still buys ``model.amount``; ``None`` if none does."""
+        forward = replace(model, kind=OrderKind.SELL)
+        runs: dict[int, tuple[int, tuple[Leg, ...]] | None] = {}
+
+        def run(amount_in: int) -> tuple[int, tuple[Leg, ...]] | None:
+            if amount_in in runs:
+                return runs[amount_in]
+            legs = None
+            if amount_in > 0:
+                legs = self._resimulate(replace(forward, amount=amount_in), solution)
+            bought = sum(leg.amount_out for leg in legs or () if leg.token_out == model.buy)
+            runs[amount_in] = None if legs is None else (bought, legs)
+            return runs[amount_in]
+
+        def buys(amount_in: int) -> bool:
+            done = run(amount_in)
+            return done is not None and done[0] >= model.amount
+
+        # secant steps on the (concave, nearly linear) output, from the origin and the guess
+        x0, y0, x1 = 0, 0, guess
+        for _ in range(16):
+            done = run(x1)
+            if done is None or done[0] == y0:
+                return None
+            y1 = done[0]
+            x0, y0, x1 = x1, y1, x1 + (model.amount - y1) * (x1 - x0) // (y1 - y0)
+            if x1 <= 0:
+                return None
+            if abs(x1 - x0) <= 1:
+                break
+        # bracket the least input that buys the amount around the estimate, then bisect
+        step = 1
+        if buys(x1):
+            high, low = x1, max(x1 - step, 0)
+            while low > 0 and buys(low):
+                high, step = low, step * 2
+                low = max(high - step, 0)
+        else:
+            low, high = x1, x1 + step
+            while not buys(high):
+                if step > guess:
+                    return None
+                low, step = high, step * 2
+                high = low + step
+        while high - low > 1:
+            mid = (low + high) // 2
+            if buys(mid):
+                high = mid
+            else:
+                low = mid
+        done = run(high)
+        return None if done is None else done[1]
 
     def _restrict(self, model: _Model, solution: _Solution, single: Route | None) -> _Model:
         """The model over the edges the LP used and those of the single path: the MIP then

@@ -159,6 +159,25 @@ def test_no_pool_of_a_route_can_be_dropped_to_raise_the_net_output(
     assert_no_pool_worth_dropping(g, route, amount)
 
 
+def test_a_buy_order_drops_a_first_hop_sliver_worth_less_than_its_gas() -> None:
+    """Hypothesis' falsifying example (seed 222492812863750718599285356239008355131): a buy
+    order split A -> C directly and A -> B -> C, with a 0.1% sliver through the shallow
+    V2 pool ab1 on the first hop. Its flow re-routed over all the remaining paths from A
+    saves more than its gas; shifted onto its parallel A -> B pools only, it does not."""
+    pools: list[Pool] = [
+        v3("ab0", A, B, 6 * 10**21, 0),
+        pair("ab1", A, B, 2 * 10**20, 2 * 10**20),
+        v3("ab2", A, B, 4 * 10**22, 7),
+        v3("bc0", B, C, 3 * 10**21, 0),
+        v3("ac0", A, C, 4 * 10**21, 0),
+    ]
+    amount = 116_718_383_357_563_330_556
+    g = graph(pools, gas_price=10**9)
+    route = Router(g).route(A, C, amount, OrderKind.BUY)
+    assert route.amount_out >= amount
+    assert_no_pool_worth_dropping(g, route, amount)
+
+
 def test_a_tiny_parallel_split_worth_less_than_its_gas_is_dropped() -> None:
     """The mainnet case: a sell routed A -> B over two pools, then B -> C mostly through
     a deep pool and a sliver (a power-of-two breakpoint) through a parallel pool at a
