@@ -930,9 +930,27 @@ class Router:
 
         The exact outputs lie above the model's chords, so a token whose edges the LP
         filled to capacity can receive more than they take: the flows into it are then
-        scaled down to its capacity (the freed input goes to their siblings upstream)
-        and the re-simulation repeated."""
+        scaled down to its capacity (the freed input goes to their siblings upstream; a
+        token with no sibling edge would hand its edge all of its inflow again, so the cut
+        goes on upstream from there) and the re-simulation repeated."""
+        edges = model.network.edges
         flow_in = list(solution.flow_in)
+
+        def cut(token: TokenAddress, factor: float) -> bool:
+            """Scale the flows into ``token``; ``False`` if nothing upstream can give way."""
+            into = [i for i, e in enumerate(edges) if e.token_out == token and flow_in[i] > 0]
+            if not into:
+                return False
+            for i in into:
+                flow_in[i] *= factor
+                source = edges[i].token_in
+                alone = not any(
+                    flow_in[j] > 0 and j != i for j, e in enumerate(edges) if e.token_in == source
+                )
+                if alone and (source == model.sell or not cut(source, factor)):
+                    return False
+            return True
+
         for attempt in range(6):
             try:
                 return self._resimulate_once(model, _Solution(flow_in, solution.flow_out, 0.0))
@@ -942,11 +960,8 @@ class Router:
                 # concave curves give back less than they are scaled by, so a proportional
                 # cut leaves part of the excess: cut harder each attempt
                 factor = (full.capacity / full.inflow) ** (1 << attempt) * (1 - 1e-9)
-                into = [i for i, e in enumerate(model.network.edges) if e.token_out == full.token]
-                if not into or factor <= 0:
+                if factor <= 0 or not cut(full.token, factor):
                     return None
-                for i in into:
-                    flow_in[i] *= factor
         return None
 
     def _resimulate_once(self, model: _Model, solution: _Solution) -> tuple[Leg, ...] | None:
