@@ -786,42 +786,40 @@ class Router:
         scale = model.scale
         sell_order = model.kind is OrderKind.SELL
         token_row = {t: i for i, t in enumerate(net.order)}
+        n_tokens = len(token_row)
         n_edges = len(net.edges)
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        objective: list[float] = []
-        upper: list[float] = []
-        owner: list[int] = []  # edge of each weight column
-        for e, edge in enumerate(net.edges):
-            s_in = scale[edge.token_in]
-            s_out = scale[edge.token_out]
-            for a, o in model.breakpoints[e][1:]:
-                col = len(owner)
-                owner.append(e)
-                upper.append(1.0)
-                rows += [len(token_row) + e, token_row[edge.token_in], token_row[edge.token_out]]
-                cols += [col, col, col]
-                vals += [1.0, -a / s_in, o / s_out]
-                gain = 0.0
-                if sell_order and edge.token_out == model.buy:
-                    gain = o / s_out
-                elif not sell_order and edge.token_in == model.sell:
-                    gain = -a / s_in
-                objective.append(gain)
+        # one weight column per breakpoint but the origin, built as arrays over all edges
+        counts = [len(points) - 1 for points in model.breakpoints]
+        owner = np.repeat(np.arange(n_edges), counts)  # edge of each weight column
         n_weights = len(owner)
+        ao = np.array(
+            [p for points in model.breakpoints for p in points[1:]], dtype=np.float64
+        ).reshape(n_weights, 2)
+        a, o = ao[:, 0], ao[:, 1]
+        s_in = np.array([scale[e.token_in] for e in net.edges])[owner]
+        s_out = np.array([scale[e.token_out] for e in net.edges])[owner]
+        row_in = np.array([token_row[e.token_in] for e in net.edges], dtype=np.int64)[owner]
+        row_out = np.array([token_row[e.token_out] for e in net.edges], dtype=np.int64)[owner]
+        weight_cols = np.arange(n_weights)
+        rows = [n_tokens + owner, row_in, row_out]
+        cols = [weight_cols] * 3
+        vals = [np.ones(n_weights), -a / s_in, o / s_out]
+        if sell_order:
+            pays = np.array([e.token_out == model.buy for e in net.edges])[owner]
+            objective = [np.where(pays, o / s_out, 0.0)]
+        else:
+            pays = np.array([e.token_in == model.sell for e in net.edges])[owner]
+            objective = [np.where(pays, -a / s_in, 0.0)]
         convexity_upper = [1.0] * n_edges
-        integral: list[int] = []
         if mip:
-            for e in range(n_edges):
-                col = len(upper)
-                upper.append(1.0)
-                objective.append(-model.gas_cost[e])
-                rows.append(len(token_row) + e)
-                cols.append(col)
-                vals.append(-1.0)
-                convexity_upper[e] = 0.0
-                integral.append(col)
+            # one binary per edge: its weights sum to at most it, and it costs its gas
+            rows.append(n_tokens + np.arange(n_edges))
+            cols.append(n_weights + np.arange(n_edges))
+            vals.append(-np.ones(n_edges))
+            objective.append(-np.array(model.gas_cost, dtype=np.float64))
+            convexity_upper = [0.0] * n_edges
+        n_cols = n_weights + (n_edges if mip else 0)
+        upper = np.ones(n_cols)
         lower_rows: list[float] = []
         upper_rows: list[float] = []
         for token in net.order:
@@ -840,19 +838,21 @@ class Router:
         upper_rows += convexity_upper
         n_cols = len(upper)
         matrix = sparse.csr_matrix(
-            (vals, (rows, cols)), shape=(len(token_row) + n_edges, n_cols), dtype=np.float64
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n_tokens + n_edges, n_cols),
+            dtype=np.float64,
         )
         builder = mbh.ModelBuilderHelper()
         builder.fill_model_from_sparse_data(
-            _floats([0.0] * n_cols),
+            _floats(np.zeros(n_cols)),
             _floats(upper),
-            _floats(objective),
+            _floats(np.concatenate(objective)),
             _floats(lower_rows),
             _floats(upper_rows),
             matrix,
         )
         builder.set_maximize(True)
-        for col in integral:
+        for col in range(n_weights, n_cols):
             builder.set_var_integrality(col, True)
         solver = mbh.ModelSolverHelper("scip" if mip else "glop")
         limit = self.config.mip_time_limit_ms if mip else self.config.time_limit_ms
@@ -878,17 +878,10 @@ class Router:
         )
         if not solver.has_solution():
             return None
-        weights = solver.variable_values()[:n_weights]
-        flow_in = [0.0] * n_edges
-        flow_out = [0.0] * n_edges
-        col = 0
-        for e in range(n_edges):
-            for a, o in model.breakpoints[e][1:]:
-                w = float(weights[col])
-                col += 1
-                if w > _EPS:
-                    flow_in[e] += w * a
-                    flow_out[e] += w * o
+        weights = np.asarray(solver.variable_values()[:n_weights], dtype=np.float64)
+        weights = np.where(weights > _EPS, weights, 0.0)
+        flow_in = np.bincount(owner, weights=weights * a, minlength=n_edges).tolist()
+        flow_out = np.bincount(owner, weights=weights * o, minlength=n_edges).tolist()
         if sell_order:
             value = sum(
                 f for f, e in zip(flow_out, net.edges, strict=True) if e.token_out == model.buy
@@ -1193,7 +1186,7 @@ def _near(points: list[tuple[int, int]], flow: float) -> list[tuple[int, int]]:
     return [points[0], *near] if near else points
 
 
-def _floats(values: Sequence[float]) -> Any:
+def _floats(values: Any) -> Any:
     """A float64 column vector for the model builder (its stubs want an exact dtype)."""
     return np.asarray(values, dtype=np.float64)
 
