@@ -218,6 +218,9 @@ def test_column_generation_adds_the_pools_the_candidate_network_left_out() -> No
         # buy 0.31 WETH with DAI: Balancer rounds amount-in-given-out and out-given-in each in
         # the pool's favour, so the quoted input bought a few units short and the split died
         "71",
+        # a V3 pool on the way filled to its last tick: cutting the flow into it did nothing
+        # while the token upstream had no other edge (the split handed it all back)
+        "257",
     ],
 )
 def test_split_is_within_a_basis_point_of_the_convex_optimum(index: str) -> None:
