@@ -836,7 +836,6 @@ class Router:
                 upper_rows.append(math.inf)
         lower_rows += [-math.inf] * n_edges
         upper_rows += convexity_upper
-        n_cols = len(upper)
         matrix = sparse.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
             shape=(n_tokens + n_edges, n_cols),
