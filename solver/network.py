@@ -15,11 +15,13 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from intents.book import OrderBook
 from intents.chain import ChainReader
 from intents.types import UINT256_MAX, Address
+from routing.sanity import DEFAULT_MAX_DEVIATION
 from settlement.devnet import Deployment, Devnet, Tx, default_seed_snapshot
 from settlement.fills import FillIndexer, FillTracker
 from settlement.jsonrpc import BatchingRpcClient
@@ -43,6 +45,8 @@ class NetworkSettings:
     external: tuple[str, ...] = ()
     seed_tokens: int = 4
     confirmations: int = 6
+    max_price_deviation: Fraction | None = DEFAULT_MAX_DEVIATION
+    """Engines skip pools and solutions off the reference prices by more (``None``: no check)."""
 
 
 def settings_from_args(args: argparse.Namespace, deployment: str | None) -> NetworkSettings | None:
@@ -58,6 +62,7 @@ def settings_from_args(args: argparse.Namespace, deployment: str | None) -> Netw
         engines=engines,
         external=tuple(getattr(args, "external_solver", None) or ()),
         seed_tokens=getattr(args, "seed_tokens", 4),
+        max_price_deviation=getattr(args, "max_price_deviation", DEFAULT_MAX_DEVIATION),
     )
 
 
@@ -135,7 +140,10 @@ def build_auctioneer(
         chain=chain,
         liquidity=source,
         pools=source.by_id(),
-        engines=[make_engine(name) for name in settings.engines],
+        engines=[
+            make_engine(name, max_price_deviation=settings.max_price_deviation)
+            for name in settings.engines
+        ],
         external=external,
         submitter=submitter,
         fills=FillIndexer(rpc, tracker, book),
