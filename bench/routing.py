@@ -28,9 +28,9 @@ from tqdm import tqdm
 
 from routing.baseline import baseline_route, best_single_pool_route
 from routing.graph import TokenGraph
-from routing.liquidity import parse_snapshot, token_address
+from routing.liquidity import parse_snapshot
 from routing.optimizer import Router, RouterConfig
-from routing.pool import TokenAddress
+from routing.pool import TokenAddress, token_address
 from routing.route import NoRoute, OrderKind, Route
 from solver.route_cli import build_graph
 

@@ -182,10 +182,10 @@ class OrderFiller:
 
     def promise(self, order: Order) -> float:
         """Best marginal rate over the limit rate (below 1: no fill is possible)."""
-        if order.sell_token == order.buy_token or order.buy_amount <= 0:
+        if order.sell_token == order.buy_token or order.signed_buy_amount <= 0:
             return 0.0
         rate = self.rate(order.sell_token, order.buy_token)
-        return rate * order.sell_amount / order.buy_amount
+        return rate * order.signed_sell_amount / order.signed_buy_amount
 
     def priority(self, order: Order) -> tuple[bool, int]:
         """Market orders first (priced at the market when placed, so most likely to fill),
@@ -198,7 +198,7 @@ class OrderFiller:
         price = self.graph.prices.get(order.sell_token) or 0
         left = order.remaining
         if order.kind is OrderKind.BUY:
-            left = order.remaining * order.sell_amount // max(order.buy_amount, 1)
+            left = order.remaining * order.signed_sell_amount // max(order.signed_buy_amount, 1)
         return left * price
 
     # -- fees ----------------------------------------------------------------------------
@@ -256,7 +256,7 @@ class OrderFiller:
             return _Attempt(None, 0.0)
         sold, bought = executed_amounts(order, fill.trade, fill.prices)
         sold -= signed_fee(order, fill.trade)
-        quality = bought * order.sell_amount / max(sold * order.buy_amount, 1)
+        quality = bought * order.signed_sell_amount / max(sold * order.signed_buy_amount, 1)
         return _Attempt(fill if limit_respected(order, sold, bought) else None, quality)
 
     # -- one order -----------------------------------------------------------------------
@@ -270,7 +270,7 @@ class OrderFiller:
         that comes within ``SPLIT_HOPE`` of the limit price."""
         if order.remaining <= 0:
             return _skip(order, "Filled", "nothing left to fill")
-        if needs_more_than_a_swap(order):
+        if order.needs_more_than_a_swap:
             return _skip(order, "Unsupported", "needs a flash loan or wrapper")
         screen_paths = best_paths(self.graph, order)
         if not screen_paths:
@@ -433,13 +433,6 @@ def solution_of(fill: Fill, solution_id: int, engine: str) -> Solution:
         gas=fill.gas,
         engine=engine,
     )
-
-
-def needs_more_than_a_swap(order: Order) -> bool:
-    """Orders these engines leave alone: a flash-loan hint or a wrapper contract must be
-    part of their settlement, which a plain AMM route does not provide."""
-    source = order.source
-    return source is not None and (source.flashloan_hint is not None or bool(source.wrappers))
 
 
 def best_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]]:

@@ -19,7 +19,8 @@ from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
 from solver import dto
 from solver.checks import Rejection, SolutionRejected, check_solution, verify_solution
-from solver.model import Auction, Order, Solution, Trade, auction_from_dto
+from solver.dto_convert import auction_from_dto
+from solver.model import Auction, Order, Solution, Trade
 from tests.solver.engine_fixtures import model_auction, model_order
 from tests.solver.test_dto import UID, _auction, _order
 from tests.solver.test_dto import A as DTO_A
@@ -372,8 +373,8 @@ def test_cow_pair_balances_or_is_rejected(
     outcome = verdict({A: price_a, B: price_b})
     assert verdict({A: price_a * factor, B: price_b * factor}) == outcome
     limits_hold = all(
-        o.sell_amount * (price_a if o.sell_token == A else price_b)
-        >= o.buy_amount * (price_a if o.buy_token == A else price_b)
+        o.signed_sell_amount * (price_a if o.sell_token == A else price_b)
+        >= o.signed_buy_amount * (price_a if o.buy_token == A else price_b)
         for o in book.orders
     )
     got_a = -(-sell_b * price_b // price_a)

@@ -26,6 +26,7 @@ from settlement.devnet_uniswap import (
 from settlement.interactions import PoolKind
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
+from solver.dto_convert import auction_from_dto
 from solver.liquidity_source import (
     ChainLiquidity,
     ChainPool,
@@ -33,7 +34,6 @@ from solver.liquidity_source import (
     native_prices,
     pools_of_seeded,
 )
-from solver.model import auction_from_dto
 
 E18 = 10**18
 TICKS = (-600, 600, -1200, 1200, 60)  # 60 is never initialized

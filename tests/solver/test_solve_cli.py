@@ -16,8 +16,9 @@ import pytest
 
 from routing.pool import PoolId, TokenAddress
 from solver import dto
+from solver.auction_file import load_auction
 from solver.cli import main
-from solver.model import Trade, executed_amounts, limit_respected, load_auction, now, signed_fee
+from solver.model import Trade, executed_amounts, limit_respected, now, signed_fee
 from tests.solver.mainnet import MAINNET, legacy_bytes, solver_bytes
 from tests.solver.test_solve_api import _auction
 
