@@ -85,12 +85,25 @@ def token_address(value: str) -> TokenAddress:
 
 
 def parse_snapshot(doc: Json) -> Snapshot:
-    """Build a snapshot from a decoded auction document of either format."""
+    """Build a snapshot from a decoded auction document of either format; a document that
+    is not one (a missing or mistyped field outside the pools) is a
+    ``LiquidityFormatError`` (a malformed pool is skipped, not fatal)."""
+    if not isinstance(doc, Mapping):
+        raise LiquidityFormatError(f"an auction is a JSON object, not {type(doc).__name__}")
     if "amms" in doc:
-        return _legacy(doc)
-    if "liquidity" in doc:
-        return _solver(doc)
-    raise LiquidityFormatError("auction has neither 'amms' (legacy) nor 'liquidity' (solver)")
+        parse = _legacy
+    elif "liquidity" in doc:
+        parse = _solver
+    else:
+        raise LiquidityFormatError("auction has neither 'amms' (legacy) nor 'liquidity' (solver)")
+    try:
+        return parse(doc)
+    except LiquidityFormatError:
+        raise
+    except KeyError as exc:
+        raise LiquidityFormatError(f"auction lacks the field {exc}") from exc
+    except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
+        raise LiquidityFormatError(f"malformed auction: {type(exc).__name__}: {exc}") from exc
 
 
 def decimal_fraction(value: str | int | float) -> Fraction:

@@ -298,3 +298,22 @@ def test_malformed_pool_is_skipped_with_a_reason() -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(LiquidityFormatError):
         parse_snapshot({"orders": []})
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"amms": {}, "metadata": {}},  # no gas price
+        {"amms": {}, "metadata": {"gas_price": "1"}},  # no tokens
+        {"amms": [], "tokens": {}, "metadata": {"gas_price": "1"}},  # amms not an object
+        {"amms": {}, "tokens": {"0x1": {}}, "metadata": {"gas_price": "1"}},  # bad address
+        {"amms": {}, "tokens": {}, "metadata": {"gas_price": "one"}},
+        {"liquidity": [], "tokens": {}},  # no gas price
+        {"liquidity": [{"kind": "stable"}], "tokens": {}, "effectiveGasPrice": "1"},  # no id
+        {"liquidity": {}, "tokens": [], "effectiveGasPrice": "1"},
+        [1, 2],
+    ],
+)
+def test_a_malformed_auction_is_a_format_error(doc: Any) -> None:
+    with pytest.raises(LiquidityFormatError):
+        parse_snapshot(doc)
