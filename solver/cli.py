@@ -11,6 +11,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 
 # subcommand -> "module:function"; the function takes the parsed argparse.Namespace and
 # returns a process exit code.
@@ -23,6 +24,36 @@ _HANDLERS = {
     "bench": "bench.__main__:bench_command",
     "demo": "solver.demo:demo_command",
 }
+
+
+DEFAULT_MAX_PRICE_DEVIATION = "100"
+"""``routing.sanity.DEFAULT_MAX_DEVIATION`` (not imported: ``--help`` stays instant)."""
+
+
+def price_deviation(text: str) -> Fraction | None:
+    """``--max-price-deviation``: a factor of at least 1 (``100``, ``1e3``, ``2.5``), or
+    ``0`` / ``off`` for no reference-price check."""
+    if text.strip().lower() in ("0", "off", "none"):
+        return None
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError) as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a factor of at least 1 (or 0 for off), not {text}")
+    return value
+
+
+def _add_price_deviation(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-price-deviation",
+        type=price_deviation,
+        default=price_deviation(DEFAULT_MAX_PRICE_DEVIATION),
+        metavar="FACTOR",
+        help="skip pools whose mid rate, and solutions whose realised rate, between two "
+        "tokens with reference prices is more than FACTOR times off the reference rate "
+        f"(default {DEFAULT_MAX_PRICE_DEVIATION}; 0 = no check)",
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -74,6 +105,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--seed-tokens", type=int, default=4,
         help="built-in devnet: seed pools among WETH, base tokens and N more snapshot tokens",
     )  # fmt: skip
+    _add_price_deviation(serve)
 
     demo = sub.add_parser("demo", help="post signed demo intents to a node, print their fills")
     demo.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")
@@ -114,6 +146,7 @@ def _build_parser() -> argparse.ArgumentParser:
     solve.add_argument(
         "--time-limit", type=float, default=3.0, help="seconds until the answer (default 3)"
     )
+    _add_price_deviation(solve)
 
     solve_engine = sub.add_parser(
         "solve-engine", help="serve only the solver-engine API (POST /solve, POST /notify)"
@@ -123,6 +156,7 @@ def _build_parser() -> argparse.ArgumentParser:
     solve_engine.add_argument(
         "--engine", default="optimal", help="engine(s): baseline, optimal, batch (comma-separated)"
     )
+    _add_price_deviation(solve_engine)
 
     bench = sub.add_parser("bench", help="benchmarks (see bench/README.md)")
     bench.add_argument("suite", help="which benchmark: routing, signatures, intake")

@@ -7,6 +7,13 @@ Field for field the Rust DTOs of cowprotocol/services ``crates/solvers-dto`` (``
 wire a decimal string (``0x`` hex also accepted on input, as Rust's ``HexOrDecimalU256``),
 in Python an ``int``. Decimal ratios (fees, weights, scaling factors) stay exact strings.
 Decoding errors carry the JSON path (``msgspec.ValidationError``).
+
+Unknown fields are ignored, as serde ignores them (no struct of ``solvers-dto`` denies
+them): a newer driver's additions, or third-party auctions' extras such as an order's
+``feeAmount``, decode. Wrong types, enum values and unknown tags (liquidity kinds,
+notification kinds) are still rejected. Encoding follows serde: a field the Rust struct
+marks ``skip_serializing_if`` is omitted when absent (``Order.receiver``, a trade's
+``fee``, ``Solution.gas``...); the other optional fields are written as ``null``.
 """
 
 from __future__ import annotations
@@ -32,8 +39,27 @@ U256 = HexOrDecimalU256
 """A uint256 amount; on the wire a decimal string (hex ``0x..`` accepted on input)."""
 
 
-class _Dto(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel", kw_only=True):
-    """Common options of every DTO."""
+AuctionId = str | Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+"""An auction id. The driver writes an ``i64`` as a decimal string (serde's
+``DisplayFromStr``); the solver OpenAPI file calls it an opaque string, and third-party
+auctions use integers and other strings. It is only echoed and logged, so any string or
+integer is accepted as it comes."""
+
+
+class _Dto(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
+    """Common options of every DTO: camelCase keys, unknown keys ignored."""
+
+
+class _SkipNone(_Dto, frozen=True, kw_only=True, omit_defaults=True):
+    """A DTO whose defaulted fields are all ``skip_serializing_if`` in Rust: a field equal
+    to its default is not written."""
+
+
+def _written_even_if_empty() -> list[Any]:
+    """The default of a list field serde always writes (``#[serde(default)]`` without
+    ``skip_serializing_if``) in an ``omit_defaults`` struct: msgspec omits empty lists only
+    for the ``list`` factory itself, so this factory's empty lists are written."""
+    return []
 
 
 # -- auction ---------------------------------------------------------------------------------
@@ -78,8 +104,9 @@ class VolumePolicy(_Dto, frozen=True, kw_only=True):
     factor: float
 
 
-class FeePolicy(_Dto, frozen=True, kw_only=True):
-    """Serde's externally tagged enum: exactly one of the three keys is present."""
+class FeePolicy(_SkipNone, frozen=True, kw_only=True):
+    """Serde's externally tagged enum: exactly one of the three keys is present (and
+    written)."""
 
     surplus: SurplusPolicy | None = None
     price_improvement: PriceImprovementPolicy | None = None
@@ -91,6 +118,15 @@ class FeePolicy(_Dto, frozen=True, kw_only=True):
             raise ValueError("a fee policy has exactly one of surplus, priceImprovement, volume")
 
 
+class WrapperCall(_Dto, frozen=True, kw_only=True):
+    """A wrapper contract an order's settlement goes through (``auction.rs``'s
+    ``WrapperCall``); ``isOmittable`` says a solution may leave it out."""
+
+    address: HexAddress
+    data: HexBytes
+    is_omittable: bool = False
+
+
 class FlashloanHint(_Dto, frozen=True, kw_only=True):
     liquidity_provider: HexAddress
     protocol_adapter: HexAddress
@@ -99,7 +135,7 @@ class FlashloanHint(_Dto, frozen=True, kw_only=True):
     amount: U256
 
 
-class Order(_Dto, frozen=True, kw_only=True):
+class Order(_SkipNone, frozen=True, kw_only=True):
     """An order of the auction. ``sellAmount``/``buyAmount`` are what is left to fill,
     ``fullSellAmount``/``fullBuyAmount`` the amounts as signed."""
 
@@ -123,8 +159,7 @@ class Order(_Dto, frozen=True, kw_only=True):
     class_: Literal["market", "limit"] = msgspec.field(name="class")
     app_data: Hex32
     flashloan_hint: FlashloanHint | None = None
-    wrapper: HexAddress | None = None
-    wrapper_data: list[Annotated[int, msgspec.Meta(ge=0, le=255)]] | None = None
+    wrappers: list[WrapperCall] = []
     signing_scheme: Literal["eip712", "ethsign", "eip1271", "presign"]
     signature: HexBytes
 
@@ -214,8 +249,8 @@ Liquidity = (
 class Auction(_Dto, frozen=True, kw_only=True):
     """The body of ``POST /solve``."""
 
-    id: Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+$")] | None
-    """The auction id (an ``i64`` as a decimal string); ``null`` for quotes."""
+    id: AuctionId | None = None
+    """The auction id (see ``AuctionId``); ``null`` (or absent) for quotes."""
     tokens: dict[HexAddress, Token]
     orders: list[Order]
     liquidity: list[Liquidity]
@@ -227,10 +262,10 @@ class Auction(_Dto, frozen=True, kw_only=True):
 # -- solution --------------------------------------------------------------------------------
 
 
-class Fulfillment(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="fulfillment"):
+class Fulfillment(_SkipNone, frozen=True, kw_only=True, tag_field="kind", tag="fulfillment"):
     """A trade of an auction order. ``executedAmount`` is in the sell token for sell
     orders and in the buy token for buy orders, fee excluded; ``fee`` (sell token) is
-    set for ``limit``-class orders, whose fee the solver determines."""
+    set for ``limit``-class orders, whose fee the solver determines (omitted otherwise)."""
 
     order: HexUid
     executed_amount: U256
@@ -253,7 +288,7 @@ class JitOrder(_Dto, frozen=True, kw_only=True):
     signature: HexBytes
 
 
-class JitTrade(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="jit"):
+class JitTrade(_SkipNone, frozen=True, kw_only=True, tag_field="kind", tag="jit"):
     order: JitOrder
     executed_amount: U256
     fee: U256 | None = None
@@ -306,29 +341,53 @@ class Call(_Dto, frozen=True, kw_only=True, tag_field="kind", tag="Call"):
     call_data: HexBytes
 
 
-class Solution(_Dto, frozen=True, kw_only=True):
+class Flashloan(_Dto, frozen=True, kw_only=True):
+    liquidity_provider: HexAddress
+    protocol_adapter: HexAddress
+    receiver: HexAddress
+    token: HexAddress
+    amount: U256
+
+
+class SolutionWrapperCall(_Dto, frozen=True, kw_only=True):
+    """A wrapper the settlement goes through (``solution.rs``'s ``WrapperCall``)."""
+
+    address: HexAddress
+    data: HexBytes = "0x"
+
+
+class Solution(_SkipNone, frozen=True, kw_only=True):
+    """A solution. ``maxFeePerGas``/``maxPriorityFeePerGas`` are serde's flattened
+    ``GasFeeOverride`` (meaningful as a pair); ``flashloans`` are keyed by order UID."""
+
     id: Uint64
     prices: dict[HexAddress, U256]
     """Uniform clearing price per token."""
     trades: list[Trade]
-    pre_interactions: list[Call] = []
+    pre_interactions: list[Call] = msgspec.field(default_factory=_written_even_if_empty)
     interactions: list[Interaction]
-    post_interactions: list[Call] = []
+    post_interactions: list[Call] = msgspec.field(default_factory=_written_even_if_empty)
     gas: Uint64 | None = None
+    max_fee_per_gas: U256 | None = None
+    max_priority_fee_per_gas: U256 | None = None
+    flashloans: dict[HexUid, Flashloan] | None = None
+    wrappers: list[SolutionWrapperCall] = []
 
 
-class SolverError(_Dto, frozen=True, kw_only=True):
+class SolverError(_SkipNone, frozen=True, kw_only=True):
     code: Literal[
         "tradingOutsideAllowedWindow", "tokenTemporarilySuspended", "insufficientLiquidity", "other"
     ]
     message: str | None = None
 
 
-class SolverResponse(_Dto, frozen=True, kw_only=True):
+class SolverResponse(_SkipNone, frozen=True, kw_only=True):
     """The body ``POST /solve`` answers with: ``{"solutions": [...]}``, or (serde's untagged
-    alternative) ``{"error": {...}}``."""
+    alternative) ``{"error": {...}}``. Encoding always writes ``solutions``, and serde reads
+    any body with ``solutions`` as the first form: an error answer is ``{"error": ...}``
+    alone, not this struct encoded."""
 
-    solutions: list[Solution] = []
+    solutions: list[Solution] = msgspec.field(default_factory=_written_even_if_empty)
     error: SolverError | None = None
 
 
@@ -338,7 +397,7 @@ class SolverResponse(_Dto, frozen=True, kw_only=True):
 class _Notification(_Dto, frozen=True, kw_only=True, tag_field="kind"):
     """What the driver reports about a solution; ``kind`` names what happened."""
 
-    auction_id: Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+$")] | None = None
+    auction_id: AuctionId | None = None
     solution_id: Uint64 | list[Uint64] | None = None
 
 
@@ -354,7 +413,7 @@ class DuplicatedSolutionId(_Notification, frozen=True, kw_only=True, tag="duplic
     pass
 
 
-class AccessListItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+class AccessListItem(_Dto, frozen=True, kw_only=True):
     address: HexAddress
     storage_keys: list[Hex32]
 
@@ -397,6 +456,10 @@ class SolverAccountInsufficientBalance(
     required: U256
 
 
+class SettlementStarted(_Notification, frozen=True, kw_only=True, tag="settlementStarted"):
+    pass
+
+
 class Success(_Notification, frozen=True, kw_only=True, tag="success"):
     transaction: Hex32
 
@@ -413,6 +476,10 @@ class Cancelled(_Notification, frozen=True, kw_only=True, tag="cancelled"):
     pass
 
 
+class Expired(_Notification, frozen=True, kw_only=True, tag="expired"):
+    pass
+
+
 class Fail(_Notification, frozen=True, kw_only=True, tag="fail"):
     pass
 
@@ -423,11 +490,17 @@ class PostprocessingTimedOut(
     pass
 
 
+class DeserializationError(_Notification, frozen=True, kw_only=True, tag="deserializationError"):
+    reason: str
+
+
 class BanReason(_Dto, frozen=True, kw_only=True):
     reason: Literal["unsettledConsecutiveAuctions", "lowSettlingRate"]
 
 
 class Banned(_Notification, frozen=True, kw_only=True, tag="banned"):
+    """Sent by earlier drivers (no longer in ``notification.rs``); still understood."""
+
     reason: BanReason
     until: datetime
 
@@ -442,12 +515,15 @@ Notification = (
     | InvalidExecutedAmount
     | NonBufferableTokensUsed
     | SolverAccountInsufficientBalance
+    | SettlementStarted
     | Success
     | Revert
     | DriverError
     | Cancelled
+    | Expired
     | Fail
     | PostprocessingTimedOut
+    | DeserializationError
     | Banned
 )
 

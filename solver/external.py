@@ -38,6 +38,10 @@ def solution_from_dto(solution: dto.Solution, engine: str = "") -> Solution:
         raise SolutionRejected(
             Rejection.UNSUPPORTED_SOLUTION, "pre- and post-interactions are not supported"
         )
+    if solution.wrappers or solution.flashloans:
+        raise SolutionRejected(
+            Rejection.UNSUPPORTED_SOLUTION, "wrappers and flash loans are not supported"
+        )
     trades = []
     for trade in solution.trades:
         if not isinstance(trade, dto.Fulfillment):

@@ -202,7 +202,7 @@ def auction_from_dto(auction: dto.Auction) -> Auction:
     }
     orders = tuple(_order_from_dto(order) for order in auction.orders)
     return Auction(
-        id=auction.id,
+        id=None if auction.id is None else str(auction.id),
         orders=orders,
         tokens=MappingProxyType(tokens),
         liquidity=parse_snapshot(dto.to_builtins(auction)),

@@ -14,10 +14,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from intents.book import OrderBook
 from intents.chain import ChainReader
+from routing.sanity import DEFAULT_MAX_DEVIATION
 from settlement.chain_pools import PoolList
 from settlement.deployment import Deployment
 from settlement.fills import FillIndexer, FillTracker
@@ -42,6 +44,8 @@ class NetworkSettings:
     external: tuple[str, ...] = ()
     seed_tokens: int = 4
     confirmations: int = 6
+    max_price_deviation: Fraction | None = DEFAULT_MAX_DEVIATION
+    """Engines skip pools and solutions off the reference prices by more (``None``: no check)."""
 
 
 def settings_from_args(args: argparse.Namespace, deployment: str | None) -> NetworkSettings | None:
@@ -57,6 +61,7 @@ def settings_from_args(args: argparse.Namespace, deployment: str | None) -> Netw
         engines=engines,
         external=tuple(getattr(args, "external_solver", None) or ()),
         seed_tokens=getattr(args, "seed_tokens", 4),
+        max_price_deviation=getattr(args, "max_price_deviation", DEFAULT_MAX_DEVIATION),
     )
 
 
@@ -93,7 +98,10 @@ def build_auctioneer(
         chain=chain,
         liquidity=source,
         pools=source.by_id(),
-        engines=[make_engine(name) for name in settings.engines],
+        engines=[
+            make_engine(name, max_price_deviation=settings.max_price_deviation)
+            for name in settings.engines
+        ],
         external=external,
         submitter=submitter,
         fills=FillIndexer(rpc, tracker, book),

@@ -2,9 +2,13 @@
 in, ``{"solutions": [...]}`` out) and ``POST /notify`` (what became of a solution; 204).
 
 Rejections are ``{"errorType", "description"}`` like the orderbook's: malformed JSON 400,
-a document that is not an auction (wrong type, unknown field, bad amount) 422 with the
-JSON path. Engines run one auction at a time in a worker thread, each until the auction's
-deadline; their solutions are numbered uniquely in the response.
+a document that is not an auction (wrong type, enum value or amount; unknown fields are
+ignored, see ``solver.dto``) 422 ``InvalidAuction`` with the JSON path, e.g.
+``Expected `str`, got `int` - at `$.orders[0].sellAmount```. Only decoding and the
+conversion's format errors are the client's fault: an exception of an engine is logged by
+``solve_all`` and costs that engine's solutions, never a 422. Engines run one auction at
+a time in a worker thread, each until the auction's deadline; their solutions are numbered
+uniquely in the response.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import msgspec
 from aiohttp import web
 
 from intents.http.problems import error_response, from_http_exception
+from routing.liquidity import LiquidityFormatError
 from solver import dto
 from solver.engines import Engine, solve_all
 from solver.model import auction_from_dto, solution_to_dto
@@ -45,7 +50,7 @@ async def solve(request: web.Request) -> web.Response:
         return _decode_error(exc, "Auction")
     try:
         auction = auction_from_dto(wire)
-    except ValueError as exc:  # a liquidity document routing cannot read as a whole
+    except LiquidityFormatError as exc:  # liquidity routing cannot read as a whole
         return error_response(422, "InvalidAuction", str(exc))
     engines = request.app[ENGINES]
     async with request.app[LOCK]:

@@ -9,8 +9,10 @@ import logging
 import sys
 import time
 from datetime import timedelta
+from fractions import Fraction
 from pathlib import Path
 
+from routing.sanity import DEFAULT_MAX_DEVIATION
 from solver import dto
 from solver.engines import UnknownEngine, make_engine, solve_all
 from solver.model import AuctionFormatError, load_auction, now, solution_to_dto
@@ -23,11 +25,19 @@ def engine_names(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
+def _bound(args: argparse.Namespace) -> Fraction | None:
+    """``--max-price-deviation`` (the default when the namespace has none)."""
+    return getattr(args, "max_price_deviation", DEFAULT_MAX_DEVIATION)
+
+
 def solve_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     deadline = now() + timedelta(seconds=args.time_limit)
     try:
-        engines = [make_engine(name) for name in engine_names(args.engine)]
+        engines = [
+            make_engine(name, max_price_deviation=_bound(args))
+            for name in engine_names(args.engine)
+        ]
         raw = Path(args.auction).read_bytes()
         auction = load_auction(raw, deadline)
     except (UnknownEngine, AuctionFormatError, OSError, ValueError) as exc:
@@ -55,7 +65,10 @@ def solve_engine_command(args: argparse.Namespace) -> int:
     from solver.solve_api import make_app
 
     try:
-        engines = [make_engine(name) for name in engine_names(args.engine)]
+        engines = [
+            make_engine(name, max_price_deviation=_bound(args))
+            for name in engine_names(args.engine)
+        ]
     except UnknownEngine as exc:
         print(f"tributary solve-engine: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,8 @@
 """Solving engines: each turns an ``Auction`` into ``Solution``s before its deadline.
 
-``make_engine(name)`` builds one by name; engines are imported only when asked for.
+``make_engine(name)`` builds one by name; engines are imported only when asked for. Each
+is wrapped in the reference-price sanity check (``solver.engines.sanity``) unless
+``max_price_deviation`` is ``None``.
 """
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ import dataclasses
 import importlib
 import logging
 from collections.abc import Sequence
+from fractions import Fraction
 
+from routing.sanity import DEFAULT_MAX_DEVIATION
 from solver.engines.base import Engine
+from solver.engines.sanity import PriceSanity
 from solver.model import Auction, Solution, now
 
 logger = logging.getLogger(__name__)
@@ -27,8 +32,12 @@ class UnknownEngine(LookupError):
     code = "UnknownEngine"
 
 
-def make_engine(name: str) -> Engine:
-    """The engine called ``name``; raises ``UnknownEngine``."""
+def make_engine(
+    name: str, *, max_price_deviation: Fraction | None = DEFAULT_MAX_DEVIATION
+) -> Engine:
+    """The engine called ``name``, skipping pools and solutions whose rates are off the
+    reference prices by more than a factor ``max_price_deviation`` (``None``: no such
+    check); raises ``UnknownEngine``."""
     target = ENGINES.get(name)
     if target is None:
         raise UnknownEngine(f"no engine {name!r}; known: {', '.join(ENGINES)}")
@@ -37,7 +46,7 @@ def make_engine(name: str) -> Engine:
         engine: Engine = getattr(importlib.import_module(module), factory)()
     except (ImportError, AttributeError) as exc:
         raise UnknownEngine(f"engine {name!r} is not available: {exc}") from exc
-    return engine
+    return engine if max_price_deviation is None else PriceSanity(engine, max_price_deviation)
 
 
 def solve_all(engines: Sequence[Engine], auction: Auction) -> list[Solution]:

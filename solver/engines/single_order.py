@@ -439,7 +439,7 @@ def needs_more_than_a_swap(order: Order) -> bool:
     """Orders these engines leave alone: a flash-loan hint or a wrapper contract must be
     part of their settlement, which a plain AMM route does not provide."""
     source = order.source
-    return source is not None and (source.flashloan_hint is not None or source.wrapper is not None)
+    return source is not None and (source.flashloan_hint is not None or bool(source.wrappers))
 
 
 def best_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]]:

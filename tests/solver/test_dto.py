@@ -168,7 +168,7 @@ def test_auction_round_trip_all_liquidity_kinds() -> None:
     assert again == auction
     # the encoded document spells every key as the Rust structs do
     encoded = json.loads(dto.encode(auction))
-    assert set(encoded["orders"][0]) >= set(_order())
+    assert set(encoded["orders"][0]) == set(_order()) - {"receiver"}  # null: skipped
     assert encoded["liquidity"][1]["balancerPoolId"] == H32
     assert encoded["tokens"][B]["availableBalance"] == str(2**256 - 1)
 
@@ -188,16 +188,101 @@ def test_hex_amounts_accepted_and_written_as_decimal() -> None:
         ({"orders": [_order(sellAmount="1e3")]}, "$.orders[0].sellAmount"),
         ({"orders": [_order(kind="limit")]}, "$.orders[0].kind"),
         ({"orders": [_order(uid="0x12")]}, "$.orders[0].uid"),
-        ({"orders": [_order(extra=1)]}, "$.orders[0]"),
         ({"orders": [_order(feePolicies=[{}])]}, "$.orders[0].feePolicies[0]"),
+        ({"orders": [_order(wrappers={})]}, "$.orders[0].wrappers"),
+        ({"orders": [_order(wrappers=[{"data": "0x"}])]}, "$.orders[0].wrappers[0]"),
+        (
+            {"orders": [_order(wrappers=[{"address": 5, "data": "0x"}])]},
+            "$.orders[0].wrappers[0].address",
+        ),
+        (
+            {"orders": [_order(wrappers=[{"address": A, "data": "0x1"}])]},
+            "$.orders[0].wrappers[0].data",
+        ),
+        (
+            {"orders": [_order(wrappers=[{"address": A, "data": "0x", "isOmittable": "yes"}])]},
+            "$.orders[0].wrappers[0].isOmittable",
+        ),
+        ({"orders": [_order(feeAmount="12", validTo="1")]}, "$.orders[0].validTo"),
         ({"liquidity": [{"kind": "curve", "id": "9"}]}, "$.liquidity[0]"),
-        ({"id": 5}, "$.id"),
+        ({"id": True}, "$.id"),
+        ({"id": 1.5}, "$.id"),
+        ({"id": {"value": "1"}}, "$.id"),
+        ({"id": 2**63}, "$.id"),
+        ({"unknownField": 1, "deadline": "tomorrow"}, "$.deadline"),
     ],
 )
 def test_invalid_auctions_name_the_field(changes: dict[str, Any], path: str) -> None:
     with pytest.raises(msgspec.ValidationError) as error:
         dto.decode_auction(_bytes(_auction(**changes)))
     assert path in str(error.value)
+
+
+def test_unknown_fields_are_ignored() -> None:
+    """Forward compatibility, as serde (no ``deny_unknown_fields`` in ``solvers-dto``)."""
+    plain = dto.decode_auction(_bytes(_auction()))
+    token = _auction()["tokens"][A] | {"logo": "x"}
+    pool = _auction()["liquidity"][0] | {"hooks": None}
+    policies = [{"volume": {"factor": 0.001, "cap": "5"}}]
+    richer = _auction(
+        orders=[_order(feeAmount="31337", quote={"id": 1}, feePolicies=policies)],
+        tokens=_auction()["tokens"] | {A: token},
+        liquidity=[pool, *_auction()["liquidity"][1:]],
+        protocolVersion=2,
+    )
+    decoded = dto.decode_auction(_bytes(richer))
+    assert decoded.tokens == plain.tokens and decoded.liquidity == plain.liquidity
+    assert decoded.orders[0] == msgspec.structs.replace(
+        plain.orders[0], fee_policies=[dto.FeePolicy(volume=dto.VolumePolicy(factor=0.001))]
+    )
+
+
+@pytest.mark.parametrize(
+    ("wire", "decoded"),
+    [
+        ("7400681", "7400681"),
+        ("-1", "-1"),
+        (7400681, 7400681),
+        ("auction-2024-06-01T12:00:00Z", "auction-2024-06-01T12:00:00Z"),
+        (None, None),
+    ],
+)
+def test_auction_ids(wire: object, decoded: object) -> None:
+    """The driver writes an ``i64`` as a decimal string; the OpenAPI file calls the id
+    opaque, and third-party auctions use integers and other strings: all are accepted."""
+    assert dto.decode_auction(_bytes(_auction(id=wire))).id == decoded
+
+
+def test_a_missing_auction_id_is_null() -> None:
+    doc = _auction()
+    del doc["id"]
+    assert dto.decode_auction(_bytes(doc)).id is None
+
+
+def test_order_wrappers() -> None:
+    wrappers = [
+        {"address": A, "data": "0xabcd", "isOmittable": True},
+        {"address": B, "data": "0x"},
+    ]
+    (order,) = dto.decode_auction(_bytes(_auction(orders=[_order(wrappers=wrappers)]))).orders
+    assert order.wrappers == [
+        dto.WrapperCall(address=A, data="0xabcd", is_omittable=True),
+        dto.WrapperCall(address=B, data="0x", is_omittable=False),
+    ]
+    encoded = json.loads(dto.encode(order))
+    assert encoded["wrappers"][1] == {"address": B, "data": "0x", "isOmittable": False}
+
+
+def test_absent_optional_order_fields_are_omitted() -> None:
+    """``feePolicies``, ``receiver``, ``flashloanHint`` and ``wrappers`` are
+    ``skip_serializing_if`` in ``auction.rs``; the token's optional fields are not."""
+    doc = _order()
+    for key in ("feePolicies", "receiver"):
+        del doc[key]
+    auction = dto.decode_auction(_bytes(_auction(orders=[doc])))
+    encoded = json.loads(dto.encode(auction))
+    assert set(encoded["orders"][0]) == set(doc)
+    assert encoded["tokens"][B] == _auction()["tokens"][B]
 
 
 @given(st.integers(min_value=0, max_value=2**256 - 1))
@@ -238,12 +323,7 @@ def test_solution_spellings() -> None:
         ],
     )
     doc = json.loads(dto.encode(solution))
-    assert doc["trades"][0] == {
-        "kind": "fulfillment",
-        "order": UID,
-        "executedAmount": "10",
-        "fee": None,
-    }
+    assert doc["trades"][0] == {"kind": "fulfillment", "order": UID, "executedAmount": "10"}
     assert doc["preInteractions"][0]["kind"] == "Call"
     assert doc["interactions"][0]["kind"] == "liquidity"
     assert doc["interactions"][0]["inputAmount"] == "10"
@@ -327,6 +407,37 @@ def test_jit_trade_and_error_response() -> None:
 def test_notifications(body: dict[str, Any], kind: type) -> None:
     notification = dto.decode_notification(json.dumps(body).encode())
     assert type(notification) is kind
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ({"kind": "settlementStarted", "auctionId": "1", "solutionId": 0}, dto.SettlementStarted),
+        ({"kind": "expired", "auctionId": "1", "solutionId": 0}, dto.Expired),
+        ({"kind": "deserializationError", "reason": "bad"}, dto.DeserializationError),
+        ({"kind": "timeout", "auctionId": "third-party-7", "solutionId": 2}, dto.Timeout),
+        ({"kind": "timeout", "auctionId": 7, "solutionId": 2, "newField": [1]}, dto.Timeout),
+        ({"kind": "missingPrice", "tokenAddress": A, "extra": {"a": 1}}, dto.MissingPrice),
+    ],
+)
+def test_current_and_future_notifications(body: dict[str, Any], kind: type) -> None:
+    notification = dto.decode_notification(json.dumps(body).encode())
+    assert type(notification) is kind
+    assert notification.auction_id == body.get("auctionId")
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"kind": "timeout", "auctionId": False}, "$.auctionId"),
+        ({"kind": "timeout", "solutionId": "1"}, "$.solutionId"),
+        ({"kind": "missingPrice", "tokenAddress": 1, "extra": 1}, "$.tokenAddress"),
+    ],
+)
+def test_invalid_notifications_name_the_field(body: dict[str, Any], path: str) -> None:
+    with pytest.raises(msgspec.ValidationError) as error:
+        dto.decode_notification(json.dumps(body).encode())
+    assert path in str(error.value)
 
 
 def test_unknown_notification_kind_is_rejected() -> None:

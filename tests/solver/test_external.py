@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -135,6 +136,32 @@ async def test_unsupported_solutions_are_dropped_and_the_rest_kept(
         solutions = await solver.solve(session, dto_auction())
     assert [s.id for s in solutions] == [COW_SOLUTION.id]
     assert "solver ext solution 9 rejected: UnsupportedSolution" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"wrappers": [dto.SolutionWrapperCall(address=A, data="0x01")]},
+        {
+            "flashloans": {
+                "0x" + uid(1).hex(): dto.Flashloan(
+                    liquidity_provider=A,
+                    protocol_adapter=B,
+                    receiver=A,
+                    token=B,
+                    amount=dto.U256(1),
+                )
+            }
+        },
+    ],
+)
+def test_solutions_needing_wrappers_or_flashloans_are_rejected(extra: dict[str, Any]) -> None:
+    """Our settlement calls neither wrappers nor flash loans: settling such a solution
+    without them would not be the solution the solver proposed."""
+    solution = msgspec.structs.replace(wire(COW_SOLUTION), **extra)
+    with pytest.raises(SolutionRejected) as error:
+        solution_from_dto(solution)
+    assert error.value.code is Rejection.UNSUPPORTED_SOLUTION
 
 
 def test_two_prices_for_one_token_are_rejected() -> None:

@@ -21,7 +21,7 @@ E18 = 10**18
 UID = "0x" + "12" * 32 + "0e" * 20 + "ffffffff"
 
 
-def _auction(**order_changes: Any) -> dict[str, Any]:
+def _auction(auction_changes: dict[str, Any] | None = None, **order_changes: Any) -> dict[str, Any]:
     deadline = datetime.now(UTC) + timedelta(seconds=30)
     order = {
         "uid": UID,
@@ -66,7 +66,7 @@ def _auction(**order_changes: Any) -> dict[str, Any]:
         "effectiveGasPrice": "20000000000",
         "deadline": deadline.isoformat().replace("+00:00", "Z"),
         "surplusCapturingJitOrderOwners": [],
-    }
+    } | (auction_changes or {})
 
 
 @pytest.fixture
@@ -94,6 +94,54 @@ async def test_solve_returns_exact_solutions(client: TestClient) -> None:  # typ
         assert swap.output_amount * 10 * E18 >= 19 * E18 * (trade.executed_amount + trade.fee)
 
 
+async def test_third_party_auctions_are_solved(client: TestClient) -> None:  # type: ignore[type-arg]
+    """A non-numeric id, an order's ``feeAmount`` and fields of a newer driver decode."""
+    doc = _auction(
+        {"id": "bench-0001", "protocolVersion": "9", "solverAddress": "0x" + "ee" * 20},
+        feeAmount="0",
+        quoteId=17,
+    )
+    response = await client.post("/solve", data=json.dumps(doc))
+    assert response.status == 200
+    assert len(dto.decode_solver_response(await response.read()).solutions) == 2
+
+
+async def test_market_trades_carry_no_fee_field(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post("/solve", data=json.dumps(_auction(**{"class": "market"})))
+    assert response.status == 200
+    solutions = json.loads(await response.read())["solutions"]
+    assert solutions
+    for solution in solutions:
+        (trade,) = solution["trades"]
+        assert set(trade) == {"kind", "order", "executedAmount"}
+        assert int(trade["executedAmount"]) == 10 * E18
+
+
+async def test_orders_with_wrappers_are_left_alone(client: TestClient) -> None:  # type: ignore[type-arg]
+    wrappers = [{"address": "0x" + "ab" * 20, "data": "0x1234"}]
+    response = await client.post("/solve", data=json.dumps(_auction(wrappers=wrappers)))
+    assert response.status == 200
+    assert json.loads(await response.read()) == {"solutions": []}
+
+
+class _Faulty:
+    """An engine with a bug: it raises ``ValueError`` on every auction."""
+
+    name = "faulty"
+
+    def solve(self, auction: object) -> list[object]:
+        raise ValueError("a bug inside an engine, not a bad auction")
+
+
+async def test_an_engine_error_is_not_an_invalid_auction() -> None:
+    app = make_app([_Faulty(), make_engine("baseline")])  # type: ignore[list-item]
+    async with TestClient(TestServer(app)) as client:
+        response = await client.post("/solve", data=json.dumps(_auction()))
+        assert response.status == 200
+        (solution,) = dto.decode_solver_response(await response.read()).solutions
+        assert solution.trades
+
+
 async def test_unfillable_auction_has_no_solutions(client: TestClient) -> None:  # type: ignore[type-arg]
     doc = _auction(buyAmount=str(30 * E18), fullBuyAmount=str(30 * E18))
     response = await client.post("/solve", data=json.dumps(doc))
@@ -112,6 +160,24 @@ async def test_unfillable_auction_has_no_solutions(client: TestClient) -> None: 
             "$.orders[0].sellAmount",
         ),
         (json.dumps({"id": None}).encode(), 422, "InvalidAuction", "tokens"),
+        (
+            json.dumps(_auction(wrappers=[{"address": 1, "data": "0x"}])).encode(),
+            422,
+            "InvalidAuction",
+            "$.orders[0].wrappers[0].address",
+        ),
+        (
+            json.dumps(_auction({"id": ["1"], "newField": 1})).encode(),
+            422,
+            "InvalidAuction",
+            "$.id",
+        ),
+        (
+            json.dumps(_auction({"liquidity": [{"kind": "curve", "id": "1"}]})).encode(),
+            422,
+            "InvalidAuction",
+            "$.liquidity[0]",
+        ),
     ],
 )
 async def test_solve_rejections(
@@ -138,6 +204,11 @@ async def test_notify(client: TestClient, caplog: pytest.LogCaptureFixture) -> N
     bad = await client.post("/notify", data=json.dumps({"kind": "nonsense"}))
     assert bad.status == 422
     assert (await bad.json())["errorType"] == "InvalidNotification"
+    newer = {"kind": "settlementStarted", "auctionId": "x-1", "solutionId": 1, "extra": [1]}
+    assert (await client.post("/notify", data=json.dumps(newer))).status == 204
+    wrong = await client.post("/notify", data=json.dumps({"kind": "timeout", "solutionId": "1"}))
+    assert wrong.status == 422
+    assert "$.solutionId" in (await wrong.json())["description"]
 
 
 async def test_only_solver_endpoints(client: TestClient) -> None:  # type: ignore[type-arg]
