@@ -35,6 +35,7 @@ from intents.chain import ChainReader
 from intents.order import OrderKind, StoredOrder
 from intents.types import Address, OrderUid, TokenAddress
 from routing.pool import TokenAddress as PoolToken
+from settlement.chain_pools import ChainPool
 from settlement.encoding import Settlement, trade_for_order
 from settlement.fills import FillIndexer
 from settlement.interactions import Leg as SettlementLeg
@@ -46,7 +47,7 @@ from solver.competition import Bid, Ranking, arbitrate
 from solver.engines import Engine
 from solver.external import ExternalSolver
 from solver.leader import AlwaysLeader, Leadership
-from solver.liquidity_source import ChainPool, LiquiditySource, native_prices
+from solver.liquidity_source import LiquiditySource, native_prices
 from solver.model import Auction, Order, Solution, auction_from_dto, executed_amounts
 from solver.scoring import ScoringError
 from solver.scoring import bid as make_bid

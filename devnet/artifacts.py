@@ -30,6 +30,14 @@ from eth_utils.abi import (
 
 NODE_MODULES_ENV = "TRIBUTARY_NODE_MODULES"
 
+# The npm packages the artifacts come from.
+COW = "@cowprotocol/contracts"
+OPENZEPPELIN = "@openzeppelin/contracts"
+UNISWAP_V2_CORE = "@uniswap/v2-core"
+UNISWAP_V2_PERIPHERY = "@uniswap/v2-periphery"
+UNISWAP_V3_CORE = "@uniswap/v3-core"
+UNISWAP_V3_PERIPHERY = "@uniswap/v3-periphery"
+
 # Flat layouts, tried in order before the nested Hardhat ``artifacts/`` tree.
 _FLAT_DIRS = ("lib/contracts", "build", "build/contracts")
 
