@@ -11,8 +11,9 @@ devnet for ``tributary serve`` without ``--rpc-url``: what the node reads from a
 the deployment file (``settlement.deployment``, ``settlement.chain_pools``).
 """
 
-from devnet.anvil import Devnet, DevnetError, Tx
+from devnet.anvil import Devnet, Tx
 from devnet.artifacts import Artifact, ArtifactError, load_artifact
+from devnet.errors import DevnetError
 from devnet.gpv2 import deploy_gpv2
 from devnet.seed import Seeded, SeededPool, load_seeded, load_snapshot, seed, select_tokens
 from devnet.serve import node_devnet, prepare_devnet

@@ -33,6 +33,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxParams, TxReceipt, Wei
 
 from devnet.artifacts import Artifact, node_modules_dir
+from devnet.errors import DevnetError
 from intents.types import Address, to_address
 from settlement.deployment import Account
 
@@ -43,10 +44,6 @@ _PR_SET_PDEATHSIG = 1
 DEPLOY_GAS = 10_000_000
 _STALL_TIMEOUT = 30.0
 _MAX_BATCH = 1000
-
-
-class DevnetError(RuntimeError):
-    """anvil did not start, or a devnet transaction failed."""
 
 
 def anvil_binary() -> Path:

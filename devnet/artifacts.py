@@ -28,6 +28,8 @@ from eth_utils.abi import (
     get_abi_output_types,
 )
 
+from devnet.errors import DevnetError
+
 NODE_MODULES_ENV = "TRIBUTARY_NODE_MODULES"
 
 # The npm packages the artifacts come from.
@@ -42,8 +44,10 @@ UNISWAP_V3_PERIPHERY = "@uniswap/v3-periphery"
 _FLAT_DIRS = ("lib/contracts", "build", "build/contracts")
 
 
-class ArtifactError(LookupError):
+class ArtifactError(DevnetError, LookupError):
     """An artifact is missing, malformed, or needs library linking we do not do."""
+
+    code = "ArtifactError"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from devnet.anvil import DEPLOY_GAS, Devnet, DevnetError, Tx
+from devnet.anvil import DEPLOY_GAS, Devnet, Tx
 from devnet.artifacts import (
     COW,
     OPENZEPPELIN,
@@ -23,6 +23,7 @@ from devnet.artifacts import (
     UNISWAP_V3_PERIPHERY,
     load_artifact,
 )
+from devnet.errors import DevnetError
 from intents.types import UINT256_MAX, ZERO_ADDRESS, TokenAddress, to_address
 from settlement.deployment import Deployment
 

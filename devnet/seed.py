@@ -33,6 +33,7 @@ from typing import Any
 
 from devnet.anvil import Devnet, Tx
 from devnet.artifacts import node_modules_dir
+from devnet.errors import DevnetError
 from devnet.uniswap import (
     ERC20,
     V2_FACTORY,
@@ -301,7 +302,7 @@ def _deploy_tokens(
     )
     answers = devnet.call_many([(ERC20, a, "decimals", ()) for a in addresses])
     if answers != [(d,) for d in decimals]:
-        raise RuntimeError(f"token decimals {answers} are not the snapshot's {decimals}")
+        raise DevnetError(f"token decimals {answers} are not the snapshot's {decimals}")
     token_map: dict[Address, TokenAddress] = {MAINNET_WETH: deployment.weth}
     token_map.update((m, TokenAddress(a)) for m, a in zip(others, addresses, strict=True))
     return token_map

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devnet.anvil import Devnet, DevnetError, Tx
+from devnet.anvil import Devnet, Tx
 from devnet.artifacts import (
     OPENZEPPELIN,
     UNISWAP_V2_CORE,
@@ -21,6 +21,7 @@ from devnet.artifacts import (
     UNISWAP_V3_PERIPHERY,
     load_artifact,
 )
+from devnet.errors import DevnetError
 from intents.types import UINT256_MAX, ZERO_ADDRESS, Address, TokenAddress, to_address
 
 _DEADLINE = 2**32 - 1

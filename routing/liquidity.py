@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from routing.balancer_weighted import WeightedPool, WeightedToken
+from routing.errors import RoutingError
 from routing.limit_order import LimitOrderPool
 from routing.pool import Pool, PoolId, PoolMathError, TokenAddress
 from routing.stable import AMP_PRECISION, StablePool, StableToken
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 Json = Mapping[str, Any]
 
 
-class LiquidityFormatError(ValueError):
+class LiquidityFormatError(RoutingError, ValueError):
     """The document is not an auction in a format this module knows."""
 
     code = "LiquidityFormatError"

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import NewType, Protocol, runtime_checkable
 
+from routing.errors import RoutingError
+
 TokenAddress = NewType("TokenAddress", str)
 """An ERC-20 address, lowercase ``0x`` hex (this package's own type: ``routing`` imports
 nothing of ours)."""
@@ -23,7 +25,7 @@ nothing of ours)."""
 PoolId = NewType("PoolId", str)
 
 
-class PoolMathError(ArithmeticError):
+class PoolMathError(RoutingError, ArithmeticError):
     """Root of pool-math failures; ``code`` is machine-readable."""
 
     code = "PoolMathError"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from intents.types import Address, TokenAddress, to_address
+from settlement.errors import DeploymentError
 from settlement.interactions import Leg, PoolKind
 
 _KINDS = {"uniswap_v2": PoolKind.UNISWAP_V2, "uniswap_v3": PoolKind.UNISWAP_V3}
@@ -82,7 +83,7 @@ class PoolList:
                     )
                 )
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"malformed liquidity in the deployment: {exc!r}") from exc
+            raise DeploymentError(f"malformed liquidity in the deployment: {exc!r}") from exc
         return cls(tuple(pools), routers[PoolKind.UNISWAP_V3])
 
     @classmethod

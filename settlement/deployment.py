@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from intents.types import Address, TokenAddress, to_address
+from settlement.errors import DeploymentError
 
 
 class Account(NamedTuple):
@@ -86,7 +87,7 @@ class Deployment:
                 multicall=to_address(raw["multicall"]) if raw.get("multicall") else None,
             )
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"malformed deployment JSON: {exc!r}") from exc
+            raise DeploymentError(f"malformed deployment JSON: {exc!r}") from exc
 
     def save(self, path: str | Path) -> None:
         path = Path(path)

@@ -42,6 +42,7 @@ from routing.stable import AMP_PRECISION, StablePool
 from routing.uniswap_v2 import ConstantProductPool
 from routing.uniswap_v3 import ConcentratedLiquidityPool
 from solver import dto
+from solver.errors import SolverError
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ SETTLEMENT_OVERHEAD_GAS = 106_391
 ``isSolver`` 7365 + trade execution 44000 + two ERC-20 transfers 2 x 27513)."""
 
 
-class AuctionFormatError(ValueError):
+class AuctionFormatError(SolverError, ValueError):
     """The document is not an auction this module can read."""
 
     code = "InvalidAuction"
@@ -268,7 +269,7 @@ def auction_from_legacy(doc: Mapping[str, Any], deadline: datetime) -> Auction:
 def _legacy_order(entry: Mapping[str, Any]) -> Order:
     uid = _uid(entry["id"])
     if len(uid) != 56:
-        raise ValueError(f"order id {entry['id']!r} is not a 56-byte UID")
+        raise AuctionFormatError(f"order id {entry['id']!r} is not a 56-byte UID")
     kind = OrderKind.SELL if entry["is_sell_order"] else OrderKind.BUY
     sell_amount, buy_amount = int(entry["sell_amount"]), int(entry["buy_amount"])
     fee = int(decimal_fraction((entry.get("fee") or {}).get("amount", "0")))

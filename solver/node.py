@@ -32,6 +32,7 @@ from intents.validation import OrderValidator
 from settlement.chain_reader import ChainMismatchError, RpcChainReader, verify_chain
 from settlement.deployment import Deployment
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
+from solver.errors import SolverError
 from solver.leader import leadership_for
 from solver.network import NetworkSettings, running_network, settings_from_args
 from solver.quoter import DtoMarket, RoutingQuoter
@@ -43,8 +44,10 @@ DEFAULT_DEPLOYMENT = "data/devnet.json"
 _VAULT_RELAYER = "0x9b552cc2"  # GPv2Settlement.vaultRelayer()
 
 
-class ConfigError(ValueError):
+class ConfigError(SolverError, ValueError):
     """The command line does not say which chain and contract to serve."""
+
+    code = "InvalidConfig"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,12 @@ from routing.liquidity import Snapshot, TokenInfo, parse_snapshot
 from routing.optimizer import Router, RouterConfig
 from routing.pool import TokenAddress
 from routing.route import NoRoute, OrderKind, Route
+from solver.errors import SolverError
 
 logger = logging.getLogger(__name__)
 
 
-class TokenLookupError(ValueError):
+class TokenLookupError(SolverError, ValueError):
     code = "UnknownToken"
 
 

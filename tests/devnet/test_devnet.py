@@ -5,8 +5,9 @@ import os
 import pytest
 from eth_account import Account as EthAccount
 
-from devnet.anvil import Devnet, DevnetError, Tx, cs
+from devnet.anvil import Devnet, Tx, cs
 from devnet.artifacts import COW, OPENZEPPELIN, ArtifactError, load_artifact
+from devnet.errors import DevnetError
 from intents.types import UINT256_MAX, to_address
 from settlement.deployment import Deployment
 

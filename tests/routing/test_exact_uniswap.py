@@ -20,7 +20,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from devnet.anvil import Devnet, DevnetError, Tx
+from devnet.anvil import Devnet, Tx
+from devnet.errors import DevnetError
 from devnet.uniswap import (
     ERC20,
     V2_PAIR,

@@ -14,7 +14,8 @@ import pytest
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from devnet.anvil import Devnet, DevnetError, cs
+from devnet.anvil import Devnet, cs
+from devnet.errors import DevnetError
 from intents.eip712 import domain_separator, order_digest, order_uid
 from intents.order import Order, OrderKind, SigningScheme
 from intents.signing import sign
