@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # anvil, the GPv2/Uniswap contract artifacts and the CoW SDK come from npm, pinned by the lock
-# file. `npm install` rather than `npm ci`: npm 11 leaves the other platforms' optional anvil
-# binaries out of the lock file and `npm ci` then refuses it as out of sync.
+# file. The lock lists every platform's optional anvil binary, as npm 11 writes it, so an
+# install leaves it as it is (a lock without them is rewritten by `npm install` and refused
+# by `npm ci`). `npm install` rather than `npm ci`: it updates node_modules in place instead
+# of deleting and refetching all of it whenever the lock changes.
 $(NPM_STAMP): package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@

@@ -39,13 +39,15 @@ from typing import Any, cast
 
 import msgspec
 
+from devnet.anvil import Devnet
+from devnet.gpv2 import deploy_gpv2
 from intents.book import open_book
 from intents.eip712 import domain_separator, order_digest
 from intents.order import Order, OrderKind, SigningScheme
 from intents.signing import recover_signer, sign
 from intents.types import OrderUid, TokenAddress
 from intents.wire import OrderCreation, decode_order_creation, encode
-from settlement.devnet import Deployment, Devnet
+from settlement.deployment import Deployment
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +369,7 @@ def _workdir(keep: str | None) -> Iterator[Path]:
 
 def intake(args: argparse.Namespace) -> dict[str, Any]:
     with _workdir(args.workdir) as workdir, Devnet() as devnet:
-        deployment = devnet.deploy_gpv2()
+        deployment = deploy_gpv2(devnet)
         deployment_file = workdir / "devnet.json"
         deployment.save(deployment_file)
         database = f"sqlite:///{workdir / 'orderbook.sqlite3'}"

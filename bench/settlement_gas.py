@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from devnet.anvil import Devnet, Tx
+from devnet.artifacts import OPENZEPPELIN, load_artifact
+from devnet.gpv2 import deploy_gpv2
 from intents.eip712 import order_digest
 from intents.order import Order, OrderKind, SigningScheme
 from intents.signing import sign
 from intents.types import ZERO_ADDRESS, Address, TokenAddress
-from settlement.artifacts import load_artifact
-from settlement.devnet import OPENZEPPELIN, Deployment, Devnet, Tx
+from settlement.deployment import Deployment
 from settlement.encoding import Settlement, Trade, token_indices, trade_for_order
 
 BUFFER = 10**24
@@ -103,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
     args = parser.parse_args(argv)
     with Devnet() as node:
-        devnet = node.deploy_gpv2()
+        devnet = deploy_gpv2(node)
         _fund_buffer(node, devnet)
         print(
             "| orders | batched gas | gas/trade batched | one-by-one gas "

@@ -14,10 +14,10 @@ Everything is exact integer pool math; ``execute_path`` turns a path into conser
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from routing.graph import Edge, TokenGraph
-from routing.pool import PoolMathError, TokenAddress
+from routing.pool import PoolId, PoolMathError, TokenAddress
 from routing.route import Leg, NoRoute, OrderKind, Route
 
 WETH = TokenAddress("0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2")
@@ -49,9 +49,13 @@ def base_token_paths(
     return paths
 
 
-def _best_out(edges: Sequence[Edge], amount_in: int) -> tuple[Edge, int] | None:
+def _best_out(
+    edges: Sequence[Edge], amount_in: int, used: Collection[PoolId] = ()
+) -> tuple[Edge, int] | None:
     best: tuple[Edge, int] | None = None
     for edge in edges:
+        if edge.pool.id in used:
+            continue
         try:
             out = edge.pool.amount_out(edge.token_in, edge.token_out, amount_in)
         except PoolMathError:
@@ -61,9 +65,13 @@ def _best_out(edges: Sequence[Edge], amount_in: int) -> tuple[Edge, int] | None:
     return best
 
 
-def _best_in(edges: Sequence[Edge], amount_out: int) -> tuple[Edge, int] | None:
+def _best_in(
+    edges: Sequence[Edge], amount_out: int, used: Collection[PoolId] = ()
+) -> tuple[Edge, int] | None:
     best: tuple[Edge, int] | None = None
     for edge in edges:
+        if edge.pool.id in used:
+            continue
         try:
             needed = edge.pool.amount_in(edge.token_in, edge.token_out, amount_out)
         except PoolMathError:
@@ -81,6 +89,9 @@ def execute_path(
     Sell orders go forward from ``amount`` in. Buy orders pick pools backward from
     ``amount`` out (least input per hop), then replay forward from the resulting input so
     every leg passes on its whole exact output (the final output is at least ``amount``).
+    A pool serves one hop of the path at most: a multi-token pool swapped through twice
+    would see its untouched reserves the second time, so the amounts would not be the ones
+    executed (and rounding on a dust hop through it can be exploited).
     """
     hops = list(itertools.pairwise(tokens))
     if not hops or amount <= 0:
@@ -89,7 +100,7 @@ def execute_path(
     if kind is OrderKind.BUY:
         needed = amount
         for u, v in reversed(hops):
-            pick = _best_in(graph.edges(u, v), needed)
+            pick = _best_in(graph.edges(u, v), needed, {e.pool.id for e in chosen})
             if pick is None:
                 return None
             chosen.append(pick[0])
@@ -99,7 +110,7 @@ def execute_path(
     legs: list[Leg] = []
     flowing = amount
     for u, v in hops:
-        best = _best_out(graph.edges(u, v), flowing)
+        best = _best_out(graph.edges(u, v), flowing, {leg.pool for leg in legs})
         if best is None or best[1] <= 0:
             return None
         legs.append(Leg(best[0].pool.id, u, v, flowing, best[1]))

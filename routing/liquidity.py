@@ -108,10 +108,24 @@ def collect(entries: Iterable[tuple[str, str, Callable[[], Pool] | None]]) -> Po
 
 def parse_snapshot(doc: Json) -> Snapshot:
     """The snapshot of a decoded legacy auction document (``amms``); a document of another
-    format is a ``LiquidityFormatError`` (the solver-engine format is decoded by the
-    solver's DTOs)."""
+    format (the solver-engine format is decoded by the solver's DTOs), or one that is not
+    an auction (a missing or mistyped field outside the pools), is a
+    ``LiquidityFormatError`` (a malformed pool is skipped, not fatal)."""
+    if not isinstance(doc, Mapping):
+        raise LiquidityFormatError(f"an auction is a JSON object, not {type(doc).__name__}")
     if "amms" not in doc:
         raise LiquidityFormatError("not a legacy auction: it has no 'amms'")
+    try:
+        return _legacy(doc)
+    except LiquidityFormatError:
+        raise
+    except KeyError as exc:
+        raise LiquidityFormatError(f"auction lacks the field {exc}") from exc
+    except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
+        raise LiquidityFormatError(f"malformed auction: {type(exc).__name__}: {exc}") from exc
+
+
+def _legacy(doc: Json) -> Snapshot:
     metadata = doc.get("metadata") or {}
     gas_price = decimal_fraction(metadata["gas_price"])
     if gas_price <= 0:

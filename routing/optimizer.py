@@ -704,12 +704,18 @@ class Router:
                 if price:
                     potential[token] = min(bound, VALUE_SLACK * sell_price / price)
         # edges out of tokens the sell token cannot reach carry nothing: leave them out;
-        # the single path's pools are always in, so the LP starts no worse than it
+        # the single path's pools are in where the pricing network reaches them, so the LP
+        # starts no worse than it (a hop of it through a multi-token pool that the network
+        # gave to another pair leaves the tokens after it unreached: those edges stay out)
         edges = [e for e in network.edges if e.token_in in potential]
         if single is not None:
             legs = {(leg.pool, leg.token_in, leg.token_out) for leg in single.legs}
             present = {e.key for e in edges}
-            edges += [e for e in wide.edges if e.key in legs and e.key not in present]
+            edges += [
+                e
+                for e in wide.edges
+                if e.key in legs and e.key not in present and e.token_in in potential
+            ]
         network = CandidateNetwork(
             network.paths, tuple(edges), tuple(t for t in network.order if t in potential)
         )
@@ -1153,7 +1159,8 @@ def _best_products(
             continue
         for edge in by_source.get(token, ()):
             r = here * rate(edge)
-            if r > best.get(edge.token_out, 0.0):
+            # a product that underflows to 0.0 still marks the token reachable
+            if edge.token_out not in best or r > best[edge.token_out]:
                 best[edge.token_out] = r
     return best
 

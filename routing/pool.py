@@ -17,6 +17,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import NewType, Protocol, runtime_checkable
 
+from routing.errors import RoutingError
+
 TokenAddress = NewType("TokenAddress", str)
 """An ERC-20 address, lowercase ``0x`` hex (this package's own type: ``routing`` imports
 nothing of ours)."""
@@ -24,15 +26,16 @@ nothing of ours)."""
 PoolId = NewType("PoolId", str)
 
 
-class PoolMathError(ArithmeticError):
+class PoolMathError(RoutingError, ArithmeticError):
     """Root of pool-math failures; ``code`` is machine-readable."""
 
     code = "PoolMathError"
 
 
-class LiquidityFormatError(ValueError):
-    """A pool's description cannot be a pool of its kind (not an address, a fee that is not
-    a whole number of the contract's units...)."""
+class LiquidityFormatError(RoutingError, ValueError):
+    """Liquidity that cannot be read: a document that is not an auction, or a pool's
+    description that cannot be a pool of its kind (not an address, a fee that is not a
+    whole number of the contract's units...)."""
 
     code = "LiquidityFormatError"
 

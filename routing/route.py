@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from routing.errors import RoutingError
 from routing.pool import PoolId, TokenAddress
 
 
@@ -15,7 +16,7 @@ class OrderKind(StrEnum):
     """Buy exactly ``amount`` of the buy token for as little sell token as possible."""
 
 
-class NoRoute(LookupError):
+class NoRoute(RoutingError, LookupError):
     """No candidate path can fill the order; ``code`` is machine-readable."""
 
     code = "NoRoute"

@@ -1,5 +1,6 @@
-"""The chain: devnet, GPv2 settle() encoding, interactions, simulation and submission,
-fills and reorg tracking, and the batched JSON-RPC chain reader intake uses.
+"""The chain: where the contracts and pools are (the deployment file), GPv2 settle()
+encoding, interactions, simulation and submission, fills and reorg tracking, and the
+batched JSON-RPC chain reader intake uses. The local devnet is the ``devnet`` package.
 
 Names are re-exported lazily (PEP 562) so that importing one submodule — the CLI does it
 for every command — does not pull in web3 and everything else.
@@ -11,19 +12,15 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Artifact": "artifacts",
-    "load_artifact": "artifacts",
     "Execution": "build",
     "build_settlement": "build",
     "ChainMismatchError": "chain_reader",
     "RpcChainReader": "chain_reader",
     "verify_chain": "chain_reader",
-    "Account": "devnet",
-    "Deployment": "devnet",
-    "Devnet": "devnet",
-    "Seeded": "devnet_seed",
-    "load_seeded": "devnet_seed",
-    "seed": "devnet_seed",
+    "ChainPool": "chain_pools",
+    "PoolList": "chain_pools",
+    "Account": "deployment",
+    "Deployment": "deployment",
     "EncodingError": "encoding",
     "Interaction": "encoding",
     "Settlement": "encoding",

@@ -14,6 +14,7 @@ from typing import Any
 
 from intents.chain import Funds
 from intents.types import Address, OrderUid, TokenAddress
+from settlement.errors import SettlementError
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError, RpcReply
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ PRE_SIGNED = bytes.fromhex("f59c009283ff87aa78203fc4d9c2df025ee851130fb69cc3e068
 """``preSignature(uid)`` once set: ``uint256(keccak256("GPv2Signing.Scheme.PreSign"))``."""
 
 
-class ChainMismatchError(RuntimeError):
+class ChainMismatchError(SettlementError, RuntimeError):
     """The node is not the chain, or the contract not the settlement, we are configured for."""
 
     code = "ChainMismatch"

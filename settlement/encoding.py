@@ -23,6 +23,7 @@ from eth_utils.crypto import keccak
 from intents.order import BuyTokenBalance, Order, OrderKind, SellTokenBalance, SigningScheme
 from intents.signing import settlement_signature
 from intents.types import Address, TokenAddress
+from settlement.errors import SettlementError
 
 TRADE_TYPE = (
     "(uint256,uint256,address,uint256,uint256,uint32,bytes32,uint256,uint256,uint256,bytes)"
@@ -50,7 +51,7 @@ _SCHEME_BITS = {
 _SCHEME_BY_BITS = {bits: scheme for scheme, bits in _SCHEME_BITS.items()}
 
 
-class EncodingError(ValueError):
+class EncodingError(SettlementError, ValueError):
     """A settlement or trade cannot be encoded as the contract would read it."""
 
     code = "InvalidSettlement"

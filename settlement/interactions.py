@@ -25,6 +25,7 @@ from eth_utils.crypto import keccak
 
 from intents.types import Address, TokenAddress
 from settlement.encoding import Interaction
+from settlement.errors import SettlementError
 
 
 def _selector(signature: str) -> bytes:
@@ -44,7 +45,7 @@ class PoolKind(enum.StrEnum):
     UNISWAP_V3 = "uniswapV3"
 
 
-class InteractionError(ValueError):
+class InteractionError(SettlementError, ValueError):
     """A leg cannot be turned into safe interactions."""
 
     code = "InvalidRoute"

@@ -18,11 +18,12 @@ import aiohttp
 import msgspec
 
 from settlement import multicall
+from settlement.errors import SettlementError
 
 logger = logging.getLogger(__name__)
 
 
-class ChainReadError(ConnectionError):
+class ChainReadError(SettlementError, ConnectionError):
     """The node did not answer (transport failure, HTTP error, malformed reply)."""
 
     code = "ChainUnavailable"

@@ -28,6 +28,7 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 
 from intents.types import Address
+from settlement.errors import SettlementError
 from settlement.fills import Fill, FillTracker
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError, RpcError
 from settlement.revert import decode_revert, revert_data
@@ -38,7 +39,7 @@ CANCEL_GAS = 21_000
 MIN_BUMP_PERMILLE = 125  # nodes refuse replacements bumping less than 10% (geth) / 12.5%
 
 
-class SettlementReverted(Exception):
+class SettlementReverted(SettlementError):
     """Simulation says the settlement would revert; it was not sent."""
 
     code = "SettlementReverted"
@@ -50,7 +51,7 @@ class SettlementReverted(Exception):
         self.data = data
 
 
-class SubmissionError(RuntimeError):
+class SubmissionError(SettlementError, RuntimeError):
     """The node refused the transaction, or its nonce was used by someone else."""
 
     code = "SubmissionFailed"

@@ -17,10 +17,11 @@ from routing.liquidity import decimal_fraction, parse_snapshot
 from routing.pool import token_address
 from solver import dto
 from solver.dto_convert import auction_from_dto
+from solver.errors import SolverError
 from solver.model import Auction, Order, Token
 
 
-class AuctionFormatError(ValueError):
+class AuctionFormatError(SolverError, ValueError):
     """The document is not an auction this module can read."""
 
     code = "InvalidAuction"
@@ -69,7 +70,7 @@ def auction_from_legacy(doc: Mapping[str, Any], deadline: datetime) -> Auction:
 def _legacy_order(entry: Mapping[str, Any]) -> Order:
     uid = OrderUid(bytes.fromhex(entry["id"][2:]))
     if len(uid) != 56:
-        raise ValueError(f"order id {entry['id']!r} is not a 56-byte UID")
+        raise AuctionFormatError(f"order id {entry['id']!r} is not a 56-byte UID")
     kind = OrderKind.SELL if entry["is_sell_order"] else OrderKind.BUY
     sell_amount, buy_amount = int(entry["sell_amount"]), int(entry["buy_amount"])
     fee = int(decimal_fraction((entry.get("fee") or {}).get("amount", "0")))

@@ -37,6 +37,7 @@ from intents.order import StoredOrder
 from intents.types import Address, OrderUid, TokenAddress
 from intents.wire import to_hex
 from routing.pool import TokenAddress as PoolToken
+from settlement.chain_pools import ChainPool
 from settlement.encoding import Settlement
 from settlement.fills import FillIndexer
 from settlement.submitter import Outcome, SettlementReverted, Submission, Submitter
@@ -53,7 +54,7 @@ from solver.competition import Bid, Ranking, arbitrate
 from solver.engines import Engine
 from solver.external import ExternalSolver
 from solver.leader import AlwaysLeader, Leadership
-from solver.liquidity_source import ChainPool, LiquiditySource
+from solver.liquidity_source import LiquiditySource
 from solver.model import Auction, Solution
 from solver.scoring import ScoringError
 from solver.scoring import bid as make_bid

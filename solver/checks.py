@@ -35,6 +35,7 @@ from routing.pool import Pool, PoolId, PoolMathError, TokenAddress, token_addres
 from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
 from routing.uniswap_v3 import ConcentratedLiquidityPool
+from solver.errors import SolverError
 from solver.model import (
     Auction,
     Order,
@@ -73,7 +74,7 @@ class Rejection(enum.StrEnum):
     UNSUPPORTED_SOLUTION = "UnsupportedSolution"
 
 
-class SolutionRejected(ValueError):
+class SolutionRejected(SolverError, ValueError):
     """A solution failed a check; ``code`` is machine-readable, the message a sentence."""
 
     def __init__(self, code: Rejection, message: str) -> None:

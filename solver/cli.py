@@ -17,7 +17,7 @@ from fractions import Fraction
 # returns a process exit code.
 _HANDLERS = {
     "serve": "solver.node:serve_command",
-    "devnet": "settlement.devnet:devnet_command",
+    "devnet": "devnet.cli:devnet_command",
     "route": "solver.route_cli:route_command",
     "solve": "solver.solve_cli:solve_command",
     "solve-engine": "solver.solve_cli:solve_engine_command",

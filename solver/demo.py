@@ -23,7 +23,7 @@ from intents.order import Order, OrderKind, SigningScheme
 from intents.signing import sign
 from intents.types import Address, TokenAddress
 from intents.wire import OrderCreation, encode
-from settlement.devnet import Account, Deployment
+from settlement.deployment import Account, Deployment
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
 from solver.network import pools_from_deployment

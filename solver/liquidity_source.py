@@ -5,8 +5,8 @@ turns them into routing's immutable ``Snapshot``).
 Adapters: ``FileLiquidity`` (the ``liquidity`` of a solver-engine auction file) and
 ``ChainLiquidity`` (Uniswap V2 pairs and V3 pools read from a chain in one batched
 JSON-RPC round: ``getReserves``; ``slot0``, ``liquidity`` and ``ticks(t).liquidityNet`` of
-the known initialized ticks). ``ChainPool.leg`` maps a solution's pool id back to what the
-settlement needs to execute a swap through it.
+the known initialized ticks) of ``settlement.chain_pools.ChainPool``s, e.g. the
+``PoolList`` of a deployment file.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from typing import Any, Protocol
 
 from eth_abi.abi import decode, encode
 
-from intents.types import Address, TokenAddress
-from settlement.devnet_seed import Seeded
-from settlement.interactions import Leg as SettlementLeg
+from settlement.chain_pools import ChainPool
 from settlement.interactions import PoolKind
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 from solver import dto
@@ -51,57 +49,6 @@ class FileLiquidity:
 
     async def liquidity(self) -> list[dto.Liquidity]:
         return list(self.pools)
-
-
-@dataclass(frozen=True, slots=True)
-class ChainPool:
-    """A pool on chain: its kind, tokens (sorted as the pool sorts them), fee in millionths
-    and, for V3, the ticks that may be initialized."""
-
-    kind: PoolKind
-    address: Address
-    token0: TokenAddress
-    token1: TokenAddress
-    fee: int
-    router: Address
-    ticks: tuple[int, ...] = ()
-
-    def leg(self, token_in: str, token_out: str, amount_in: int, amount_out: int) -> SettlementLeg:
-        return SettlementLeg(
-            kind=self.kind,
-            pool=self.address,
-            token_in=TokenAddress(token_in),
-            token_out=TokenAddress(token_out),
-            amount_in=amount_in,
-            amount_out=amount_out,
-            fee=self.fee if self.kind is PoolKind.UNISWAP_V3 else 0,
-        )
-
-
-def pools_of_seeded(seeded: Seeded) -> list[ChainPool]:
-    """The seeded devnet pools; a V3 pool's candidate ticks are those the seeding
-    initialized (read afresh on chain each round)."""
-    pools = []
-    for p in seeded.pools:
-        if p.kind == "uniswap_v2":
-            pools.append(
-                ChainPool(
-                    PoolKind.UNISWAP_V2, p.address, p.token0, p.token1, p.fee, seeded.v2.router
-                )
-            )
-        else:
-            pools.append(
-                ChainPool(
-                    PoolKind.UNISWAP_V3,
-                    p.address,
-                    p.token0,
-                    p.token1,
-                    p.fee,
-                    seeded.v3.router,
-                    p.ticks,
-                )
-            )
-    return pools
 
 
 def _call(to: str, data: bytes) -> tuple[str, list[Any]]:

@@ -1,9 +1,9 @@
 """Composition of the solver network inside ``tributary serve``: the auctioneer with its
 liquidity source, engines, external solvers, submitter, fill tracker and fill indexer.
 
-``settings_from_args`` reads ``tributary serve``'s flags, ``prepare_devnet``
-seeds the built-in devnet (pools from the mainnet snapshot, traders funded and approved)
-and ``running_network`` runs the auctioneer for the node's lifetime.
+``settings_from_args`` reads ``tributary serve``'s flags, the deployment file gives the
+solver account and the pools (``PoolList``), and ``running_network`` runs the auctioneer
+for the node's lifetime.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from pathlib import Path
 
 from intents.book import OrderBook
 from intents.chain import ChainReader
-from intents.types import UINT256_MAX, Address
 from routing.sanity import DEFAULT_MAX_DEVIATION
-from settlement.devnet import Deployment, Devnet, Tx, default_seed_snapshot
+from settlement.chain_pools import PoolList
+from settlement.deployment import Deployment
 from settlement.fills import FillIndexer, FillTracker
 from settlement.jsonrpc import BatchingRpcClient
 from settlement.submitter import Submitter, SubmitterConfig
@@ -30,7 +29,7 @@ from solver.auctioneer import Auctioneer, AuctioneerConfig
 from solver.engines import make_engine
 from solver.external import ExternalSolver
 from solver.leader import Leadership
-from solver.liquidity_source import ChainLiquidity, pools_of_seeded
+from solver.liquidity_source import ChainLiquidity
 
 logger = logging.getLogger(__name__)
 
@@ -66,51 +65,9 @@ def settings_from_args(args: argparse.Namespace, deployment: str | None) -> Netw
     )
 
 
-def prepare_devnet(devnet: Devnet, deployment: Deployment, path: Path, seed_tokens: int) -> None:
-    """Seed the devnet's pools from the snapshot (WETH, base tokens and ``seed_tokens``
-    more), give every trader account 10^6 whole units of each seeded token approved for the
-    vault relayer, and record the pools under ``liquidity`` in the deployment JSON."""
-    snapshot_path = default_seed_snapshot()
-    document = json.loads(deployment.to_json())
-    if snapshot_path != "none":
-        from settlement.devnet_seed import load_snapshot, seed, select_tokens
-        from settlement.devnet_uniswap import ERC20
-
-        snapshot = load_snapshot(snapshot_path)
-        seeded = seed(devnet, deployment, snapshot, select_tokens(snapshot, seed_tokens))
-        document["liquidity"] = seeded.to_dict()
-        document["liquidity"]["snapshot"] = snapshot_path
-        me = deployment.deployer.address
-        txs = []
-        for trader in deployment.accounts:
-            for token in seeded.tokens.values():
-                if token == deployment.weth:
-                    continue
-                txs.append(Tx(me, ERC20.encode_call("mint", trader.address, 10**30), token))
-                txs.append(
-                    Tx(
-                        trader.address,
-                        ERC20.encode_call("approve", deployment.vault_relayer, UINT256_MAX),
-                        token,
-                    )
-                )
-        devnet.send(txs)
-    path.write_text(json.dumps(document, indent=2) + "\n")
-
-
 def pools_from_deployment(path: Path, rpc: BatchingRpcClient) -> ChainLiquidity:
-    """The seeded pools recorded in a deployment JSON (none without ``liquidity``)."""
-    raw = json.loads(path.read_text()).get("liquidity")
-    if raw is None:
-        return ChainLiquidity(rpc, ())
-    from settlement.devnet_seed import Seeded
-
-    return ChainLiquidity(rpc, tuple(pools_of_seeded(Seeded.from_dict(raw))))
-
-
-def v3_router(path: Path) -> Address | None:
-    raw = json.loads(path.read_text()).get("liquidity")
-    return None if raw is None else Address(raw["uniswapV3"]["router"].lower())
+    """The pools recorded in a deployment JSON (none without ``liquidity``)."""
+    return ChainLiquidity(rpc, PoolList.load(path).pools)
 
 
 def build_auctioneer(
@@ -124,7 +81,8 @@ def build_auctioneer(
 ) -> tuple[Auctioneer, FillTracker]:
     """The auctioneer of ``settings`` over ``book``, settling as the deployment's solver."""
     deployment = Deployment.load(settings.deployment)
-    source = liquidity or pools_from_deployment(settings.deployment, rpc)
+    pool_list = PoolList.load(settings.deployment)
+    source = liquidity or ChainLiquidity(rpc, pool_list.pools)
     tracker = FillTracker(rpc, deployment.settlement, book, settings.confirmations)
     submitter = Submitter(
         rpc,
@@ -150,7 +108,7 @@ def build_auctioneer(
         config=AuctioneerConfig(
             settlement=deployment.settlement,
             weth=deployment.weth,
-            v3_router=v3_router(settings.deployment),
+            v3_router=pool_list.v3_router,
             interval=settings.interval,
             solve_time=settings.solve_time,
         ),

@@ -30,10 +30,11 @@ from intents.http import ApiSettings, create_app
 from intents.types import Address, to_address
 from intents.validation import OrderValidator
 from settlement.chain_reader import ChainMismatchError, RpcChainReader, verify_chain
-from settlement.devnet import Deployment, Devnet
+from settlement.deployment import Deployment
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
+from solver.errors import SolverError
 from solver.leader import leadership_for
-from solver.network import NetworkSettings, prepare_devnet, running_network, settings_from_args
+from solver.network import NetworkSettings, running_network, settings_from_args
 from solver.quoter import AttachedMarket, RoutingQuoter
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ DEFAULT_DEPLOYMENT = "data/devnet.json"
 _VAULT_RELAYER = "0x9b552cc2"  # GPv2Settlement.vaultRelayer()
 
 
-class ConfigError(ValueError):
+class ConfigError(SolverError, ValueError):
     """The command line does not say which chain and contract to serve."""
+
+    code = "InvalidConfig"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,17 +197,17 @@ def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
 
 @contextlib.contextmanager
 def _devnet_if_needed(args: argparse.Namespace) -> Iterator[Deployment | None]:
-    """Without ``--rpc-url``: a fresh devnet for the node's lifetime, its deployment saved."""
+    """Without ``--rpc-url``: a fresh devnet for the node's lifetime, its deployment saved
+    (and its pools seeded unless ``--no-auctioneer``)."""
     if args.rpc_url is not None:
         yield None
         return
-    with Devnet() as devnet:
-        deployment = devnet.deploy_gpv2()
-        path = Path(args.deployment or DEFAULT_DEPLOYMENT)
-        deployment.save(path)
-        if not getattr(args, "no_auctioneer", False):
-            prepare_devnet(devnet, deployment, path, getattr(args, "seed_tokens", 4))
-        log.info("devnet at %s, deployment written to %s", devnet.rpc_url, path)
+    # The composition root is the one production module that starts the devnet; imported
+    # here, so that a node on another chain never loads it.
+    from devnet.serve import node_devnet
+
+    seed_tokens = None if getattr(args, "no_auctioneer", False) else getattr(args, "seed_tokens", 4)
+    with node_devnet(Path(args.deployment or DEFAULT_DEPLOYMENT), seed_tokens) as deployment:
         yield deployment
 
 

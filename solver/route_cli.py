@@ -25,11 +25,12 @@ from routing.pool import TokenAddress
 from routing.route import NoRoute, OrderKind, Route
 from solver import dto
 from solver.dto_convert import auction_from_dto
+from solver.errors import SolverError
 
 logger = logging.getLogger(__name__)
 
 
-class TokenLookupError(ValueError):
+class TokenLookupError(SolverError, ValueError):
     code = "UnknownToken"
 
 
@@ -137,7 +138,8 @@ def _improvement_bp(route: Route, reference: Route) -> float:
 
 
 def route_command(args: argparse.Namespace) -> int:
-    """Entry point of ``tributary route``; 0 = routed, 1 = no route, 2 = bad input."""
+    """Entry point of ``tributary route``; 0 = routed, 1 = no route, 2 = bad input, 3 = a
+    routing bug (reported as a coded error, its traceback logged at debug level)."""
     try:
         snapshot = load_snapshot(args.auction)
         sell = resolve_token(args.sell, snapshot.tokens)
@@ -146,20 +148,26 @@ def route_command(args: argparse.Namespace) -> int:
         code = getattr(exc, "code", type(exc).__name__)
         print(f"error [{code}]: {exc}", file=sys.stderr)
         return 2
-    graph = build_graph(snapshot)
-    router = Router(graph, RouterConfig(max_hops=args.max_hops))
     kind = OrderKind(args.kind)
-    started = time.perf_counter()
     try:
+        graph = build_graph(snapshot)
+        router = Router(graph, RouterConfig(max_hops=args.max_hops))
+        started = time.perf_counter()
         route = router.route(sell, buy, args.amount, kind)
+        elapsed_ms = (time.perf_counter() - started) * 1e3
+        try:
+            baseline: Route | None = baseline_route(graph, sell, buy, args.amount, kind)
+        except NoRoute:
+            baseline = None
     except NoRoute as exc:
         print(f"error [{exc.code}]: {exc}", file=sys.stderr)
         return 1
-    elapsed_ms = (time.perf_counter() - started) * 1e3
-    try:
-        baseline: Route | None = baseline_route(graph, sell, buy, args.amount, kind)
-    except NoRoute:
-        baseline = None
+    except Exception as exc:  # routing raises only NoRoute: anything else is a bug
+        logger.debug("routing failed", exc_info=True)
+        print(
+            f"error [InternalError]: routing failed ({type(exc).__name__}: {exc})", file=sys.stderr
+        )
+        return 3
     if args.json:
         doc = route_to_json(route)
         doc["routingMs"] = round(elapsed_ms, 3)

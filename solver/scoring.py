@@ -31,6 +31,7 @@ from intents.order import OrderKind
 from routing.full_math import div_rounding_up
 from solver.checks import CheckedTrade
 from solver.competition import Bid, Pair
+from solver.errors import SolverError
 from solver.model import (
     Auction,
     FeePolicy,
@@ -45,7 +46,7 @@ PRICE_BASE = 10**18
 """Reference prices are quoted for ``10**18`` base units."""
 
 
-class ScoringError(ValueError):
+class ScoringError(SolverError, ValueError):
     """A score cannot be computed; ``code`` is machine-readable."""
 
     def __init__(self, code: str, message: str) -> None:

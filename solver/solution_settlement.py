@@ -8,11 +8,11 @@ from collections.abc import Mapping
 
 from intents.order import OrderKind
 from intents.types import Address, TokenAddress
+from settlement.chain_pools import ChainPool
 from settlement.encoding import Settlement, trade_for_order
 from settlement.interactions import Leg as SettlementLeg
 from settlement.interactions import route_interactions
 from solver.book_auction import BookAuction
-from solver.liquidity_source import ChainPool
 from solver.model import Solution, executed_amounts
 
 

@@ -20,14 +20,15 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 # The fixtures import settlement themselves: web3 takes seconds to import, and test
 # sessions that never touch the chain should not pay for it.
 if TYPE_CHECKING:
-    from settlement.devnet import Deployment, Devnet
-    from settlement.devnet_uniswap import UniswapV2, UniswapV3
+    from devnet.anvil import Devnet
+    from devnet.uniswap import UniswapV2, UniswapV3
+    from settlement.deployment import Deployment
 
 
 @pytest.fixture(scope="session")
 def devnet_node() -> Iterator[Devnet]:
     """The running anvil (web3 at ``.w3``, ``deploy_many``, ``transact``, ``rpc``)."""
-    from settlement.devnet import Devnet
+    from devnet.anvil import Devnet
 
     with Devnet() as node:
         yield node
@@ -36,13 +37,15 @@ def devnet_node() -> Iterator[Devnet]:
 @pytest.fixture(scope="session")
 def devnet(devnet_node: Devnet) -> Deployment:
     """Addresses and accounts of the GPv2 deployment on the session's devnet."""
-    return devnet_node.deploy_gpv2()
+    from devnet.gpv2 import deploy_gpv2
+
+    return deploy_gpv2(devnet_node)
 
 
 @pytest.fixture(scope="session")
 def uniswap_v2(devnet_node: Devnet, devnet: Deployment) -> UniswapV2:
     """Uniswap V2 factory and router on the session's devnet (no pairs yet)."""
-    from settlement.devnet_uniswap import deploy_uniswap_v2
+    from devnet.uniswap import deploy_uniswap_v2
 
     return deploy_uniswap_v2(devnet_node, devnet.weth)
 
@@ -50,7 +53,7 @@ def uniswap_v2(devnet_node: Devnet, devnet: Deployment) -> UniswapV2:
 @pytest.fixture(scope="session")
 def uniswap_v3(devnet_node: Devnet, devnet: Deployment) -> UniswapV3:
     """Uniswap V3 factory, position manager, quoter and router (no pools yet)."""
-    from settlement.devnet_uniswap import deploy_uniswap_v3
+    from devnet.uniswap import deploy_uniswap_v3
 
     return deploy_uniswap_v3(devnet_node, devnet.weth)
 

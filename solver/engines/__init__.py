@@ -16,6 +16,7 @@ from fractions import Fraction
 from routing.sanity import DEFAULT_MAX_DEVIATION
 from solver.engines.base import Engine
 from solver.engines.sanity import PriceSanity
+from solver.errors import SolverError
 from solver.model import Auction, Solution, now
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ ENGINES = {
 """Engine name -> ``module:factory`` (a no-argument callable returning the engine)."""
 
 
-class UnknownEngine(LookupError):
+class UnknownEngine(SolverError, LookupError):
     code = "UnknownEngine"
 
 

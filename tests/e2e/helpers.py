@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from devnet.anvil import Devnet
+from devnet.gpv2 import deploy_gpv2
+from devnet.uniswap import create_v2_pair, deploy_uniswap_v2, mint, wrap_eth
 from intents.types import TokenAddress
-from settlement.devnet import Deployment, Devnet
-from settlement.devnet_uniswap import create_v2_pair, deploy_uniswap_v2, mint, wrap_eth
+from settlement.chain_pools import ChainPool
+from settlement.deployment import Deployment
 from settlement.interactions import PoolKind
-from solver.liquidity_source import ChainPool
 
 E18 = 10**18
 
@@ -40,7 +42,7 @@ def devnet_market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     """A fresh devnet: GPv2 and WETH/TKA, WETH/TKB Uniswap V2 pairs (1 TKA = 1 TKB = 0.001
     WETH); the deployment's traders hold and have approved TKA and TKB."""
     with Devnet() as devnet:
-        deployment = devnet.deploy_gpv2(("TKA", "TKB"))
+        deployment = deploy_gpv2(devnet, ("TKA", "TKB"))
         v2 = deploy_uniswap_v2(devnet, deployment.weth)
         me = deployment.deployer.address
         pools = []

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from devnet.uniswap import ERC20
 from intents.book import OrderBook, open_book
 from intents.feed import StatusChange, Subscription
 from intents.http import ApiSettings, create_app
@@ -24,7 +25,6 @@ from intents.types import Address, OrderUid
 from intents.validation import OrderValidator
 from intents.wire import parse_uid
 from settlement.chain_reader import RpcChainReader
-from settlement.devnet_uniswap import ERC20
 from settlement.fills import FillTracker
 from settlement.jsonrpc import BatchingRpcClient
 from settlement.submitter import Outcome

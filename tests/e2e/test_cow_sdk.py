@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from bench.intake import ServerProcess
-from settlement.devnet import Deployment
+from settlement.deployment import Deployment
 from tests.intents.strategies import SIGNED_FIELDS
 
 SCRIPT = Path(__file__).with_name("cow_sdk_sign.mjs")

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from bench.intake import ServerProcess, presign_orders
-from settlement.devnet import Deployment
+from settlement.deployment import Deployment
 
 ORDERS = 300
 KILL_AFTER = 100  # 201s seen before the kill

@@ -31,6 +31,10 @@ from aiohttp.test_utils import TestServer
 from eth_abi.abi import decode
 
 from bench.intake import free_port
+from devnet.anvil import Devnet
+from devnet.artifacts import COW, load_artifact
+from devnet.gpv2 import deploy_gpv2
+from devnet.serve import prepare_devnet
 from intents.book_postgres import PostgresBook
 from intents.http import ApiSettings, create_app
 from intents.keccak import keccak256
@@ -38,9 +42,7 @@ from intents.order import OrderStatus
 from intents.types import OrderUid, TokenAddress
 from intents.validation import OrderValidator
 from intents.wire import parse_uid
-from settlement.artifacts import load_artifact
 from settlement.chain_reader import RpcChainReader
-from settlement.devnet import COW, Devnet
 from settlement.fills import Fill
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
@@ -48,7 +50,7 @@ from solver.auctioneer import Auctioneer
 from solver.demo import limit_order, post, signed_body
 from solver.leader import PostgresLeader
 from solver.liquidity_source import ChainLiquidity
-from solver.network import NetworkSettings, build_auctioneer, pools_from_deployment, prepare_devnet
+from solver.network import NetworkSettings, build_auctioneer, pools_from_deployment
 from tests.e2e.helpers import E18, Market, devnet_market
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -316,7 +318,7 @@ async def test_sigkilling_the_leader_node_hands_over_to_the_other(
     tmp_path: Path, database: str
 ) -> None:
     with Devnet() as devnet:
-        d = devnet.deploy_gpv2()
+        d = deploy_gpv2(devnet)
         path = tmp_path / "devnet.json"
         d.save(path)
         prepare_devnet(devnet, d, path, 1)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from routing.balancer_weighted import WeightedPool, WeightedToken
 from routing.baseline import (
     base_token_paths,
     baseline_route,
     best_single_pool_route,
     execute_path,
 )
+from routing.pool import PoolId
 from routing.route import NoRoute, OrderKind
 from tests.routing.market import E18, A, B, C, D, graph, pair, token
 
@@ -70,3 +72,26 @@ def test_no_route_is_a_coded_error() -> None:
     assert caught.value.code == "NoRoute"
     with pytest.raises(NoRoute):
         best_single_pool_route(g, A, C, E18)
+
+
+@pytest.mark.parametrize("kind", list(OrderKind))
+def test_a_path_swaps_through_a_multi_token_pool_once(kind: OrderKind) -> None:
+    """A -> B -> C where a three-token weighted pool is the best pool of both hops: swapped
+    through twice, its second swap would see the reserves the first left untouched (the
+    shared auction's order 0x0001… -> 0xbe1f… bought 2.6e17 for 2 units of USDT that way);
+    the other hop takes the next best pool (a buy order picks hops backward, so the last
+    hop takes the weighted pool and the first has none left), and a path with no other
+    pool has no legs."""
+    weighted = WeightedPool(
+        PoolId("w"),
+        tuple(WeightedToken(t, 10**6 * E18, E18 // 3, E18) for t in (A, B, C)),
+        fee=10**15,
+    )
+    g = graph([weighted, pair("bc", B, C, 10**5 * E18, 10**5 * E18)])
+    legs = execute_path(g, (A, B, C), 10 * E18, kind)
+    if kind is OrderKind.SELL:
+        assert legs is not None
+        assert [leg.pool for leg in legs] == ["w", "bc"]
+    else:
+        assert legs is None
+    assert execute_path(graph([weighted]), (A, B, C), 10 * E18, kind) is None

@@ -20,19 +20,9 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from intents.types import UINT256_MAX, Address, to_address
-from routing.pool import InsufficientLiquidity, PoolId
-from routing.pool import TokenAddress as PoolToken
-from routing.tick_math import (
-    MAX_SQRT_RATIO,
-    MIN_SQRT_RATIO,
-    sqrt_ratio_at_tick,
-    tick_at_sqrt_ratio,
-)
-from routing.uniswap_v2 import ConstantProductPool
-from routing.uniswap_v3 import ConcentratedLiquidityPool
-from settlement.devnet import Deployment, Devnet, DevnetError, Tx
-from settlement.devnet_uniswap import (
+from devnet.anvil import Devnet, Tx
+from devnet.errors import DevnetError
+from devnet.uniswap import (
     ERC20,
     V2_PAIR,
     V2_ROUTER,
@@ -47,6 +37,18 @@ from settlement.devnet_uniswap import (
     create_v3_pool,
     mint,
 )
+from intents.types import UINT256_MAX, Address, to_address
+from routing.pool import InsufficientLiquidity, PoolId
+from routing.pool import TokenAddress as PoolToken
+from routing.tick_math import (
+    MAX_SQRT_RATIO,
+    MIN_SQRT_RATIO,
+    sqrt_ratio_at_tick,
+    tick_at_sqrt_ratio,
+)
+from routing.uniswap_v2 import ConstantProductPool
+from routing.uniswap_v3 import ConcentratedLiquidityPool
+from settlement.deployment import Deployment
 
 Q96 = 2**96
 SEED_RESERVE = 10**4

@@ -137,3 +137,19 @@ def test_a_document_without_amms_is_refused() -> None:
         parse_snapshot({"orders": []})
     with pytest.raises(LiquidityFormatError):  # the solver-engine format is the DTOs' job
         parse_snapshot({"orders": [], "liquidity": [], "tokens": {}})
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"amms": {}, "metadata": {}},  # no gas price
+        {"amms": {}, "metadata": {"gas_price": "1"}},  # no tokens
+        {"amms": [], "tokens": {}, "metadata": {"gas_price": "1"}},  # amms not an object
+        {"amms": {}, "tokens": {"0x1": {}}, "metadata": {"gas_price": "1"}},  # bad address
+        {"amms": {}, "tokens": {}, "metadata": {"gas_price": "one"}},
+        [1, 2],
+    ],
+)
+def test_a_malformed_auction_is_a_format_error(doc: Any) -> None:
+    with pytest.raises(LiquidityFormatError):
+        parse_snapshot(doc)

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 
 from web3.contract import Contract
 
+from devnet.anvil import Devnet, cs
+from devnet.artifacts import COW, OPENZEPPELIN, load_artifact
 from intents.eip712 import domain_separator, order_digest, order_uid
 from intents.order import Order, OrderClass, OrderKind, SigningScheme, StoredOrder
 from intents.signing import sign
 from intents.types import ZERO_ADDRESS, OrderUid, TokenAddress
-from settlement.artifacts import load_artifact
 from settlement.build import Execution, build_settlement
-from settlement.devnet import COW, OPENZEPPELIN, Account, Deployment, Devnet, cs
+from settlement.deployment import Account, Deployment
 from settlement.encoding import Settlement
 
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
+from devnet.anvil import Devnet, Tx
+from devnet.artifacts import COW, OPENZEPPELIN, load_artifact
 from intents.chain import ChainReader, Funds
 from intents.types import Address, OrderUid, TokenAddress
-from settlement.artifacts import load_artifact
 from settlement.chain_reader import (
     ALLOWANCE,
     BALANCE_OF,
@@ -22,7 +23,7 @@ from settlement.chain_reader import (
     RpcChainReader,
     verify_chain,
 )
-from settlement.devnet import COW, OPENZEPPELIN, Deployment, Devnet, Tx
+from settlement.deployment import Deployment
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 
 ERC20 = load_artifact(OPENZEPPELIN, "ERC20PresetMinterPauser")

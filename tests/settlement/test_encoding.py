@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 
+from devnet.artifacts import load_artifact
 from intents.order import (
     BuyTokenBalance,
     Order,
@@ -19,7 +20,6 @@ from intents.order import (
     StoredOrder,
 )
 from intents.types import Address, OrderUid, TokenAddress
-from settlement.artifacts import load_artifact
 from settlement.build import Execution, build_settlement
 from settlement.encoding import (
     SETTLE_SELECTOR,

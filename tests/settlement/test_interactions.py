@@ -7,10 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from eth_abi.abi import decode
 
-from intents.types import Address, TokenAddress
-from settlement.build import Execution, build_settlement
-from settlement.devnet import Deployment, Devnet
-from settlement.devnet_uniswap import (
+from devnet.anvil import Devnet
+from devnet.uniswap import (
     ERC20,
     V2_PAIR,
     V2_ROUTER,
@@ -23,7 +21,10 @@ from settlement.devnet_uniswap import (
     deploy_uniswap_v2,
     deploy_uniswap_v3,
 )
-from settlement.devnet_uniswap import mint as mint_token
+from devnet.uniswap import mint as mint_token
+from intents.types import Address, TokenAddress
+from settlement.build import Execution, build_settlement
+from settlement.deployment import Deployment
 from settlement.encoding import Settlement
 from settlement.fills import FillTracker
 from settlement.interactions import (

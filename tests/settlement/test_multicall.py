@@ -4,8 +4,8 @@ from eth_abi import encode as abi_encode
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devnet.artifacts import load_artifact
 from settlement import multicall
-from settlement.artifacts import load_artifact
 
 ARTIFACT = load_artifact("@uniswap/v3-periphery", "UniswapInterfaceMulticall")
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())

@@ -14,11 +14,13 @@ import pytest
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
+from devnet.anvil import Devnet, cs
+from devnet.errors import DevnetError
 from intents.eip712 import domain_separator, order_digest, order_uid
 from intents.order import Order, OrderKind, SigningScheme
 from intents.signing import sign
 from intents.types import ZERO_ADDRESS, Address
-from settlement.devnet import Deployment, Devnet, DevnetError, cs
+from settlement.deployment import Deployment
 from settlement.encoding import Settlement, token_indices, trade_for_order
 from tests.settlement.gpv2 import erc20, settlement_contract
 

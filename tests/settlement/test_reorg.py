@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from devnet.anvil import Devnet
 from intents.book import OrderBook, open_book
 from intents.order import OrderStatus
-from settlement.devnet import Deployment, Devnet
+from settlement.deployment import Deployment
 from settlement.fills import FillIndexer, FillSink, FillTracker
 from settlement.jsonrpc import BatchingRpcClient
 from settlement.submitter import Outcome, Submission, Submitter, SubmitterConfig

@@ -12,9 +12,10 @@ import pytest
 from eth_account import Account as EthAccount
 from web3.exceptions import TransactionNotFound
 
+from devnet.anvil import Devnet, cs
+from devnet.uniswap import mint
 from intents.types import TokenAddress
-from settlement.devnet import Deployment, Devnet, cs
-from settlement.devnet_uniswap import mint
+from settlement.deployment import Deployment
 from settlement.fills import FillTracker
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 from settlement.submitter import (

@@ -6,11 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from intents.types import to_address
-from routing.pool import TokenAddress as PoolToken
-from settlement.devnet import Deployment, Devnet, default_seed_snapshot
-from settlement.devnet_seed import load_snapshot, seed
-from settlement.devnet_uniswap import (
+from devnet.anvil import Devnet
+from devnet.seed import default_seed_snapshot, load_snapshot, seed
+from devnet.uniswap import (
     ERC20,
     V2_PAIR,
     V3_POOL,
@@ -23,17 +21,15 @@ from settlement.devnet_uniswap import (
     mint,
     wrap_eth,
 )
+from intents.types import to_address
+from routing.pool import TokenAddress as PoolToken
+from settlement.chain_pools import ChainPool
+from settlement.deployment import Deployment
 from settlement.interactions import PoolKind
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
 from solver.dto_convert import auction_from_dto
-from solver.liquidity_source import (
-    ChainLiquidity,
-    ChainPool,
-    FileLiquidity,
-    native_prices,
-    pools_of_seeded,
-)
+from solver.liquidity_source import ChainLiquidity, FileLiquidity, native_prices
 
 E18 = 10**18
 TICKS = (-600, 600, -1200, 1200, 60)  # 60 is never initialized
@@ -105,7 +101,7 @@ async def test_seeded_pools_are_read_with_their_devnet_ticks_and_quote_as_the_qu
     wbtc = to_address("0x2260fac5e5542a773aa44fbcfedf7c193bc2c599")
     dai = to_address("0x6b175474e89094c44da98b954eedeac495271d0f")
     seeded = seed(chain_state, devnet, load_snapshot(default_seed_snapshot()), [wbtc, dai])
-    pools = pools_of_seeded(seeded)
+    pools = seeded.pool_list().pools
     v3 = [p for p in pools if p.kind is PoolKind.UNISWAP_V3]
     assert [p.ticks for p in v3] == [p.ticks for p in seeded.pools if p.kind == "uniswap_v3"]
     assert len(v3) == 2 and all(p.ticks for p in v3)

@@ -92,3 +92,13 @@ def test_unknown_symbol_and_no_route_are_coded_errors(
     assert "[UnknownToken]" in capsys.readouterr().err
     assert route_command(_args(auction, buy=TKC)) == 1
     assert "[NoRoute]" in capsys.readouterr().err
+
+
+def test_a_malformed_auction_is_a_coded_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "auction.json"
+    path.write_text(json.dumps({"amms": {}, "metadata": {}}))
+    assert route_command(_args(path)) == 2
+    err = capsys.readouterr().err
+    assert "[LiquidityFormatError]" in err and "gas_price" in err

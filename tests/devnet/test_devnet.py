@@ -5,9 +5,11 @@ import os
 import pytest
 from eth_account import Account as EthAccount
 
+from devnet.anvil import Devnet, Tx, cs
+from devnet.artifacts import COW, OPENZEPPELIN, ArtifactError, load_artifact
+from devnet.errors import DevnetError
 from intents.types import UINT256_MAX, to_address
-from settlement.artifacts import ArtifactError, load_artifact
-from settlement.devnet import COW, OPENZEPPELIN, Deployment, Devnet, DevnetError, Tx, cs
+from settlement.deployment import Deployment
 
 
 def test_artifacts_of_every_layout_load() -> None:

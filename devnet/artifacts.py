@@ -28,14 +28,26 @@ from eth_utils.abi import (
     get_abi_output_types,
 )
 
+from devnet.errors import DevnetError
+
 NODE_MODULES_ENV = "TRIBUTARY_NODE_MODULES"
+
+# The npm packages the artifacts come from.
+COW = "@cowprotocol/contracts"
+OPENZEPPELIN = "@openzeppelin/contracts"
+UNISWAP_V2_CORE = "@uniswap/v2-core"
+UNISWAP_V2_PERIPHERY = "@uniswap/v2-periphery"
+UNISWAP_V3_CORE = "@uniswap/v3-core"
+UNISWAP_V3_PERIPHERY = "@uniswap/v3-periphery"
 
 # Flat layouts, tried in order before the nested Hardhat ``artifacts/`` tree.
 _FLAT_DIRS = ("lib/contracts", "build", "build/contracts")
 
 
-class ArtifactError(LookupError):
+class ArtifactError(DevnetError, LookupError):
     """An artifact is missing, malformed, or needs library linking we do not do."""
+
+    code = "ArtifactError"
 
 
 @dataclass(frozen=True, slots=True)

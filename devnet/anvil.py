@@ -1,19 +1,13 @@
-"""A local chain with the real contracts: anvil plus GPv2 settlement, WETH and test tokens.
+"""A local chain: one anvil process and the calls that drive it.
 
 ``Devnet`` owns one anvil process (started on a free port, stopped with its whole process
-group, also at interpreter exit) and deploys the npm-published builds onto it with web3.
-``Devnet.deploy_gpv2()`` returns a ``Deployment``: every address, key and constant the node
-needs, serialisable to the JSON file that ``tributary devnet`` writes and ``serve`` reads.
-
-Roles on the devnet (anvil's default mnemonic accounts, all unlocked): account 0 deploys
-everything, is the authenticator's manager and the tokens' minter; account 1 is the
-allow-listed solver; the rest are traders holding every token and WETH, each having
-approved the vault relayer for the maximum amount.
+group, also at interpreter exit) and talks to it over raw batched JSON-RPC (and web3, for
+convenience): calls, transactions from its unlocked accounts, contract deployments,
+snapshots. ``devnet.gpv2.deploy_gpv2`` puts the GPv2 contracts on it.
 """
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import contextlib
 import ctypes
@@ -28,120 +22,28 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Self
+from typing import Any, Self
 
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxParams, TxReceipt, Wei
 
-from intents.types import UINT256_MAX, ZERO_ADDRESS, Address, TokenAddress, to_address
-from settlement.artifacts import Artifact, load_artifact, node_modules_dir
+from devnet.artifacts import Artifact, node_modules_dir
+from devnet.errors import DevnetError
+from intents.types import Address, to_address
+from settlement.deployment import Account
 
 logger = logging.getLogger(__name__)
 
-COW = "@cowprotocol/contracts"
-OPENZEPPELIN = "@openzeppelin/contracts"
-UNISWAP_V2_PERIPHERY = "@uniswap/v2-periphery"
-UNISWAP_V3_PERIPHERY = "@uniswap/v3-periphery"
-
 _LISTENING = re.compile(r"Listening on ([0-9.]+):(\d+)")
 _PR_SET_PDEATHSIG = 1
-_DEPLOY_GAS = 10_000_000
+DEPLOY_GAS = 10_000_000
 _STALL_TIMEOUT = 30.0
 _MAX_BATCH = 1000
-
-
-class DevnetError(RuntimeError):
-    """anvil did not start, or a devnet transaction failed."""
-
-
-class Account(NamedTuple):
-    """A devnet account: lowercase address and its ``0x`` hex private key."""
-
-    address: Address
-    private_key: str
-
-
-@dataclass(frozen=True, slots=True)
-class Deployment:
-    """Where everything is on a devnet (or any chain with the same contracts)."""
-
-    rpc_url: str
-    chain_id: int
-    settlement: Address
-    vault_relayer: Address
-    authenticator: Address
-    weth: TokenAddress
-    tokens: Mapping[str, TokenAddress]
-    accounts: tuple[Account, ...]
-    """Funded traders: every token and WETH, vault relayer approved."""
-    deployer: Account
-    """Authenticator manager and token minter."""
-    solver: Account
-    """Allow-listed in the authenticator."""
-    domain_separator: bytes
-    """``GPv2Settlement.domainSeparator()`` as read from the chain."""
-    multicall: Address | None = None
-    """``UniswapInterfaceMulticall``, for packing reads (``BatchingRpcClient(multicall=)``)."""
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "rpcUrl": self.rpc_url,
-                "chainId": self.chain_id,
-                "settlement": self.settlement,
-                "vaultRelayer": self.vault_relayer,
-                "authenticator": self.authenticator,
-                "weth": self.weth,
-                "tokens": dict(self.tokens),
-                "accounts": [list(a) for a in self.accounts],
-                "deployer": list(self.deployer),
-                "solver": list(self.solver),
-                "domainSeparator": "0x" + self.domain_separator.hex(),
-                "multicall": self.multicall,
-            },
-            indent=2,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Deployment:
-        """Parse ``to_json()`` output; raise ``ValueError`` on a malformed document."""
-        try:
-            raw = json.loads(text)
-            return cls(
-                rpc_url=str(raw["rpcUrl"]),
-                chain_id=int(raw["chainId"]),
-                settlement=to_address(raw["settlement"]),
-                vault_relayer=to_address(raw["vaultRelayer"]),
-                authenticator=to_address(raw["authenticator"]),
-                weth=TokenAddress(to_address(raw["weth"])),
-                tokens={s: TokenAddress(to_address(a)) for s, a in raw["tokens"].items()},
-                accounts=tuple(_account(a) for a in raw["accounts"]),
-                deployer=_account(raw["deployer"]),
-                solver=_account(raw["solver"]),
-                domain_separator=bytes.fromhex(raw["domainSeparator"].removeprefix("0x")),
-                multicall=to_address(raw["multicall"]) if raw.get("multicall") else None,
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"malformed deployment JSON: {exc!r}") from exc
-
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json() + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> Deployment:
-        return cls.from_json(Path(path).read_text())
-
-
-def _account(raw: Sequence[str]) -> Account:
-    address, key = raw
-    return Account(to_address(address), str(key))
 
 
 def anvil_binary() -> Path:
@@ -431,7 +333,7 @@ class Devnet:
         """Deploy several independent contracts from account 0 in one batch; their
         addresses in order."""
         txs = [
-            Tx(self._deployer, art.encode_deploy(*args), gas=_DEPLOY_GAS, what=art.name)
+            Tx(self._deployer, art.encode_deploy(*args), gas=DEPLOY_GAS, what=art.name)
             for art, args in contracts
         ]
         return [to_address(r["contractAddress"]) for r in self.send(txs)]
@@ -451,84 +353,6 @@ class Devnet:
             raise DevnetError("devnet not started")
         return self.accounts[0].address
 
-    # -- the GPv2 deployment ----------------------------------------------------------------
-
-    def deploy_gpv2(
-        self,
-        token_symbols: Sequence[str] = ("TKA", "TKB", "TKC"),
-        token_amount: int = 10**24,
-        weth_amount: int = 100 * 10**18,
-    ) -> Deployment:
-        """Deploy the authenticator, the settlement (with its vault relayer), WETH9 and
-        mintable 18-decimal test tokens; fund and approve the trader accounts."""
-        if len(self.accounts) < 3:
-            raise DevnetError("need a deployer, a solver and at least one trader account")
-        deployer, solver, *traders = self.accounts
-        me = deployer.address
-        auth_art = load_artifact(COW, "GPv2AllowListAuthentication")
-        settle_art = load_artifact(COW, "GPv2Settlement")
-        weth_art = load_artifact(UNISWAP_V2_PERIPHERY, "WETH9")
-        token_art = load_artifact(OPENZEPPELIN, "ERC20PresetMinterPauser")
-        multicall_art = load_artifact(UNISWAP_V3_PERIPHERY, "UniswapInterfaceMulticall")
-
-        authenticator, weth, multicall, *token_addresses = self.deploy_many(
-            [(auth_art, ()), (weth_art, ()), (multicall_art, ())]
-            + [(token_art, (f"Test {s}", s)) for s in token_symbols]
-        )
-        tokens = {s: TokenAddress(a) for s, a in zip(token_symbols, token_addresses, strict=True)}
-        # The vault is only used for Balancer internal/external balances; erc20-balance
-        # orders never touch it, so no Balancer vault is deployed.
-        settle_tx = Tx(me, settle_art.encode_deploy(authenticator, ZERO_ADDRESS), gas=_DEPLOY_GAS)
-        receipts = self.send(
-            [
-                Tx(me, auth_art.encode_call("initializeManager", me), authenticator),
-                Tx(me, auth_art.encode_call("addSolver", solver.address), authenticator),
-                settle_tx,
-            ]
-        )
-        settlement = to_address(receipts[2]["contractAddress"])
-        (relayer,) = self.call(settle_art, settlement, "vaultRelayer")
-        (domain_separator,) = self.call(settle_art, settlement, "domainSeparator")
-        relayer = to_address(relayer)
-
-        funding = []
-        for trader in traders:
-            who = trader.address
-            for token in token_addresses:
-                funding.append(Tx(me, token_art.encode_call("mint", who, token_amount), token))
-                funding.append(
-                    Tx(who, token_art.encode_call("approve", relayer, UINT256_MAX), token)
-                )
-            funding.append(Tx(who, weth_art.encode_call("deposit"), weth, value=weth_amount))
-            funding.append(Tx(who, weth_art.encode_call("approve", relayer, UINT256_MAX), weth))
-        self.send(funding)
-
-        deployment = Deployment(
-            rpc_url=self.rpc_url,
-            chain_id=self.chain_id,
-            settlement=settlement,
-            vault_relayer=relayer,
-            authenticator=authenticator,
-            weth=TokenAddress(weth),
-            tokens=tokens,
-            accounts=tuple(traders),
-            deployer=deployer,
-            solver=solver,
-            domain_separator=bytes(domain_separator),
-            multicall=multicall,
-        )
-        logger.info(
-            "GPv2 deployed: settlement %s, vault relayer %s, authenticator %s, WETH %s, "
-            "tokens %s, %d funded traders",
-            settlement,
-            relayer,
-            authenticator,
-            weth,
-            tokens,
-            len(traders),
-        )
-        return deployment
-
 
 @dataclass(frozen=True, slots=True)
 class Tx:
@@ -545,48 +369,3 @@ class Tx:
 
 def _hex(data: bytes) -> str:
     return "0x" + data.hex()
-
-
-def default_seed_snapshot() -> str:
-    """``$TRIBUTARY_SEED_SNAPSHOT``, else the shared mainnet auction next to the repository
-    (``../shared/data/auctions/mainnet-7400681.json``), else ``"none"`` (no seeding)."""
-    override = os.environ.get("TRIBUTARY_SEED_SNAPSHOT")
-    if override:
-        return override
-    path = node_modules_dir().parent.parent / "shared/data/auctions/mainnet-7400681.json"
-    return str(path) if path.is_file() else "none"
-
-
-def devnet_command(args: argparse.Namespace) -> int:
-    """``tributary devnet``: start anvil, deploy, seed liquidity from the snapshot (unless
-    ``--seed-snapshot none``), write the deployment JSON (the seeded pools under
-    ``liquidity``), run until Ctrl-C or SIGTERM."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        logger.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    snapshot_path = getattr(args, "seed_snapshot", None) or default_seed_snapshot()
-    try:
-        with Devnet(port=args.port) as devnet:
-            deployment = devnet.deploy_gpv2()
-            document = json.loads(deployment.to_json())
-            if snapshot_path != "none":
-                from settlement.devnet_seed import load_snapshot, seed  # it imports this module
-
-                seeded = seed(devnet, deployment, load_snapshot(snapshot_path))
-                document["liquidity"] = seeded.to_dict()
-            out = Path(args.deployment_out)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(document, indent=2) + "\n")
-            logger.info("deployment written to %s; RPC at %s", out, devnet.rpc_url)
-            while not stop.wait(0.5):
-                if not devnet.running:
-                    logger.error("anvil exited unexpectedly")
-                    return 1
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    return 0

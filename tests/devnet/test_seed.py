@@ -9,27 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intents.types import UINT256_MAX, Address, to_address
-from routing.pool import PoolId
-from routing.pool import TokenAddress as PoolToken
-from routing.tick_math import MAX_TICK, sqrt_ratio_at_tick, tick_at_sqrt_ratio
-from routing.uniswap_v3 import ConcentratedLiquidityPool
-from settlement.devnet import Deployment, Devnet, Tx, default_seed_snapshot
-from settlement.devnet_seed import (
+from devnet.anvil import Devnet, Tx
+from devnet.seed import (
     BASE_TOKENS,
     Seeded,
     SeededPool,
-    V3Curve,
+    default_seed_snapshot,
     load_seeded,
     load_snapshot,
-    mirror_v3,
     seed,
     select_tokens,
-    v3_liquidity_at,
-    v3_liquidity_storage,
-    v3_token_amounts,
 )
-from settlement.devnet_uniswap import (
+from devnet.uniswap import (
     ERC20,
     V2_PAIR,
     V3_POOL,
@@ -40,19 +31,41 @@ from settlement.devnet_uniswap import (
     create_v3_pool,
     mint,
 )
+from devnet.v3_curve import (
+    V3Curve,
+    mirror_v3,
+    v3_liquidity_at,
+    v3_liquidity_storage,
+    v3_token_amounts,
+)
+from intents.types import UINT256_MAX, Address, to_address
+from routing.liquidity import Snapshot
+from routing.pool import PoolId
+from routing.pool import TokenAddress as PoolToken
+from routing.tick_math import MAX_TICK, sqrt_ratio_at_tick, tick_at_sqrt_ratio
+from routing.uniswap_v3 import ConcentratedLiquidityPool
+from settlement.chain_pools import PoolList
+from settlement.deployment import Deployment
 
 WBTC = to_address("0x2260fac5e5542a773aa44fbcfedf7c193bc2c599")
 DAI = to_address("0x6b175474e89094c44da98b954eedeac495271d0f")
 
 
 @pytest.fixture(scope="module")
-def snapshot() -> dict[str, Any]:
+def raw() -> dict[str, Any]:
+    """The snapshot document as written, to check the seeding against."""
+    document: dict[str, Any] = json.loads(Path(default_seed_snapshot()).read_text())
+    return document
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> Snapshot:
     return load_snapshot(default_seed_snapshot())
 
 
-def _amm(snapshot: dict[str, Any], mainnet_address: str) -> dict[str, Any]:
+def _amm(raw: dict[str, Any], mainnet_address: str) -> dict[str, Any]:
     amms: list[dict[str, Any]] = [
-        a for a in snapshot["amms"].values() if a.get("address") == mainnet_address
+        a for a in raw["amms"].values() if a.get("address") == mainnet_address
     ]
     [amm] = amms
     return amm
@@ -85,21 +98,29 @@ def _price(sqrt_price: int, tokens: tuple[str, str], base: str) -> Fraction:
     return token0_in_token1 if base == tokens[0] else 1 / token0_in_token1
 
 
-def test_token_selection_starts_with_the_base_tokens(snapshot: dict[str, Any]) -> None:
+def test_token_selection_starts_with_the_base_tokens(
+    raw: dict[str, Any], snapshot: Snapshot
+) -> None:
     chosen = select_tokens(snapshot, count=7)
     assert chosen[:5] == list(BASE_TOKENS)
     assert len(chosen) == len(set(chosen)) == 12
-    assert all(t in snapshot["tokens"] for t in chosen)
+    assert all(t in raw["tokens"] for t in chosen)
 
 
 def test_seeded_pools_hold_the_snapshot_state(
-    chain_state: Devnet, devnet: Deployment, snapshot: dict[str, Any], tmp_path: Path
+    chain_state: Devnet, devnet: Deployment, raw: dict[str, Any], snapshot: Snapshot, tmp_path: Path
 ) -> None:
     seeded = seed(chain_state, devnet, snapshot, tokens=[WBTC, DAI])
     document = tmp_path / "devnet.json"
     document.write_text(json.dumps({**json.loads(devnet.to_json()), "liquidity": seeded.to_dict()}))
     assert load_seeded(document) == seeded
     assert Deployment.load(document) == devnet
+    # what the node reads of it: every seeded pool, with the router of its kind
+    assert PoolList.load(document) == seeded.pool_list()
+    listed = seeded.pool_list()
+    assert [p.address for p in listed.pools] == [p.address for p in seeded.pools]
+    assert {p.router for p in listed.pools} == {seeded.v2.router, seeded.v3.router}
+    assert listed.v3_router == seeded.v3.router
     assert chain_state.call(ERC20, seeded.tokens[WBTC], "decimals") == (8,)
     assert chain_state.call(ERC20, seeded.tokens[DAI], "decimals") == (18,)
     v2 = [p for p in seeded.pools if p.kind == "uniswap_v2"]
@@ -108,14 +129,14 @@ def test_seeded_pools_hold_the_snapshot_state(
     assert v2[0].factory != v2[1].factory  # the same token pair on two "exchanges"
 
     for pool in v2:
-        reserves = _amm(snapshot, pool.mainnet_address)["reserves"]
+        reserves = _amm(raw, pool.mainnet_address)["reserves"]
         by_devnet = {seeded.tokens[to_address(t)]: int(r) for t, r in reserves.items()}
         r0, r1, _ = chain_state.call(V2_PAIR, pool.address, "getReserves")
         assert (r0, r1) == (by_devnet[pool.token0], by_devnet[pool.token1])
 
-    assert any(_flipped(seeded, _amm(snapshot, p.mainnet_address), p) for p in v3)
+    assert any(_flipped(seeded, _amm(raw, p.mainnet_address), p) for p in v3)
     for pool in v3:
-        amm = _amm(snapshot, pool.mainnet_address)
+        amm = _amm(raw, pool.mainnet_address)
         mainnet = _mainnet_curve(amm)
         curve = mirror_v3(mainnet) if _flipped(seeded, amm, pool) else mainnet
         sqrt_price, tick, *_ = chain_state.call(V3_POOL, pool.address, "slot0")
@@ -135,14 +156,14 @@ def test_seeded_pools_hold_the_snapshot_state(
 
 
 def test_seeded_v3_pools_keep_the_mainnet_prices_flipped_or_not(
-    chain_state: Devnet, devnet: Deployment, snapshot: dict[str, Any]
+    chain_state: Devnet, devnet: Deployment, raw: dict[str, Any], snapshot: Snapshot
 ) -> None:
     seeded = seed(chain_state, devnet, snapshot, tokens=select_tokens(snapshot, count=4))
     v3 = [p for p in seeded.pools if p.kind == "uniswap_v3"]
     slot0s = chain_state.call_many([(V3_POOL, p.address, "slot0", ()) for p in v3])
     flips = []
     for pool, (sqrt_price, *_) in zip(v3, slot0s, strict=True):
-        amm = _amm(snapshot, pool.mainnet_address)
+        amm = _amm(raw, pool.mainnet_address)
         flips.append(_flipped(seeded, amm, pool))
         mainnet_tokens = _mainnet_tokens(amm)
         for base in mainnet_tokens:
@@ -153,7 +174,7 @@ def test_seeded_v3_pools_keep_the_mainnet_prices_flipped_or_not(
 
 
 def test_seeded_v3_pools_agree_with_the_deepest_v2_pair_of_their_tokens(
-    chain_state: Devnet, devnet: Deployment, snapshot: dict[str, Any]
+    chain_state: Devnet, devnet: Deployment, raw: dict[str, Any], snapshot: Snapshot
 ) -> None:
     """The snapshot is one block, so its liquid pools of a token pair agree on the price.
     Stale small pools do not: a V3 pool is compared with the pair's deepest V2 pair only
@@ -165,7 +186,7 @@ def test_seeded_v3_pools_agree_with_the_deepest_v2_pair_of_their_tokens(
     def in_wei(value: Fraction, price: Fraction, pool: SeededPool) -> Fraction:
         """A value in token1, in wei at the snapshot's price of token1 (or token0)."""
         for token, per_token1 in ((pool.token1, Fraction(1)), (pool.token0, 1 / price)):
-            wei = snapshot["tokens"][mainnet[token]]["external_price"]
+            wei = raw["tokens"][mainnet[token]]["external_price"]
             if wei is not None:
                 return value * per_token1 * Fraction(wei)
         return Fraction(0)  # no price known: not compared
@@ -195,25 +216,25 @@ def test_seeded_v3_pools_agree_with_the_deepest_v2_pair_of_their_tokens(
         value = in_range0 * price + Fraction(liquidity * (s - sa), 2**96)
         if in_wei(value, price, pool) < 10 * 10**18:
             continue
-        compared.append(_flipped(seeded, _amm(snapshot, pool.mainnet_address), pool))
+        compared.append(_flipped(seeded, _amm(raw, pool.mainnet_address), pool))
         v2_price = deepest_v2[pool.token0, pool.token1][1]
         assert abs(price / v2_price - 1) < Fraction(5, 100), (pool, float(price / v2_price))
     assert 0 < sum(compared) < len(compared)  # flipped and unflipped pools compared
 
 
 def test_a_mirrored_pool_quotes_as_the_mainnet_pool(
-    chain_state: Devnet, devnet: Deployment, snapshot: dict[str, Any]
+    chain_state: Devnet, devnet: Deployment, raw: dict[str, Any], snapshot: Snapshot
 ) -> None:
     seeded = seed(chain_state, devnet, snapshot, tokens=[WBTC, DAI])
     pool = max(
         (
             p
             for p in seeded.pools
-            if p.kind == "uniswap_v3" and _flipped(seeded, _amm(snapshot, p.mainnet_address), p)
+            if p.kind == "uniswap_v3" and _flipped(seeded, _amm(raw, p.mainnet_address), p)
         ),
         key=lambda p: len(p.ticks),
     )
-    amm = _amm(snapshot, pool.mainnet_address)
+    amm = _amm(raw, pool.mainnet_address)
     mainnet = _mainnet_curve(amm)
     model = ConcentratedLiquidityPool(
         id=PoolId(pool.mainnet_address),
@@ -278,14 +299,14 @@ def test_mirroring_keeps_the_active_liquidity_even_on_a_tick_boundary(
 
 
 def test_a_swap_across_seeded_ticks_follows_the_snapshot_curve(
-    chain_state: Devnet, devnet: Deployment, snapshot: dict[str, Any]
+    chain_state: Devnet, devnet: Deployment, raw: dict[str, Any], snapshot: Snapshot
 ) -> None:
     seeded = seed(chain_state, devnet, snapshot, tokens=[WBTC, DAI])
     pool = max(
         (p for p in seeded.pools if p.kind == "uniswap_v3"),
-        key=lambda p: len(_amm(snapshot, p.mainnet_address)["pool"]["state"]["liquidity_net"]),
+        key=lambda p: len(_amm(raw, p.mainnet_address)["pool"]["state"]["liquidity_net"]),
     )
-    amm = _amm(snapshot, pool.mainnet_address)
+    amm = _amm(raw, pool.mainnet_address)
     curve = mirror_v3(_mainnet_curve(amm)) if _flipped(seeded, amm, pool) else _mainnet_curve(amm)
     net = curve.net
     # sell token0 (price goes down) with enough to cross some initialized ticks
@@ -329,6 +350,11 @@ def test_storage_layout_matches_a_position_the_contract_minted(
     pool = create_v3_pool(chain_state, uniswap_v3, tka, tkb, 3000, 2**96)
     position = add_v3_position(chain_state, uniswap_v3, tka, tkb, 3000, -600, 1200, 10**21, 10**21)
     L = position.liquidity
+    # what the pool is funded with for this curve: what the position manager took, plus
+    # the margin (2^-40 relative and 2 wei)
+    amounts = v3_token_amounts({-600: L, 1200: -L}, 2**96)
+    for funded, taken in zip(amounts, (position.amount0, position.amount1), strict=True):
+        assert funded == taken + (taken >> 40) + 2
     writes = v3_liquidity_storage({-600: L, 1200: -L}, 60, 0, L)
     stored = chain_state.rpc_batch(
         [("eth_getStorageAt", (pool, hex(slot), "latest")) for slot, _ in writes]

@@ -3,9 +3,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intents.types import UINT256_MAX, Address, TokenAddress, to_address
-from settlement.devnet import Deployment, Devnet, Tx
-from settlement.devnet_uniswap import (
+from devnet.anvil import Devnet, Tx
+from devnet.uniswap import (
     ERC20,
     V2_PAIR,
     V2_ROUTER,
@@ -20,6 +19,8 @@ from settlement.devnet_uniswap import (
     create_v3_pool,
     mint,
 )
+from intents.types import UINT256_MAX, Address, TokenAddress, to_address
+from settlement.deployment import Deployment
 from tests.settlement.gpv2 import balance
 
 Q96 = 2**96

@@ -5,20 +5,24 @@ builds, and the core builds in npm are those builds, so routers, the quoter and 
 position manager work against pools our factories create.
 
 Liquidity providers must hold the tokens they add: use ``mint`` for the test tokens of
-``Devnet.deploy_gpv2`` (the deployer is their minter) and ``wrap_eth`` for WETH.
+``deploy_gpv2`` (the deployer is their minter) and ``wrap_eth`` for WETH.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devnet.anvil import Devnet, Tx
+from devnet.artifacts import (
+    OPENZEPPELIN,
+    UNISWAP_V2_CORE,
+    UNISWAP_V2_PERIPHERY,
+    UNISWAP_V3_CORE,
+    UNISWAP_V3_PERIPHERY,
+    load_artifact,
+)
+from devnet.errors import DevnetError
 from intents.types import UINT256_MAX, ZERO_ADDRESS, Address, TokenAddress, to_address
-from settlement.artifacts import load_artifact
-from settlement.devnet import OPENZEPPELIN, UNISWAP_V2_PERIPHERY, Devnet, DevnetError, Tx
-
-V2_CORE = "@uniswap/v2-core"
-V3_CORE = "@uniswap/v3-core"
-V3_PERIPHERY = "@uniswap/v3-periphery"
 
 _DEADLINE = 2**32 - 1
 _POOL_GAS = 6_000_000  # createPair / createPool deploy a contract
@@ -27,14 +31,14 @@ _INCREASE_LIQUIDITY = "0x3067048beee31b25b2f1681f88dac838c8bba36af25bfb2b7cf7473
 
 ERC20 = load_artifact(OPENZEPPELIN, "ERC20PresetMinterPauser")
 WETH9 = load_artifact(UNISWAP_V2_PERIPHERY, "WETH9")
-V2_FACTORY = load_artifact(V2_CORE, "UniswapV2Factory")
-V2_PAIR = load_artifact(V2_CORE, "UniswapV2Pair")
+V2_FACTORY = load_artifact(UNISWAP_V2_CORE, "UniswapV2Factory")
+V2_PAIR = load_artifact(UNISWAP_V2_CORE, "UniswapV2Pair")
 V2_ROUTER = load_artifact(UNISWAP_V2_PERIPHERY, "UniswapV2Router02")
-V3_FACTORY = load_artifact(V3_CORE, "UniswapV3Factory")
-V3_POOL = load_artifact(V3_CORE, "UniswapV3Pool")
-V3_POSITION_MANAGER = load_artifact(V3_PERIPHERY, "NonfungiblePositionManager")
-V3_QUOTER = load_artifact(V3_PERIPHERY, "QuoterV2")
-V3_ROUTER = load_artifact(V3_PERIPHERY, "SwapRouter")
+V3_FACTORY = load_artifact(UNISWAP_V3_CORE, "UniswapV3Factory")
+V3_POOL = load_artifact(UNISWAP_V3_CORE, "UniswapV3Pool")
+V3_POSITION_MANAGER = load_artifact(UNISWAP_V3_PERIPHERY, "NonfungiblePositionManager")
+V3_QUOTER = load_artifact(UNISWAP_V3_PERIPHERY, "QuoterV2")
+V3_ROUTER = load_artifact(UNISWAP_V3_PERIPHERY, "SwapRouter")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,104 @@
+"""Where the contracts are on a chain: ``Deployment``, the document ``serve`` reads.
+
+The deployment JSON names the settlement contract, its vault relayer and authenticator,
+WETH, the solver account that settles and funded trader accounts. ``tributary devnet``
+writes it for a local chain; for any other chain with the same contracts it can be written
+by hand. Its ``liquidity`` member (the pools to route through) is read by
+``settlement.chain_pools.PoolList``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from intents.types import Address, TokenAddress, to_address
+from settlement.errors import DeploymentError
+
+
+class Account(NamedTuple):
+    """An account: lowercase address and its ``0x`` hex private key."""
+
+    address: Address
+    private_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """Where everything is on a devnet (or any chain with the same contracts)."""
+
+    rpc_url: str
+    chain_id: int
+    settlement: Address
+    vault_relayer: Address
+    authenticator: Address
+    weth: TokenAddress
+    tokens: Mapping[str, TokenAddress]
+    accounts: tuple[Account, ...]
+    """Funded traders: every token and WETH, vault relayer approved."""
+    deployer: Account
+    """Authenticator manager and token minter."""
+    solver: Account
+    """Allow-listed in the authenticator."""
+    domain_separator: bytes
+    """``GPv2Settlement.domainSeparator()`` as read from the chain."""
+    multicall: Address | None = None
+    """``UniswapInterfaceMulticall``, for packing reads (``BatchingRpcClient(multicall=)``)."""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "rpcUrl": self.rpc_url,
+                "chainId": self.chain_id,
+                "settlement": self.settlement,
+                "vaultRelayer": self.vault_relayer,
+                "authenticator": self.authenticator,
+                "weth": self.weth,
+                "tokens": dict(self.tokens),
+                "accounts": [list(a) for a in self.accounts],
+                "deployer": list(self.deployer),
+                "solver": list(self.solver),
+                "domainSeparator": "0x" + self.domain_separator.hex(),
+                "multicall": self.multicall,
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Deployment:
+        """Parse ``to_json()`` output; raise ``ValueError`` on a malformed document."""
+        try:
+            raw = json.loads(text)
+            return cls(
+                rpc_url=str(raw["rpcUrl"]),
+                chain_id=int(raw["chainId"]),
+                settlement=to_address(raw["settlement"]),
+                vault_relayer=to_address(raw["vaultRelayer"]),
+                authenticator=to_address(raw["authenticator"]),
+                weth=TokenAddress(to_address(raw["weth"])),
+                tokens={s: TokenAddress(to_address(a)) for s, a in raw["tokens"].items()},
+                accounts=tuple(_account(a) for a in raw["accounts"]),
+                deployer=_account(raw["deployer"]),
+                solver=_account(raw["solver"]),
+                domain_separator=bytes.fromhex(raw["domainSeparator"].removeprefix("0x")),
+                multicall=to_address(raw["multicall"]) if raw.get("multicall") else None,
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise DeploymentError(f"malformed deployment JSON: {exc!r}") from exc
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Deployment:
+        return cls.from_json(Path(path).read_text())
+
+
+def _account(raw: Sequence[str]) -> Account:
+    address, key = raw
+    return Account(to_address(address), str(key))
