@@ -19,7 +19,8 @@ from intents.order import OrderKind, StoredOrder
 from intents.types import OrderUid
 from routing.pool import TokenAddress, token_address
 from solver import dto
-from solver.dto_convert import auction_to_dto, pools_from_dto
+from solver.dto_convert import auction_to_dto
+from solver.dto_pools import pools_from_dto
 from solver.liquidity_source import native_prices
 from solver.model import Auction, Order, Token
 

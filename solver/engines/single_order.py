@@ -23,19 +23,19 @@ For each order:
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from intents.order import OrderClass, OrderKind
 from intents.types import OrderUid
-from routing.baseline import base_token_paths, baseline_route, execute_path, make_route
+from routing import path_routing
+from routing.baseline import baseline_route
 from routing.graph import TokenGraph
-from routing.paths import candidate_paths
+from routing.path_routing import BestRates, route_along
 from routing.pool import TokenAddress
 from routing.route import NoRoute, Route
 from routing.route import OrderKind as RouteKind
@@ -69,8 +69,6 @@ MAX_LADDER_STEPS = 24
 MAX_BISECTION_STEPS = 24
 ROUTER_REFINE_STEPS = 6
 """Optimal engine: bisection steps with the router above a partial fill found along paths."""
-SEARCH_PATHS = 3
-"""Token paths the partial-fill search simulates exactly at each step."""
 MARGINAL_SLACK = 1e-6
 SPLIT_HOPE = 0.98
 """A fill-or-kill order missing its limit price along single paths by less than this is
@@ -134,51 +132,13 @@ class OrderFiller:
         self.max_hops = max_hops
         self._gas_hint: dict[OrderUid, int] = {}
         """Gas of the order's last route: the first guess of its fee."""
-        self._reach: dict[
-            tuple[TokenAddress, int | None],
-            tuple[dict[TokenAddress, float], dict[TokenAddress, list[tuple[float, TokenAddress]]]],
-        ] = {}
+        self.rates = BestRates(graph)
 
     # -- pruning -------------------------------------------------------------------------
 
     def rate(self, sell: TokenAddress, buy: TokenAddress, level: int | None = None) -> float:
-        """The best product of per-hop rates over simple paths of at most three hops, at
-        ``level`` (``None``: marginal rates after fee, which no route, split or not, can
-        beat; otherwise realised rates of swaps worth ``PROBES[level]`` wei)."""
-        reach = self._reach.get((sell, level))
-        if reach is None:
-            reach = self._reach[(sell, level)] = self._two_hops(sell, level)
-        one, two = reach
-        best = self.graph.successors(sell, level).get(buy, 0.0)
-        for token in self.graph.graph.predecessors(buy) if buy in self.graph else ():
-            last = self.graph.successors(token, level).get(buy, 0.0)
-            if token != sell:
-                best = max(best, one.get(token, 0.0) * last)
-            for value, via in two.get(token, ()):
-                if via != buy:
-                    best = max(best, value * last)
-                    break
-        return best
-
-    def _two_hops(
-        self, sell: TokenAddress, level: int | None
-    ) -> tuple[dict[TokenAddress, float], dict[TokenAddress, list[tuple[float, TokenAddress]]]]:
-        """One-hop rates from ``sell``, and per token the two best two-hop rates with
-        distinct middle tokens (so one can always avoid the target)."""
-        one = {t: r for t, r in self.graph.successors(sell, level).items() if t != sell}
-        two: dict[TokenAddress, list[tuple[float, TokenAddress]]] = {}
-        for middle, first in one.items():
-            for token, rate in self.graph.successors(middle, level).items():
-                if token == sell:
-                    continue
-                ranked = two.setdefault(token, [])
-                ranked.append((first * rate, middle))
-                if len(ranked) > 2:
-                    ranked.sort(reverse=True)
-                    del ranked[2:]
-        for ranked in two.values():
-            ranked.sort(reverse=True)
-        return one, two
+        """The best product of per-hop rates over paths of at most three hops."""
+        return self.rates.rate(sell, buy, level)
 
     def promise(self, order: Order) -> float:
         """Best marginal rate over the limit rate (below 1: no fill is possible)."""
@@ -275,7 +235,9 @@ class OrderFiller:
         screen_paths = best_paths(self.graph, order)
         if not screen_paths:
             return _skip(order, "NoRoute", "no path between its tokens")
-        screen = self.attempt(order, order.remaining, partial(self._along, screen_paths))
+        screen = self.attempt(
+            order, order.remaining, partial(route_along, self.graph, screen_paths)
+        )
         if screen.fill is None and not order.partially_fillable:
             if screen.quality < SPLIT_HOPE:
                 return _skip(order, "LimitPrice", f"best path gives {screen.quality:.4f} of it")
@@ -286,7 +248,7 @@ class OrderFiller:
             if self.search_paths is best_paths
             else self.search_paths(self.graph, order)
         )
-        along = partial(self._along, paths) if paths else None
+        along = partial(route_along, self.graph, paths) if paths else None
         if along is None:
             return _skip(order, "NoRoute", "no search path between its tokens")
         found = screen.fill
@@ -306,33 +268,6 @@ class OrderFiller:
             # the router (splitting) may fill more than the paths did
             refined = self._bisect(order, self.route, refined, self.refine_steps)
         return refined
-
-    def _along(
-        self,
-        paths: Sequence[tuple[TokenAddress, ...]],
-        sell: TokenAddress,
-        buy: TokenAddress,
-        amount: int,
-        kind: RouteKind,
-    ) -> Route:
-        """The best of ``paths`` for ``amount`` (gross), exact pool math per hop."""
-        best: Route | None = None
-        for tokens in paths:
-            legs = execute_path(self.graph, tokens, amount, kind)
-            if legs is None:
-                continue
-            route = make_route(self.graph, "path", kind, sell, buy, legs)
-            if kind is RouteKind.BUY and route.amount_out < amount:
-                continue
-            if best is None or (
-                route.amount_out > best.amount_out
-                if kind is RouteKind.SELL
-                else route.amount_in < best.amount_in
-            ):
-                best = route
-        if best is None:
-            raise NoRoute(f"no search path fills {amount}")
-        return best
 
     def _ladder(self, order: Order, route: RouteFn, previous: float) -> Fill | None:
         """The largest of ``remaining / 2**k`` that fills; stops once halving no longer
@@ -436,26 +371,14 @@ def solution_of(fill: Fill, solution_id: int, engine: str) -> Solution:
 
 
 def best_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]]:
-    """The ``SEARCH_PATHS`` best token paths at the order's size, and the direct pair."""
-    sell, buy = order.sell_token, order.buy_token
-    found = candidate_paths(
-        graph,
-        sell,
-        buy,
-        max_paths=SEARCH_PATHS,
-        level=graph.level(sell, order.remaining),
-        include=[(sell, buy)],
-    )
-    return [path.tokens for path in found]
+    """The ``path_routing.SEARCH_PATHS`` best token paths at the order's size, and the
+    direct pair."""
+    return path_routing.best_paths(graph, order.sell_token, order.buy_token, order.remaining)
 
 
 def base_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]]:
     """The baseline's paths: direct, or through up to two base tokens."""
-    return [
-        p
-        for p in base_token_paths(order.sell_token, order.buy_token)
-        if all(graph.edges(u, v) for u, v in itertools.pairwise(p))
-    ]
+    return path_routing.base_paths(graph, order.sell_token, order.buy_token)
 
 
 class SingleOrderEngine:

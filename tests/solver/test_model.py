@@ -17,7 +17,8 @@ from routing.pool import TokenAddress
 from routing.route import Leg
 from solver import dto
 from solver.auction_file import AuctionFormatError, auction_from_legacy, load_auction
-from solver.dto_convert import auction_from_dto, auction_to_dto, decimal_string, solution_to_dto
+from solver.dto_convert import auction_from_dto, auction_to_dto, solution_to_dto
+from solver.dto_pools import decimal_string
 from solver.model import (
     Solution,
     Trade,
