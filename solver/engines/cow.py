@@ -78,7 +78,7 @@ class Offer:
 
 
 @dataclass(frozen=True, slots=True)
-class Fill:
+class OfferFill:
     """An offer executed at the clearing prices: ``executed`` in the order's own units,
     ``sell`` paid by the user (fee excluded), ``buy`` received, ``fee`` in the sell token."""
 
@@ -94,7 +94,7 @@ class Clearing:
     """Uniform prices, fills and AMM swaps that balance every token."""
 
     prices: Mapping[TokenAddress, int]
-    fills: tuple[Fill, ...]
+    fills: tuple[OfferFill, ...]
     swaps: tuple[Leg, ...] = ()
     gas: int = 0
     notes: tuple[str, ...] = ()
@@ -113,14 +113,14 @@ def limit_holds(offer: Offer, prices: Mapping[TokenAddress, int]) -> bool:
     return offer.sell_amount * prices[offer.sell] >= offer.buy_amount * prices[offer.buy]
 
 
-def execute(offer: Offer, executed: int, prices: Mapping[TokenAddress, int]) -> Fill:
+def execute(offer: Offer, executed: int, prices: Mapping[TokenAddress, int]) -> OfferFill:
     """Amounts of executing ``executed`` (order units) as ``computeTradeExecution`` does."""
     sell, buy = trade_execution(offer.is_sell, executed, prices[offer.sell], prices[offer.buy])
     fee = offer.fee * executed // offer.remaining if offer.remaining else 0
-    return Fill(offer, executed, sell, buy, fee)
+    return OfferFill(offer, executed, sell, buy, fee)
 
 
-def fill_respects_limit(fill: Fill) -> bool:
+def fill_respects_limit(fill: OfferFill) -> bool:
     """The fee-inclusive rate meets the signed limit: ``buy / (sell + fee) >=
     buy_amount / sell_amount``, and nothing beyond what remains is executed."""
     offer = fill.offer
@@ -132,7 +132,7 @@ def fill_respects_limit(fill: Fill) -> bool:
     )
 
 
-def net_flows(fills: Iterable[Fill], swaps: Iterable[Leg] = ()) -> dict[TokenAddress, int]:
+def net_flows(fills: Iterable[OfferFill], swaps: Iterable[Leg] = ()) -> dict[TokenAddress, int]:
     """Per token, what the settlement contract keeps: users' payments and fees plus AMM
     outputs, minus payouts and AMM inputs (every value must be ``>= 0``)."""
     flows: dict[TokenAddress, int] = {}
@@ -145,7 +145,7 @@ def net_flows(fills: Iterable[Fill], swaps: Iterable[Leg] = ()) -> dict[TokenAdd
     return flows
 
 
-def surplus(fill: Fill, reference: Mapping[TokenAddress, int]) -> Fraction:
+def surplus(fill: OfferFill, reference: Mapping[TokenAddress, int]) -> Fraction:
     """The user's surplus over the limit price in native wei (CoW: in the buy token for
     sell orders, in the sell token for buy orders), fee included in what was paid."""
     offer = fill.offer
@@ -157,7 +157,7 @@ def surplus(fill: Fill, reference: Mapping[TokenAddress, int]) -> Fraction:
     return (cap_sell - paid) * reference.get(offer.sell, 0) / PRICE_UNIT
 
 
-def total_surplus(fills: Iterable[Fill], reference: Mapping[TokenAddress, int]) -> Fraction:
+def total_surplus(fills: Iterable[OfferFill], reference: Mapping[TokenAddress, int]) -> Fraction:
     return sum((surplus(f, reference) for f in fills), Fraction(0))
 
 
@@ -208,11 +208,13 @@ def lot(offer: Offer, prices: Mapping[TokenAddress, int]) -> int:
     return p_buy // g if offer.is_sell else p_sell // g
 
 
-def _fill_hop(hop: Sequence[Offer], payout: int, prices: Mapping[TokenAddress, int]) -> list[Fill]:
+def _fill_hop(
+    hop: Sequence[Offer], payout: int, prices: Mapping[TokenAddress, int]
+) -> list[OfferFill]:
     """Exact fills of one hop paying users at most ``payout`` of its buy token:
     fill-or-kill offers whole while they fit (largest first), then partially fillable ones,
     most generous limit first, in whole lots as far as it goes."""
-    fills: list[Fill] = []
+    fills: list[OfferFill] = []
     whole = [
         execute(o, o.remaining, prices)
         for o in hop
@@ -242,7 +244,7 @@ def _fill_hop(hop: Sequence[Offer], payout: int, prices: Mapping[TokenAddress, i
 
 def balance(
     hops: Sequence[Sequence[Offer]], prices: Mapping[TokenAddress, int]
-) -> tuple[Fill, ...]:
+) -> tuple[OfferFill, ...]:
     """Fill a cycle of hops (a pair's two directions, a ring's three; hop ``i`` sells the
     token hop ``i-1`` buys) as a pure CoW, every token balanced.
 

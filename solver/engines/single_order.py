@@ -77,7 +77,7 @@ still given to the engine's router, whose splits may close the gap."""
 
 
 @dataclass(frozen=True, slots=True)
-class Fill:
+class RoutedFill:
     """A feasible fill of one order: the trade and the route that balances it."""
 
     order: Order
@@ -102,7 +102,7 @@ class Fill:
 
 
 class _Attempt(NamedTuple):
-    fill: Fill | None
+    fill: RoutedFill | None
     """Set when the limit price holds."""
     quality: float
     """What the user would get over what the limit price asks, net of fee (0: no route)."""
@@ -186,7 +186,7 @@ class OrderFiller:
                 fee = self.fee(order, found.gas)
                 if fee is None or found.amount_out < amount:
                     return _Attempt(None, 0.0)
-                return self._judge(Fill(order, Trade(order.uid, amount, fee), found))
+                return self._judge(RoutedFill(order, Trade(order.uid, amount, fee), found))
             fee = self.fee(order, self._gas_hint.get(order.uid, 0))
             for _ in range(3):
                 if fee is None or amount - fee <= 0:
@@ -197,13 +197,15 @@ class OrderFiller:
                 if needed is None:
                     return _Attempt(None, 0.0)
                 if needed <= fee:
-                    return self._judge(Fill(order, Trade(order.uid, amount - fee, fee), found))
+                    return self._judge(
+                        RoutedFill(order, Trade(order.uid, amount - fee, fee), found)
+                    )
                 fee = needed
             return _Attempt(None, 0.0)
         except NoRoute:
             return _Attempt(None, 0.0)
 
-    def _judge(self, fill: Fill) -> _Attempt:
+    def _judge(self, fill: RoutedFill) -> _Attempt:
         order = fill.order
         route, executed = fill.route, fill.trade.executed
         balanced = (
@@ -221,7 +223,7 @@ class OrderFiller:
 
     # -- one order -----------------------------------------------------------------------
 
-    def fill(self, order: Order) -> Fill | None:
+    def fill(self, order: Order) -> RoutedFill | None:
         """The order filled completely, or (partially fillable) as far as found.
 
         Screens with exact pool math along the order's best paths first, searches a
@@ -269,7 +271,7 @@ class OrderFiller:
             refined = self._bisect(order, self.route, refined, self.refine_steps)
         return refined
 
-    def _ladder(self, order: Order, route: RouteFn, previous: float) -> Fill | None:
+    def _ladder(self, order: Order, route: RouteFn, previous: float) -> RoutedFill | None:
         """The largest of ``remaining / 2**k`` that fills; stops once halving no longer
         improves the rate net of fee (past that, smaller fills only lose more to the fee)."""
         amount = order.remaining
@@ -286,8 +288,8 @@ class OrderFiller:
         return None
 
     def _bisect(
-        self, order: Order, route: RouteFn, low: Fill, steps: int = MAX_BISECTION_STEPS
-    ) -> Fill:
+        self, order: Order, route: RouteFn, low: RoutedFill, steps: int = MAX_BISECTION_STEPS
+    ) -> RoutedFill:
         """Bisect between a feasible fill and twice its amount (infeasible, or the
         remaining amount) for the largest feasible amount."""
         lo = low.trade.executed + _paid_fee(low)
@@ -306,7 +308,7 @@ class OrderFiller:
 
     # -- the auction ---------------------------------------------------------------------
 
-    def fills(self) -> list[Fill]:
+    def fills(self) -> list[RoutedFill]:
         """Fills of the auction's orders, most promising first, until the deadline."""
         candidates = [
             order
@@ -319,7 +321,7 @@ class OrderFiller:
             len(candidates),
             len(self.auction.orders),
         )
-        fills: list[Fill] = []
+        fills: list[RoutedFill] = []
         tried = 0
         for order in candidates:
             if self.deadline.passed():
@@ -338,19 +340,19 @@ class OrderFiller:
         return fills
 
 
-def _skip(order: Order, code: str, reason: str) -> Fill | None:
+def _skip(order: Order, code: str, reason: str) -> RoutedFill | None:
     """Log why an order is not filled (``code`` machine-readable, ``reason`` for people);
     no fill."""
     logger.debug("order 0x%s not filled: %s (%s)", order.uid.hex(), code, reason)
     return None
 
 
-def _paid_fee(fill: Fill) -> int:
+def _paid_fee(fill: RoutedFill) -> int:
     """The solver fee counted in a sell order's amount (0 for buy orders)."""
     return fill.trade.fee if fill.order.kind is OrderKind.SELL else 0
 
 
-def _more_for_user(a: Fill, b: Fill) -> bool:
+def _more_for_user(a: RoutedFill, b: RoutedFill) -> bool:
     """``a`` fills more than ``b``, or as much at a better rate."""
     if a.trade.executed != b.trade.executed:
         return a.trade.executed > b.trade.executed
@@ -359,7 +361,7 @@ def _more_for_user(a: Fill, b: Fill) -> bool:
     return a.route.amount_in + a.trade.fee < b.route.amount_in + b.trade.fee
 
 
-def solution_of(fill: Fill, solution_id: int, engine: str) -> Solution:
+def solution_of(fill: RoutedFill, solution_id: int, engine: str) -> Solution:
     return Solution(
         id=solution_id,
         prices=fill.prices,
