@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from intents.order import OrderClass, OrderKind
@@ -305,7 +305,14 @@ def _amm_flows(auction: Auction, solution: Solution) -> dict[TokenAddress, int]:
         pools[leg.pool] = after
         legs.append(leg)
     for total in totals.values():
-        pays, _ = _swap(pools[total.pool], total)
+        try:
+            pays, _ = _swap(pools[total.pool], total)
+        except PoolMathError as exc:
+            raise SolutionRejected(
+                Rejection.AMM_OVERDRAWN,
+                f"pool {total.pool} cannot swap {total.amount_in} of {total.token_in} "
+                f"in total: {exc}",
+            ) from exc
         if pays < total.amount_out:
             raise SolutionRejected(
                 Rejection.AMM_OVERDRAWN,
@@ -357,6 +364,21 @@ def check_solution(
         _log_rejection(solver, solution, error)
         raise
     return checked
+
+
+def passing_solutions(
+    auction: Auction, solutions: Sequence[Solution], *, now: int | None = None
+) -> list[Solution]:
+    """The solutions that pass ``check_solution`` (each checked under its engine's name);
+    every rejected one is logged with its code and reason."""
+    passed = []
+    for solution in solutions:
+        try:
+            check_solution(auction, solution, solver=solution.engine or "unnamed", now=now)
+        except SolutionRejected:
+            continue
+        passed.append(solution)
+    return passed
 
 
 async def verify_solution(

@@ -23,6 +23,7 @@ from aiohttp import web
 from intents.http.problems import error_response, from_http_exception
 from routing.pool import LiquidityFormatError
 from solver import dto
+from solver.checks import passing_solutions
 from solver.dto_convert import auction_from_dto, solution_to_dto
 from solver.engines import Engine, solve_all
 
@@ -55,6 +56,8 @@ async def solve(request: web.Request) -> web.Response:
     engines = request.app[ENGINES]
     async with request.app[LOCK]:
         solutions = await asyncio.to_thread(solve_all, engines, auction)
+    # a solver engine answers only what it would settle itself: a rejected one is logged
+    solutions = passing_solutions(auction, solutions)
     orders = {order.uid: order for order in auction.orders}
     logger.info(
         "auction %s: %d orders, %d solutions from %s",

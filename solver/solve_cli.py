@@ -1,4 +1,5 @@
-"""``tributary solve`` (solve an auction file offline and print the solutions JSON) and
+"""``tributary solve`` (solve an auction file offline and print the solutions JSON that pass
+``solver.checks``; the rejected ones are logged with their reason) and
 ``tributary solve-engine`` (serve only the solver-engine API, to enter a CoW-style
 competition or to be called by another node's auctioneer)."""
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from routing.sanity import DEFAULT_MAX_DEVIATION
 from solver import dto
 from solver.auction_file import AuctionFormatError, load_auction
+from solver.checks import passing_solutions
 from solver.dto_convert import solution_to_dto
 from solver.engines import UnknownEngine, make_engine, solve_all
 from solver.model import now
@@ -47,14 +49,17 @@ def solve_command(args: argparse.Namespace) -> int:
         return 2
     # an auction file's own deadline has long passed: solve against the time limit
     auction = auction.with_deadline(deadline)
-    solutions = solve_all(engines, auction)
+    found = solve_all(engines, auction)
+    # the orders' validity is not checked: an auction file's orders have long expired too
+    solutions = passing_solutions(auction, found)
     orders = {order.uid: order for order in auction.orders}
     body = dto.encode_solutions([solution_to_dto(s, orders) for s in solutions])
     sys.stdout.buffer.write(body + b"\n")
     sys.stdout.flush()
     logger.info(
-        "%d solutions for %d orders in %.2f s (wall, loading included)",
+        "%d solutions (%d rejected by the checks) for %d orders in %.2f s (wall, loading included)",
         len(solutions),
+        len(found) - len(solutions),
         len(auction.orders),
         time.perf_counter() - started,
     )

@@ -8,12 +8,13 @@ For each order:
   (settlement overhead + the route's pools, at the auction's gas price, via the sell token's
   reference price, rounded down);
 * the limit price must hold for what the user pays in total, fee included;
-* a fill-or-kill order is filled completely or not at all; a partially fillable order that
-  cannot be filled completely is filled with the largest amount found for which the limit
-  price holds: a geometric ladder down from the remaining amount finds a feasible amount,
-  then bisection on exact integer amounts (exact pool math along the best few token paths)
-  narrows the boundary to ``PARTIAL_PRECISION``; the engine's own router re-routes the final
-  amount when it can do better;
+* a fill-or-kill order is filled completely or not at all: only all that is left of it is
+  ever routed (along the search paths, then by the engine's router), never a part;
+* a partially fillable order that cannot be filled completely is filled with the largest
+  amount found for which the limit price holds: a geometric ladder down from the remaining
+  amount finds a feasible amount, then bisection on exact integer amounts (exact pool math
+  along the best few token paths) narrows the boundary to ``PARTIAL_PRECISION``; the
+  engine's own router re-routes the final amount when it can do better;
 * orders are tried until the deadline, market orders first, then the most valuable; an
   order whose best marginal rate along any path of at most ``max_hops`` hops cannot meet
   its limit price is skipped without routing (no route can beat the marginal rates);
@@ -70,10 +71,10 @@ MAX_BISECTION_STEPS = 24
 ROUTER_REFINE_STEPS = 6
 """Optimal engine: bisection steps with the router above a partial fill found along paths."""
 MARGINAL_SLACK = 1e-6
+"""Relative slack on float marginal rates before an order is skipped as out of the money."""
 SPLIT_HOPE = 0.98
 """A fill-or-kill order missing its limit price along single paths by less than this is
 still given to the engine's router, whose splits may close the gap."""
-"""Relative slack on float marginal rates before an order is skipped as out of the money."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,17 +241,14 @@ class OrderFiller:
         screen = self.attempt(
             order, order.remaining, partial(route_along, self.graph, screen_paths)
         )
-        if screen.fill is None and not order.partially_fillable:
-            if screen.quality < SPLIT_HOPE:
-                return _skip(order, "LimitPrice", f"best path gives {screen.quality:.4f} of it")
-            found = self.attempt(order, order.remaining).fill
-            return found or _skip(order, "LimitPrice", "the router cannot meet it either")
         paths = (
             screen_paths
             if self.search_paths is best_paths
             else self.search_paths(self.graph, order)
         )
         along = partial(route_along, self.graph, paths) if paths else None
+        if not order.partially_fillable:
+            return self._fill_whole(order, screen, along, paths == screen_paths)
         if along is None:
             return _skip(order, "NoRoute", "no search path between its tokens")
         found = screen.fill
@@ -270,6 +268,24 @@ class OrderFiller:
             # the router (splitting) may fill more than the paths did
             refined = self._bisect(order, self.route, refined, self.refine_steps)
         return refined
+
+    def _fill_whole(
+        self, order: Order, screen: _Attempt, along: RouteFn | None, screened: bool
+    ) -> RoutedFill | None:
+        """A fill-or-kill order: all that is left of it, or nothing. Only whole amounts are
+        tried: along the search paths (``screened``: the screen was along them), then with
+        the engine's router; the one better for the user is kept."""
+        if screen.fill is None and screen.quality < SPLIT_HOPE:
+            return _skip(order, "LimitPrice", f"best path gives {screen.quality:.4f} of it")
+        found = screen.fill
+        if not screened:
+            found = self.attempt(order, order.remaining, along).fill if along else None
+        if self.deadline.passed():
+            return found
+        routed = self.attempt(order, order.remaining).fill
+        if routed is not None and (found is None or _more_for_user(routed, found)):
+            found = routed
+        return found or _skip(order, "LimitPrice", "no route fills all of it")
 
     def _ladder(self, order: Order, route: RouteFn, previous: float) -> RoutedFill | None:
         """The largest of ``remaining / 2**k`` that fills; stops once halving no longer

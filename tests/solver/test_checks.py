@@ -188,6 +188,42 @@ def test_fill_or_kill_must_fill_exactly() -> None:
     assert rejected(COW, bad) is Rejection.PARTIAL_FILL_NOT_ALLOWED
 
 
+@given(
+    kind=st.sampled_from(list(OrderKind)),
+    order_class=st.sampled_from(list(OrderClass)),
+    left=st.integers(min_value=1, max_value=10**30),
+    signed_fee=st.integers(min_value=0, max_value=10**28),
+    executed=st.integers(min_value=1, max_value=2 * 10**30),
+    solver_fee=st.integers(min_value=0, max_value=10**28),
+)
+def test_fill_or_kill_rejected_unless_all_that_is_left(
+    kind: OrderKind,
+    order_class: OrderClass,
+    left: int,
+    signed_fee: int,
+    executed: int,
+    solver_fee: int,
+) -> None:
+    # CoW's rule: a fill-or-kill sell order's executed + fee is what is left, a buy order's
+    # executed is; a signed fee is outside it
+    fee = solver_fee if order_class is OrderClass.LIMIT else 0
+    fok = order(1, sell_amount=left, buy_amount=left, kind=kind, order_class=order_class)
+    fok = dataclasses.replace(fok, fee_amount=signed_fee if order_class is OrderClass.MARKET else 0)
+    trade = Trade(uid(1), executed, fee)
+    used = executed + (fee if kind is OrderKind.SELL else 0)
+    try:
+        check_solution(auction(fok), solution({A: 1, B: 1}, trade), solver="test")
+        code = None
+    except SolutionRejected as error:
+        code = error.code
+    if used < left:
+        assert code is Rejection.PARTIAL_FILL_NOT_ALLOWED
+    elif used > left:
+        assert code is Rejection.OVERFILL
+    else:
+        assert code not in (Rejection.PARTIAL_FILL_NOT_ALLOWED, Rejection.OVERFILL)
+
+
 def test_limit_price_at_uniform_prices() -> None:
     # 1000 A at A:1, B:2 buys 500 B: below the 900 B limit (the contract's own check)
     bad = dataclasses.replace(COW_SOLUTION, prices={A: 1, B: 2})
@@ -297,6 +333,16 @@ def test_stateless_pool_legs_are_simulated_as_one_swap() -> None:
     fair = (Leg(WEIGHTED.id, A, B, 10**22, half), Leg(WEIGHTED.id, A, B, 10**22, whole - half))
     good = solution({A: whole, B: 2 * 10**22}, Trade(uid(4), 2 * 10**22), legs=fair)
     assert [t.bought for t in check_solution(book, good, solver="t")] == [whole]
+
+
+def test_stateless_pool_legs_over_its_limit_together_are_rejected() -> None:
+    # each leg is within the weighted pool's max in-ratio (30% of its balance), both are not
+    amount = 2 * 10**23
+    out = WEIGHTED.amount_out(A, B, amount)
+    book = auction(order(4, A, B, 2 * amount, 1))
+    legs = (Leg(WEIGHTED.id, A, B, amount, out), Leg(WEIGHTED.id, A, B, amount, out))
+    bad = solution({A: 2 * out, B: 2 * amount}, Trade(uid(4), 2 * amount), legs=legs)
+    assert rejected(book, bad) is Rejection.AMM_OVERDRAWN
 
 
 def test_token_deficit_without_liquidity() -> None:

@@ -217,3 +217,19 @@ async def test_only_solver_endpoints(client: TestClient) -> None:  # type: ignor
     assert (await missing.json())["errorType"] == "NotFound"
     wrong = await client.get("/solve")
     assert wrong.status == 405
+
+
+async def test_only_solutions_that_pass_the_checks_are_answered() -> None:
+    from tests.solver.test_solve_cli import HalfFills
+
+    app = make_app([HalfFills(), make_engine("baseline")])  # type: ignore[list-item]
+    async with TestClient(TestServer(app)) as client:
+        response = await client.post("/solve", data=json.dumps(_auction()))
+        assert response.status == 200
+        solutions = dto.decode_solver_response(await response.read()).solutions
+    # the baseline's full fill is answered, its half-filled copy is not
+    assert len(solutions) == 1
+    order = _auction()["orders"][0]
+    (trade,) = solutions[0].trades
+    assert isinstance(trade, dto.Fulfillment)
+    assert trade.executed_amount == int(order["sellAmount"]) - (trade.fee or 0)

@@ -3,6 +3,7 @@ the time limit), and ``tributary solve-engine`` serving /solve from its own proc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -17,8 +18,19 @@ import pytest
 from routing.pool import PoolId, TokenAddress
 from solver import dto
 from solver.auction_file import load_auction
+from solver.checks import Rejection, check_solution
 from solver.cli import main
-from solver.model import Trade, executed_amounts, limit_respected, now, signed_fee
+from solver.dto_convert import solution_from_dto
+from solver.engines import make_engine
+from solver.model import (
+    Auction,
+    Solution,
+    Trade,
+    executed_amounts,
+    limit_respected,
+    now,
+    signed_fee,
+)
 from tests.solver.mainnet import MAINNET, legacy_bytes, solver_bytes
 from tests.solver.test_solve_api import _auction
 
@@ -119,3 +131,58 @@ def test_mainnet_auction_with_time_to_spare_has_valid_fills(
     code = main(["solve", "--auction", str(MAINNET), "--engine", "optimal", "--time-limit", "60"])
     assert code == 0
     assert _check_solutions(capsysbinary.readouterr().out, legacy_bytes()) >= 1
+
+
+class HalfFills:
+    """The baseline's solutions with their first trade executed half: every one fails the
+    checks (a fill-or-kill order filled in part, or a settlement short of what its AMM
+    legs take). Registered as an engine by the subprocess below."""
+
+    name = "half-fills"
+
+    def solve(self, auction: Auction) -> list[Solution]:
+        return [
+            dataclasses.replace(
+                s,
+                trades=(
+                    dataclasses.replace(s.trades[0], executed=s.trades[0].executed // 2),
+                    *s.trades[1:],
+                ),
+                engine=self.name,
+            )
+            for s in make_engine("baseline").solve(auction)
+        ]
+
+
+def half_fills() -> HalfFills:
+    return HalfFills()
+
+
+_WITH_HALF_FILLS = (
+    "import sys, solver.engines as engines; "
+    "engines.ENGINES['half-fills'] = 'tests.solver.test_solve_cli:half_fills'; "
+    "from solver.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def test_solve_prints_only_solutions_that_pass_the_checks() -> None:
+    command = [sys.executable, "-c", _WITH_HALF_FILLS, "solve", "--auction", str(MAINNET)]
+    run = subprocess.run(
+        [*command, "--engine", "baseline,half-fills", "--time-limit", "20"],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    printed = dto.decode_solver_response(run.stdout).solutions
+    auction = load_auction(legacy_bytes(), now())
+    for wire in printed:
+        check_solution(auction, solution_from_dto(wire), solver="printed")
+    # the half fills are not printed: each is on stderr with its machine-readable reason
+    stderr = run.stderr.decode()
+    rejected = [line for line in stderr.splitlines() if "half-fills" in line and "rejected" in line]
+    assert printed, "the baseline fills some order of the shared auction"
+    assert len(rejected) == len(printed), stderr
+    codes = {code.value for code in Rejection}
+    assert all(any(f": {code}: " in line for code in codes) for line in rejected)
