@@ -40,11 +40,10 @@ from solver.engines.cow import (
     AmmQuote,
     Clearing,
     Offer,
-    PairBook,
-    clear_pair,
     clear_ring,
     may_clear,
 )
+from solver.engines.cow_pair import PairBook, clear_pair
 from solver.engines.single_order import (
     OrderFiller,
     SingleOrderEngine,
