@@ -208,7 +208,9 @@ def test_fill_or_kill_rejected_unless_all_that_is_left(
     # executed is; a signed fee is outside it
     fee = solver_fee if order_class is OrderClass.LIMIT else 0
     fok = order(1, sell_amount=left, buy_amount=left, kind=kind, order_class=order_class)
-    fok = dataclasses.replace(fok, fee_amount=signed_fee if order_class is OrderClass.MARKET else 0)
+    fok = dataclasses.replace(
+        fok, signed_fee_amount=signed_fee if order_class is OrderClass.MARKET else 0
+    )
     trade = Trade(uid(1), executed, fee)
     used = executed + (fee if kind is OrderKind.SELL else 0)
     try:
