@@ -28,11 +28,10 @@ from tqdm import tqdm
 
 from routing.baseline import baseline_route, best_single_pool_route
 from routing.graph import TokenGraph
-from routing.liquidity import parse_snapshot, token_address
 from routing.optimizer import Router, RouterConfig
-from routing.pool import TokenAddress
+from routing.pool import TokenAddress, token_address
 from routing.route import NoRoute, OrderKind, Route
-from solver.route_cli import build_graph
+from solver.route_cli import build_graph, load_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -385,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     doc = json.loads(Path(args.auction).read_text())
-    snapshot = parse_snapshot(doc)
+    snapshot = load_snapshot(args.auction)
     cases = load_orders(doc)[: args.orders]
     graph = build_graph(snapshot)
     gas_free_graph = graph.with_gas_price(0)

@@ -30,11 +30,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from intents.order import OrderKind
+from solver.auction_file import load_auction
 from solver.checks import CheckedTrade, SolutionRejected, check_solution
 from solver.competition import Bid, arbitrate
 from solver.engines import make_engine, solve_all
 from solver.engines.base import forget_token_graph
-from solver.model import Auction, Solution, load_auction, now
+from solver.model import Auction, Solution, now
 from solver.scoring import ScoringError, bid, native_value, surplus
 
 DEFAULT_AUCTION = "../shared/data/auctions/mainnet-7400681.json"  # as `make bench`
@@ -61,7 +62,7 @@ def surplus_native(trade: CheckedTrade, auction: Auction) -> int:
     order = trade.order
     value = surplus(order, trade.paid, trade.bought)
     if order.kind is OrderKind.BUY:
-        value = value * order.buy_amount // order.sell_amount
+        value = value * order.signed_buy_amount // order.signed_sell_amount
     return native_value(value, auction.reference_price(order.buy_token) or 0)
 
 

@@ -1,6 +1,7 @@
 """Seed the devnet with real mainnet liquidity from an auction snapshot.
 
-The snapshot is parsed by routing (``routing.parse_snapshot``, either auction format). A
+The snapshot (a legacy-format auction file) is parsed by routing's one legacy parser
+(``routing.parse_snapshot``). A
 chosen set of its tokens (default: WETH, USDC, USDT, DAI, WBTC and the most connected
 others) is deployed as mintable ERC-20s with the real decimals, and every Uniswap V2 and
 V3 pool among them is recreated with the published contracts:

@@ -5,16 +5,18 @@ from routing.baseline import BASE_TOKENS, baseline_route, best_single_pool_route
 from routing.graph import Edge, TokenGraph
 from routing.limit_order import LimitOrderPool
 from routing.liquidity import (
-    LiquidityFormatError,
+    Pools,
     SkippedLiquidity,
     Snapshot,
     TokenInfo,
+    collect,
     parse_snapshot,
 )
 from routing.optimizer import Router, RouterConfig
 from routing.paths import CandidateNetwork, TokenPath, candidate_network, candidate_paths
 from routing.pool import (
     InsufficientLiquidity,
+    LiquidityFormatError,
     Pool,
     PoolId,
     PoolMathError,
@@ -41,6 +43,7 @@ __all__ = [
     "Pool",
     "PoolId",
     "PoolMathError",
+    "Pools",
     "Route",
     "Router",
     "RouterConfig",
@@ -60,5 +63,6 @@ __all__ = [
     "best_single_pool_route",
     "candidate_network",
     "candidate_paths",
+    "collect",
     "parse_snapshot",
 ]

@@ -9,7 +9,9 @@ upscale, ``_calcInGivenOut``, downscale rounding up, then the fee is added as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from routing.fixed_point import (
     ONE,
@@ -21,7 +23,14 @@ from routing.fixed_point import (
     pow_up,
     sub,
 )
-from routing.pool import InsufficientLiquidity, PoolId, PoolMathError, TokenAddress, UnknownToken
+from routing.pool import (
+    InsufficientLiquidity,
+    PoolId,
+    PoolMathError,
+    TokenAddress,
+    UnknownToken,
+    scaled,
+)
 
 MAX_IN_RATIO = 3 * 10**17
 MAX_OUT_RATIO = 3 * 10**17
@@ -145,3 +154,30 @@ class WeightedPool:
         # (b_out / w_out) / (b_in / w_in) in base units, after the fee.
         price = (t_out.balance * t_in.weight) / (t_in.balance * t_out.weight)
         return price * (ONE - self.fee) / ONE
+
+
+def weighted_pool(
+    ident: str,
+    reserves: Iterable[tuple[TokenAddress, int, Fraction, int]],
+    fee: Fraction,
+    pow_shortcuts: bool,
+    gas: int,
+) -> WeightedPool:
+    """A pool from its (token, balance, weight, 18-decimal scaling factor) entries in any
+    order (Balancer registers tokens sorted by address) and its exact fee and weights (whole
+    numbers of 1e-18)."""
+    return WeightedPool(
+        id=PoolId(ident),
+        reserves=tuple(
+            sorted(
+                (
+                    WeightedToken(token, balance, scaled(weight, 10**18, "weight"), factor)
+                    for token, balance, weight, factor in reserves
+                ),
+                key=lambda token: token.address,
+            )
+        ),
+        fee=scaled(fee, 10**18, "fee"),
+        pow_shortcuts=pow_shortcuts,
+        gas=gas,
+    )

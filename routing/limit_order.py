@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from routing.pool import InsufficientLiquidity, PoolId, PoolMathError, TokenAddress, UnknownToken
+from routing.pool import (
+    InsufficientLiquidity,
+    LiquidityFormatError,
+    PoolId,
+    PoolMathError,
+    TokenAddress,
+    UnknownToken,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +64,25 @@ class LimitOrderPool:
     def spot_price(self, token_in: TokenAddress, token_out: TokenAddress) -> float:
         self._check(token_in, token_out)
         return self.maker_amount / self.taker_amount
+
+
+def limit_order_pool(
+    ident: str,
+    taker_token: TokenAddress,
+    maker_token: TokenAddress,
+    taker_amount: int,
+    maker_amount: int,
+    taker_token_fee: int,
+    gas: int,
+) -> LimitOrderPool:
+    """A foreign limit order as a one-way pool (taker token in, maker token out); one
+    charging a taker token fee is not modelled."""
+    if taker_token_fee != 0:
+        raise LiquidityFormatError("limit orders with a taker token fee are not modelled")
+    return LimitOrderPool(
+        id=PoolId(ident),
+        tokens=(taker_token, maker_token),
+        taker_amount=taker_amount,
+        maker_amount=maker_amount,
+        gas=gas,
+    )

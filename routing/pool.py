@@ -14,6 +14,7 @@ with ``GIVEN_IN`` can return a few wei less, as on chain.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import NewType, Protocol, runtime_checkable
 
 from routing.errors import RoutingError
@@ -29,6 +30,32 @@ class PoolMathError(RoutingError, ArithmeticError):
     """Root of pool-math failures; ``code`` is machine-readable."""
 
     code = "PoolMathError"
+
+
+class LiquidityFormatError(RoutingError, ValueError):
+    """Liquidity that cannot be read: a document that is not an auction, or a pool's
+    description that cannot be a pool of its kind (not an address, a fee that is not a
+    whole number of the contract's units...)."""
+
+    code = "LiquidityFormatError"
+
+
+def token_address(value: str) -> TokenAddress:
+    """Normalise an address to this package's lowercase form."""
+    text = value.lower()
+    if len(text) != 42 or not text.startswith("0x"):
+        raise LiquidityFormatError(f"not an address: {value!r}")
+    int(text, 16)
+    return TokenAddress(text)
+
+
+def scaled(value: Fraction, scale: int, what: str) -> int:
+    """``value * scale`` as an exact integer (a fee in pips, a weight in 18 decimals...), or
+    a ``LiquidityFormatError`` if it is not one."""
+    product = value * scale
+    if product.denominator != 1:
+        raise LiquidityFormatError(f"{what} {value} is not a multiple of 1/{scale}")
+    return product.numerator
 
 
 class InsufficientLiquidity(PoolMathError):

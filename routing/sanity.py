@@ -23,11 +23,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from itertools import combinations
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from routing.balancer_weighted import WeightedPool
 from routing.limit_order import LimitOrderPool
-from routing.liquidity import SkippedLiquidity, Snapshot
+from routing.liquidity import Pools, SkippedLiquidity, Snapshot
 from routing.pool import Pool, PoolId, PoolMathError, TokenAddress
 from routing.route import Route
 from routing.stable import AMP_PRECISION, StablePool, calculate_invariant
@@ -260,9 +260,12 @@ def sane_pools(
     return tuple(kept), tuple(insane)
 
 
+_Liquidity = TypeVar("_Liquidity", Pools, Snapshot)
+
+
 def with_sane_pools(
-    snapshot: Snapshot, kept: tuple[Pool, ...], insane: tuple[InsanePool, ...]
-) -> Snapshot:
+    snapshot: _Liquidity, kept: tuple[Pool, ...], insane: tuple[InsanePool, ...]
+) -> _Liquidity:
     """``snapshot`` with the pools ``sane_pools`` kept; those it left out are listed in
     ``skipped`` with code ``PriceDeviation``."""
     if not insane:

@@ -11,7 +11,9 @@ decimals and any rate provider's rate (18 decimals).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from routing.fixed_point import (
     ONE,
@@ -23,7 +25,14 @@ from routing.fixed_point import (
     mul_up,
     sub,
 )
-from routing.pool import InsufficientLiquidity, PoolId, PoolMathError, TokenAddress, UnknownToken
+from routing.pool import (
+    InsufficientLiquidity,
+    PoolId,
+    PoolMathError,
+    TokenAddress,
+    UnknownToken,
+    scaled,
+)
 
 AMP_PRECISION = 1000
 _ROUNDS = 255
@@ -199,3 +208,29 @@ class StablePool:
         rate = (a_nn + d_p / balances[i]) / (a_nn + d_p / balances[o])
         scale = self.reserves[i].scaling_factor / self.reserves[o].scaling_factor
         return rate * scale * (ONE - self.fee) / ONE
+
+
+def stable_pool(
+    ident: str,
+    reserves: Iterable[tuple[TokenAddress, int, int]],
+    amplification: Fraction,
+    fee: Fraction,
+    gas: int,
+    address: TokenAddress | None = None,
+) -> StablePool:
+    """A pool from its (token, balance, 18-decimal scaling factor) entries in any order;
+    Balancer registers tokens sorted by address, and the math's rounding depends on that
+    order. A composable stable pool lists its own BPT (the pool ``address``) among its
+    tokens; regular swaps ignore it, so it is dropped."""
+    return StablePool(
+        id=PoolId(ident),
+        reserves=tuple(
+            sorted(
+                (StableToken(t, b, f) for t, b, f in reserves if t != address),
+                key=lambda token: token.address,
+            )
+        ),
+        amp=scaled(amplification, AMP_PRECISION, "amplification parameter"),
+        fee=scaled(fee, 10**18, "fee"),
+        gas=gas,
+    )

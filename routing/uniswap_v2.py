@@ -8,9 +8,18 @@ past ``2**112 - 1`` is refused like the contract's ``OVERFLOW`` revert.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
-from routing.pool import InsufficientLiquidity, PoolId, PoolMathError, TokenAddress, UnknownToken
+from routing.pool import (
+    InsufficientLiquidity,
+    LiquidityFormatError,
+    PoolId,
+    PoolMathError,
+    TokenAddress,
+    UnknownToken,
+)
 
 MAX_RESERVE = 2**112 - 1
 
@@ -76,3 +85,22 @@ class ConstantProductPool:
         if reserve_in == 0:
             return 0.0
         return reserve_out / reserve_in * (self.fee_den - self.fee_num) / self.fee_den
+
+
+def constant_product_pool(
+    ident: str, reserves: Iterable[tuple[TokenAddress, int]], fee: Fraction, gas: int
+) -> ConstantProductPool:
+    """A pair from its two (token, reserve) entries in any order and its exact fee; the
+    tokens are ordered by address, as Uniswap orders token0/token1."""
+    entries = sorted(reserves)
+    if len(entries) != 2:
+        raise LiquidityFormatError(f"a pair needs two tokens, got {len(entries)}")
+    (t0, r0), (t1, r1) = entries
+    return ConstantProductPool(
+        id=PoolId(ident),
+        tokens=(t0, t1),
+        reserves=(r0, r1),
+        fee_num=fee.numerator,
+        fee_den=fee.denominator,
+        gas=gas,
+    )

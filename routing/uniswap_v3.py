@@ -11,12 +11,21 @@ amounts are bit-exact. The price limit is the contract's extreme (``MIN_SQRT_RAT
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, replace
+from fractions import Fraction
 from typing import NamedTuple
 
 from routing.full_math import MAX_UINT128, mul_div_rounding_up
-from routing.pool import InsufficientLiquidity, PoolId, PoolMathError, TokenAddress, UnknownToken
+from routing.pool import (
+    InsufficientLiquidity,
+    LiquidityFormatError,
+    PoolId,
+    PoolMathError,
+    TokenAddress,
+    UnknownToken,
+    scaled,
+)
 from routing.sqrt_price_math import amount0_delta, amount1_delta
 from routing.swap_math import PIPS, compute_swap_step
 from routing.tick_math import (
@@ -344,3 +353,30 @@ class ConcentratedLiquidityPool:
         price = (self.sqrt_price_x96 / 2**96) ** 2
         after_fee = (PIPS - self.fee_pips) / PIPS
         return (price if self._direction(token_in, token_out) else 1 / price) * after_fee
+
+
+def concentrated_liquidity_pool(
+    ident: str,
+    tokens: Sequence[TokenAddress],
+    sqrt_price_x96: int,
+    liquidity: int,
+    tick: int,
+    liquidity_net: Mapping[int, int],
+    fee: Fraction,
+    gas: int,
+) -> ConcentratedLiquidityPool:
+    """A pool from its two tokens in any order (ordered by address, as token0/token1), its
+    state and its exact fee (a whole number of pips)."""
+    pair = sorted(tokens)
+    if len(pair) != 2:
+        raise LiquidityFormatError(f"a pool needs two tokens, got {len(pair)}")
+    return ConcentratedLiquidityPool(
+        id=PoolId(ident),
+        tokens=(pair[0], pair[1]),
+        sqrt_price_x96=sqrt_price_x96,
+        liquidity=liquidity,
+        tick=tick,
+        liquidity_net=dict(liquidity_net),
+        fee_pips=scaled(fee, 10**6, "fee"),
+        gas=gas,
+    )

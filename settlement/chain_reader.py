@@ -14,6 +14,7 @@ from typing import Any
 
 from intents.chain import Funds
 from intents.types import Address, OrderUid, TokenAddress
+from intents.wire import to_hex
 from settlement.errors import SettlementError
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError, RpcReply
 
@@ -51,10 +52,6 @@ def _bytes_tail(data: bytes) -> bytes:
     return _word(len(data)) + data + bytes(-len(data) % 32)
 
 
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
-
-
 def _uint(reply: RpcReply) -> int:
     """A ``uint256`` return value; a revert or empty return data (no code) reads as 0."""
     if reply.error is not None:
@@ -75,7 +72,7 @@ class RpcChainReader:
         self._relayer_word = _address_word(vault_relayer)
 
     def _eth_call(self, to: str, data: bytes) -> tuple[str, list[Any]]:
-        return ("eth_call", [{"to": to, "data": _hex(data)}, "latest"])
+        return ("eth_call", [{"to": to, "data": to_hex(data)}, "latest"])
 
     async def funds(self, queries: Sequence[tuple[Address, TokenAddress]]) -> list[Funds]:
         """Balance and vault-relayer allowance per (owner, token); a token whose calls
@@ -99,7 +96,7 @@ class RpcChainReader:
         """True only if the call returns the magic value within ``gas_cap`` gas; reverts,
         running out of gas, no code and any other answer are False."""
         data = IS_VALID_SIGNATURE + digest + _word(64) + _bytes_tail(signature)
-        call = {"to": owner, "data": _hex(data), "gas": hex(gas_cap)}
+        call = {"to": owner, "data": to_hex(data), "gas": hex(gas_cap)}
         reply = await self.client.request("eth_call", [call, "latest"])
         if reply.error is not None:
             # The node ran the call and it failed (revert, out of gas, invalid opcode).
@@ -119,7 +116,9 @@ async def verify_chain(
     (``ChainReadError`` if the node cannot be asked)."""
     chain_id_hex, separator = await asyncio.gather(
         client.call("eth_chainId", []),
-        client.request("eth_call", [{"to": settlement, "data": _hex(DOMAIN_SEPARATOR)}, "latest"]),
+        client.request(
+            "eth_call", [{"to": settlement, "data": to_hex(DOMAIN_SEPARATOR)}, "latest"]
+        ),
     )
     chain_id = int(chain_id_hex, 16)
     if chain_id != expected_chain_id:

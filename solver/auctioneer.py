@@ -27,30 +27,38 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import aiohttp
 
 from intents.book import OrderBook
 from intents.chain import ChainReader
-from intents.order import OrderKind, StoredOrder
+from intents.order import StoredOrder
 from intents.types import Address, OrderUid, TokenAddress
+from intents.wire import to_hex
 from routing.pool import TokenAddress as PoolToken
 from settlement.chain_pools import ChainPool
-from settlement.encoding import Settlement, trade_for_order
+from settlement.encoding import Settlement
 from settlement.fills import FillIndexer
-from settlement.interactions import Leg as SettlementLeg
-from settlement.interactions import route_interactions
 from settlement.submitter import Outcome, SettlementReverted, Submission, Submitter
 from solver import dto
+from solver.book_auction import (
+    BookAuction,
+    GasPriceSource,
+    RpcGasPrice,
+    book_auction,
+    order_from_book,
+)
 from solver.checks import SolutionRejected, verify_solution
 from solver.competition import Bid, Ranking, arbitrate
 from solver.engines import Engine
 from solver.external import ExternalSolver
 from solver.leader import AlwaysLeader, Leadership
-from solver.liquidity_source import LiquiditySource, native_prices
-from solver.model import Auction, Order, Solution, auction_from_dto, executed_amounts
+from solver.liquidity_source import LiquiditySource
+from solver.model import Auction, Solution
 from solver.scoring import ScoringError
 from solver.scoring import bid as make_bid
+from solver.solution_settlement import settlement_of
 
 logger = logging.getLogger(__name__)
 
@@ -88,106 +96,6 @@ class RoundReport:
     error: str | None = None
 
 
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
-
-
-def remaining_amounts(stored: StoredOrder, available: int | None = None) -> tuple[int, int]:
-    """(sell, buy) left to fill, proportional to what is left on the order's kind side
-    (rounded down on the other side); a partially fillable order is also cut to what its
-    owner can pay, ``available`` of the sell token."""
-    o = stored.order
-    if o.kind is OrderKind.SELL:
-        sell = max(o.sell_amount - stored.executed_sell_amount, 0)
-        if available is not None and o.partially_fillable:
-            sell = min(sell, available)
-        return sell, o.buy_amount * sell // o.sell_amount
-    buy = max(o.buy_amount - stored.executed_buy_amount, 0)
-    if available is not None and o.partially_fillable:
-        buy = min(buy, available * o.buy_amount // o.sell_amount)
-    return o.sell_amount * buy // o.buy_amount, buy
-
-
-def order_dto(stored: StoredOrder, available: int | None = None) -> dto.Order:
-    """The auction form of a stored order (its remaining amounts, see
-    ``remaining_amounts``)."""
-    o = stored.order
-    sell, buy = remaining_amounts(stored, available)
-    return dto.Order(
-        uid=_hex(stored.uid),
-        sell_token=o.sell_token,
-        buy_token=o.buy_token,
-        sell_amount=dto.U256(sell),
-        full_sell_amount=dto.U256(o.sell_amount),
-        buy_amount=dto.U256(buy),
-        full_buy_amount=dto.U256(o.buy_amount),
-        valid_to=o.valid_to,
-        kind="sell" if o.kind is OrderKind.SELL else "buy",
-        receiver=o.receiver,
-        owner=stored.owner,
-        partially_fillable=o.partially_fillable,
-        pre_interactions=[],
-        post_interactions=[],
-        sell_token_source="erc20",
-        buy_token_destination="erc20",
-        class_="limit" if stored.order_class == "limit" else "market",
-        app_data=_hex(o.app_data),
-        signing_scheme=stored.signing_scheme.value,
-        signature=_hex(stored.signature),
-    )
-
-
-def settlement_of(
-    solution: Solution,
-    orders: Mapping[OrderUid, Order],
-    stored: Mapping[OrderUid, StoredOrder],
-    pools: Mapping[str, ChainPool],
-    config: AuctioneerConfig,
-) -> Settlement:
-    """The ``settle()`` executing ``solution`` exactly: uniform clearing prices, and for a
-    trade that pays a solver fee its own pair of prices (``sell: bought``, ``buy: paid``)
-    so the contract charges exactly the fee-inclusive amount the solution promises."""
-    tokens = list(solution.prices)
-    prices = [solution.prices[t] for t in tokens]
-    index = {t: i for i, t in enumerate(tokens)}
-    trades = []
-    for trade in solution.trades:
-        order, book_order = orders[trade.order], stored[trade.order]
-        signed = book_order.order
-        token_index = {
-            signed.sell_token: index[order.sell_token],
-            signed.buy_token: index[order.buy_token],
-        }
-        executed = trade.executed
-        if trade.fee:
-            sold, bought = executed_amounts(order, trade, solution.prices)
-            token_index = {signed.sell_token: len(tokens), signed.buy_token: len(tokens) + 1}
-            tokens += [order.sell_token, order.buy_token]
-            prices += [bought, sold]
-            if order.kind is OrderKind.SELL:
-                executed = sold
-        trades.append(
-            trade_for_order(
-                signed,
-                token_index,
-                book_order.signing_scheme,
-                book_order.owner,
-                book_order.signature,
-                executed if signed.partially_fillable else 0,
-            )
-        )
-    legs: list[SettlementLeg] = [
-        pools[leg.pool].leg(leg.token_in, leg.token_out, leg.amount_in, leg.amount_out)
-        for leg in solution.legs
-    ]
-    return Settlement(
-        tokens=tuple(TokenAddress(t) for t in tokens),
-        clearing_prices=tuple(prices),
-        trades=tuple(trades),
-        intra=route_interactions(legs, config.settlement, v3_router=config.v3_router),
-    )
-
-
 class Auctioneer:
     """Runs batch auctions over ``book`` and settles the winners through ``submitter``."""
 
@@ -204,6 +112,7 @@ class Auctioneer:
         fills: FillIndexer,
         config: AuctioneerConfig,
         leadership: Leadership | None = None,
+        gas_price: GasPriceSource | None = None,
     ) -> None:
         self.book = book
         self.chain = chain
@@ -218,7 +127,8 @@ class Auctioneer:
         self.leadership = leadership or AlwaysLeader()
         self.rounds = 0
         self.reports: list[RoundReport] = []
-        self._stored: dict[OrderUid, StoredOrder] = {}
+        self.gas_price = gas_price
+        """``None``: the submitter's node (``eth_gasPrice``)."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run rounds every ``config.interval`` seconds until ``stop`` is set."""
@@ -253,7 +163,7 @@ class Auctioneer:
         kept = []
         for stored, f in zip(orders, funds, strict=True):
             available = min(f.balance, f.allowance)
-            sell, _ = remaining_amounts(stored)
+            sell, _ = order_from_book(stored).remaining_amounts()
             need = 1 if stored.order.partially_fillable else sell + stored.order.fee_amount
             if available >= need:
                 kept.append((stored, available))
@@ -264,45 +174,36 @@ class Auctioneer:
                 "auction %d leaves out %d unfunded order(s): %s",
                 report.auction_id,
                 len(report.unfunded),
-                ", ".join(_hex(u) for u in report.unfunded),
+                ", ".join(to_hex(u) for u in report.unfunded),
             )
         return kept
 
     async def build_auction(
         self, orders: list[tuple[StoredOrder, int]], auction_id: int
-    ) -> dto.Auction:
-        """The solver-engine auction of ``orders`` (each with what its owner can pay)."""
+    ) -> BookAuction:
+        """The auction of ``orders`` (each with what its owner can pay) over the current
+        liquidity and gas price."""
         liquidity = await self.liquidity.liquidity()
-        prices = native_prices(liquidity, self.config.weth)
-        addresses: set[str] = set()
-        for stored, _ in orders:
-            addresses |= {stored.order.sell_token, stored.order.buy_token}
-        for pool in liquidity:
-            if not isinstance(pool, dto.ForeignLimitOrder):
-                addresses |= set(pool.tokens)
-        gas_price = int(await self.submitter.rpc.call("eth_gasPrice", []), 16)
-        tokens = {
-            token: dto.Token(
-                decimals=None,
-                reference_price=dto.U256(prices[token]) if token in prices else None,
-                available_balance=dto.U256(0),
-                trusted=False,
-            )
-            for token in sorted(addresses)
-        }
-        return dto.Auction(
-            id=str(auction_id),
-            tokens=tokens,
-            orders=[order_dto(s, available) for s, available in orders],
-            liquidity=liquidity,
-            effective_gas_price=dto.U256(gas_price),
+        source = self.gas_price or RpcGasPrice(self.submitter.rpc)
+        return book_auction(
+            str(auction_id),
+            orders,
+            liquidity,
+            weth=PoolToken(self.config.weth),
+            gas_price=await source.gas_price(),
             deadline=datetime.now(UTC) + timedelta(seconds=self.config.solve_time),
-            surplus_capturing_jit_order_owners=[],
         )
 
+    async def market(self) -> Auction:
+        """The current market as an auction without orders (pools, reference prices, gas
+        price): what the quoter prices over."""
+        return (await self.build_auction([], 0)).auction
+
     async def _solve(
-        self, session: aiohttp.ClientSession, wire: dto.Auction, auction: Auction
+        self, session: aiohttp.ClientSession, round_: BookAuction
     ) -> list[tuple[str, Solution]]:
+        auction = round_.auction
+
         async def internal(engine: Engine) -> list[Solution]:
             try:
                 return await asyncio.to_thread(engine.solve, auction)
@@ -310,9 +211,10 @@ class Auctioneer:
                 logger.exception("engine %s failed on auction %s", engine.name, auction.id)
                 return []
 
-        calls = [(e.name, internal(e)) for e in self.engines] + [
-            (s.name, s.solve(session, wire)) for s in self.external
-        ]
+        calls = [(e.name, internal(e)) for e in self.engines]
+        if self.external:
+            wire = round_.wire()
+            calls += [(s.name, s.solve(session, wire)) for s in self.external]
         tasks = {asyncio.ensure_future(call): name for name, call in calls}
         grace = self.config.solve_time + 1.0  # engines stop at the deadline themselves
         done, late = await asyncio.wait(tasks, timeout=grace) if tasks else (set(), set())
@@ -321,19 +223,17 @@ class Auctioneer:
             task.cancel()
         return [(tasks[task], s) for task in tasks if task in done for s in task.result()]
 
-    async def _simulate(self, auction: Auction, solution: Solution) -> str | None:
-        settlement = self._settlement(auction, solution, self._stored)
+    async def _simulate(self, round_: BookAuction, _: Auction, solution: Solution) -> str | None:
         try:
-            await self.submitter.simulate(settlement.calldata())
+            await self.submitter.simulate(self._settlement(round_, solution).calldata())
         except SettlementReverted as exc:
             return exc.reason
         return None
 
-    def _settlement(
-        self, auction: Auction, solution: Solution, stored: Mapping[OrderUid, StoredOrder]
-    ) -> Settlement:
-        orders = {o.uid: o for o in auction.orders}
-        return settlement_of(solution, orders, stored, self.pools, self.config)
+    def _settlement(self, round_: BookAuction, solution: Solution) -> Settlement:
+        return settlement_of(
+            solution, round_, self.pools, self.config.settlement, self.config.v3_router
+        )
 
     async def _round(self, session: aiohttp.ClientSession, report: RoundReport) -> None:
         await self.fills.catch_up()
@@ -346,17 +246,17 @@ class Auctioneer:
         if not orders:
             logger.debug("auction %d: no open orders", report.auction_id)
             return
-        self._stored = {s.uid: s for s, _ in orders}
-        wire = await self.build_auction(orders, report.auction_id)
-        auction = auction_from_dto(wire)
+        round_ = await self.build_auction(orders, report.auction_id)
+        auction = round_.auction
         report.auction = auction
-        proposals = await self._solve(session, wire, auction)
+        proposals = await self._solve(session, round_)
+        simulate = partial(self._simulate, round_)
         bids: list[Bid[Solution]] = []
         for name, solution in proposals:
             report.bids[name] = report.bids.get(name, 0) + 1
             try:
                 checked = await verify_solution(
-                    auction, solution, solver=name, simulate=self._simulate, now=int(now)
+                    auction, solution, solver=name, simulate=simulate, now=int(now)
                 )
                 bids.append(make_bid(name, solution, checked, auction))
             except SolutionRejected as error:  # logged by the checks
@@ -380,13 +280,13 @@ class Auctioneer:
             [f"{w.solver}#{w.solution_id} score {w.score}" for w in ranking.winners] or "none",
         )
         for winner in ranking.winners:
-            notification = await self._settle(auction, winner, report)
+            notification = await self._settle(round_, winner, report)
             external = self._external.get(winner.solver)
             if external is not None:
                 await external.notify(session, notification)
 
     async def _settle(
-        self, auction: Auction, winner: Bid[Solution], report: RoundReport
+        self, round_: BookAuction, winner: Bid[Solution], report: RoundReport
     ) -> dto.Notification:
         """Submit ``winner``'s settlement; what to tell its solver about it."""
         auction_id, solution_id = str(report.auction_id), winner.solution_id
@@ -399,7 +299,7 @@ class Auctioneer:
                 report.term,
             )
             return dto.Cancelled(auction_id=auction_id, solution_id=solution_id)
-        settlement = self._settlement(auction, winner.solution, self._stored)
+        settlement = self._settlement(round_, winner.solution)
         submission = Submission(calldata=settlement.calldata())
         report.submissions.append((winner, submission))
         try:

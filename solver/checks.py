@@ -31,8 +31,7 @@ from dataclasses import dataclass
 
 from intents.order import OrderClass, OrderKind
 from intents.types import UINT256_MAX, OrderUid
-from routing.liquidity import token_address
-from routing.pool import Pool, PoolId, PoolMathError, TokenAddress
+from routing.pool import Pool, PoolId, PoolMathError, TokenAddress, token_address
 from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
 from routing.uniswap_v3 import ConcentratedLiquidityPool
@@ -164,8 +163,8 @@ def _check_limit(order: Order, trade: Trade, prices: Mapping[TokenAddress, int])
     uid = _uid(order.uid)
     sell_price, buy_price = prices[order.sell_token], prices[order.buy_token]
     products = (
-        order.sell_amount * sell_price,
-        order.buy_amount * buy_price,
+        order.signed_sell_amount * sell_price,
+        order.signed_buy_amount * buy_price,
         trade.executed * max(sell_price, buy_price),
     )
     if max(products) > UINT256_MAX:
@@ -173,18 +172,20 @@ def _check_limit(order: Order, trade: Trade, prices: Mapping[TokenAddress, int])
             Rejection.ARITHMETIC_OVERFLOW,
             f"order {uid}: amounts times clearing prices overflow uint256 (the contract reverts)",
         )
-    if order.sell_amount * sell_price < order.buy_amount * buy_price:
+    if order.signed_sell_amount * sell_price < order.signed_buy_amount * buy_price:
         raise SolutionRejected(
             Rejection.LIMIT_PRICE_VIOLATED,
-            f"order {uid} sells {order.sell_amount} for at least {order.buy_amount} but the "
-            f"clearing prices ({sell_price} sell, {buy_price} buy) pay less",
+            f"order {uid} sells {order.signed_sell_amount} for at least "
+            f"{order.signed_buy_amount} but the clearing prices ({sell_price} sell, "
+            f"{buy_price} buy) pay less",
         )
     checked = CheckedTrade(order, trade, *executed_amounts(order, trade, prices))
     if not limit_respected(order, checked.paid, checked.bought):
         raise SolutionRejected(
             Rejection.LIMIT_PRICE_VIOLATED,
             f"order {uid} pays {checked.paid} (fee {trade.fee} included) for "
-            f"{checked.bought}, worse than its limit {order.sell_amount} for {order.buy_amount}",
+            f"{checked.bought}, worse than its limit {order.signed_sell_amount} for "
+            f"{order.signed_buy_amount}",
         )
     return checked
 
@@ -207,7 +208,7 @@ def _checked(auction: Auction, solution: Solution, now: int | None) -> list[Chec
                 Rejection.DUPLICATE_TRADE, f"order {_uid(trade.order)} is traded more than once"
             )
         seen.add(trade.order)
-        expired = now is not None and order.source is not None and order.source.valid_to < now
+        expired = now is not None and order.valid_to is not None and order.valid_to < now
         if order.remaining <= 0 or expired:
             raise SolutionRejected(
                 Rejection.ORDER_NOT_OPEN,

@@ -18,66 +18,14 @@ from datetime import UTC, datetime
 import aiohttp
 import msgspec
 
-from intents.types import OrderUid
-from routing.liquidity import token_address
-from routing.pool import PoolId, TokenAddress
-from routing.route import Leg
 from solver import dto
-from solver.checks import Rejection, SolutionRejected, uniform_prices
-from solver.model import Solution, Trade
+from solver.checks import SolutionRejected, uniform_prices
+from solver.dto_convert import solution_from_dto
+from solver.model import Solution
 
 logger = logging.getLogger(__name__)
 
 _HEADERS = {"Content-Type": "application/json"}
-
-
-def solution_from_dto(solution: dto.Solution, engine: str = "") -> Solution:
-    """The internal form of a decoded solution; raises ``SolutionRejected`` for what the
-    model cannot represent (or two different prices for one token)."""
-    if solution.pre_interactions or solution.post_interactions:
-        raise SolutionRejected(
-            Rejection.UNSUPPORTED_SOLUTION, "pre- and post-interactions are not supported"
-        )
-    if solution.wrappers or solution.flashloans:
-        raise SolutionRejected(
-            Rejection.UNSUPPORTED_SOLUTION, "wrappers and flash loans are not supported"
-        )
-    trades = []
-    for trade in solution.trades:
-        if not isinstance(trade, dto.Fulfillment):
-            raise SolutionRejected(Rejection.UNSUPPORTED_SOLUTION, "JIT trades are not supported")
-        trades.append(
-            Trade(
-                order=OrderUid(bytes.fromhex(trade.order[2:])),
-                executed=int(trade.executed_amount),
-                fee=int(trade.fee or 0),
-            )
-        )
-    legs = []
-    for interaction in solution.interactions:
-        if not isinstance(interaction, dto.LiquidityInteraction):
-            raise SolutionRejected(
-                Rejection.UNSUPPORTED_SOLUTION,
-                f"custom interaction with {interaction.target} cannot be verified",
-            )
-        legs.append(
-            Leg(
-                pool=PoolId(interaction.id),
-                token_in=token_address(interaction.input_token),
-                token_out=token_address(interaction.output_token),
-                amount_in=int(interaction.input_amount),
-                amount_out=int(interaction.output_amount),
-            )
-        )
-    raw = Solution(
-        id=solution.id,
-        prices={TokenAddress(token): int(price) for token, price in solution.prices.items()},
-        trades=tuple(trades),
-        legs=tuple(legs),
-        gas=solution.gas or 0,
-        engine=engine,
-    )
-    return dataclasses.replace(raw, prices=uniform_prices(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +103,8 @@ class ExternalSolver:
         solutions = []
         for solution in answer.solutions:
             try:
-                solutions.append(solution_from_dto(solution, engine=self.name))
+                raw = solution_from_dto(solution, engine=self.name)
+                solutions.append(dataclasses.replace(raw, prices=uniform_prices(raw)))
             except SolutionRejected as error:
                 logger.warning(
                     "solver %s solution %d rejected: %s: %s",

@@ -35,7 +35,7 @@ from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 from solver.errors import SolverError
 from solver.leader import leadership_for
 from solver.network import NetworkSettings, running_network, settings_from_args
-from solver.quoter import DtoMarket, RoutingQuoter
+from solver.quoter import AttachedMarket, RoutingQuoter
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
         async def chain_alive() -> object:
             return await client.call("eth_blockNumber", [])
 
-        market = DtoMarket()  # quotes price over the auctioneer's liquidity once it runs
+        market = AttachedMarket()  # quotes price over the auctioneer's liquidity once it runs
         app = create_app(
             book=book,
             validator=validator,
@@ -171,7 +171,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
                     leadership=leadership,
                 )
             )
-            market.attach(lambda: auctioneer.build_auction([], 0))
+            market.attach(auctioneer.market)
         await stop.wait()
         log.info("shutting down: no new connections, finishing in-flight requests")
     log.info("stopped")

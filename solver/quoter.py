@@ -22,9 +22,8 @@ from intents.http.quote import QuoteError, QuoteQuery, QuoteResult
 from routing.optimizer import Router, RouterConfig
 from routing.pool import TokenAddress as RoutingToken
 from routing.route import NoRoute, OrderKind, Route
-from solver import dto
 from solver.engines.base import token_graph
-from solver.model import SETTLEMENT_OVERHEAD_GAS, Auction, auction_from_dto, gas_fee
+from solver.model import SETTLEMENT_OVERHEAD_GAS, Auction, gas_fee
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +31,21 @@ MarketSource = Callable[[], Awaitable[Auction]]
 _MAX_FEE_ROUNDS = 8
 
 
-class DtoMarket:
-    """A ``MarketSource`` from a solver-engine auction builder attached once it exists, e.g.
-    ``attach(lambda: auctioneer.build_auction([], 0))`` when the node's auctioneer runs
-    (current pools, reference prices, gas price); ``NoLiquidity`` until then."""
+class AttachedMarket:
+    """A ``MarketSource`` attached once it exists, e.g. ``attach(auctioneer.market)`` when
+    the node's auctioneer runs (current pools, reference prices, gas price);
+    ``NoLiquidity`` until then."""
 
     def __init__(self) -> None:
-        self._build: Callable[[], Awaitable[dto.Auction]] | None = None
+        self._market: MarketSource | None = None
 
-    def attach(self, build: Callable[[], Awaitable[dto.Auction]]) -> None:
-        self._build = build
+    def attach(self, market: MarketSource) -> None:
+        self._market = market
 
     async def __call__(self) -> Auction:
-        if self._build is None:
+        if self._market is None:
             raise QuoteError(ErrorCode.NO_LIQUIDITY, "the node has not loaded liquidity yet")
-        return auction_from_dto(await self._build())
+        return await self._market()
 
 
 def route_fee(router: Router, route: Route, gas_price: int) -> int:

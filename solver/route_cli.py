@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from routing.baseline import baseline_route
@@ -22,6 +23,8 @@ from routing.liquidity import Snapshot, TokenInfo, parse_snapshot
 from routing.optimizer import Router, RouterConfig
 from routing.pool import TokenAddress
 from routing.route import NoRoute, OrderKind, Route
+from solver import dto
+from solver.dto_convert import auction_from_dto
 from solver.errors import SolverError
 
 logger = logging.getLogger(__name__)
@@ -33,8 +36,22 @@ class TokenLookupError(SolverError, ValueError):
 
 def load_snapshot(path: str) -> Snapshot:
     """Parse an auction file (legacy or solver-engine format)."""
-    with Path(path).open("rb") as handle:
-        return parse_snapshot(json.load(handle))
+    raw = Path(path).read_bytes()
+    doc = json.loads(raw)
+    if isinstance(doc, dict) and "amms" in doc:
+        return parse_snapshot(doc)
+    auction = auction_from_dto(dto.decode_auction(raw))
+    tokens = {
+        t: TokenInfo(t, info.decimals, info.symbol, info.reference_price)
+        for t, info in auction.tokens.items()
+    }
+    return Snapshot(
+        pools=auction.liquidity.pools,
+        tokens=MappingProxyType(tokens),
+        gas_price=auction.gas_price,
+        native_token=None,
+        skipped=auction.liquidity.skipped,
+    )
 
 
 def build_graph(snapshot: Snapshot) -> TokenGraph:

@@ -2,7 +2,8 @@
 protocol fees, in native-token wei via the auction's reference prices, exact integers.
 
 Per executed order, from what the user pays ``sold`` (sell token, solver fee included) and gets
-``bought`` (buy token), against the signed limit ``sell_amount``/``buy_amount``:
+``bought`` (buy token), against the signed limit ``sell_amount``/``buy_amount``
+(``Order.signed_sell_amount``/``signed_buy_amount``):
 
 * sell order: ``surplus = bought - ceil(sold * buy_amount / sell_amount)`` in the buy token,
   worth ``surplus * ref(buy) // 10**18`` wei;
@@ -14,7 +15,7 @@ Per executed order, from what the user pays ``sold`` (sell token, solver fee inc
 A reference price is CoW's ``referencePrice``: native wei for ``10**18`` base units of the
 token. The solver's own fee on a limit order is part of what the user pays, so it lowers the
 surplus and is not added back (CIP-38). Protocol fees are added back: an order that came
-with ``feePolicies`` (surplus, price improvement, volume) has each policy's fee computed on
+with fee policies (surplus, price improvement, volume) has each policy's fee computed on
 the executed amounts, last policy first, with the driver's custom clearing prices and its
 ``U256 x f64`` multiplication (``amount * trunc(factor * 1e18) // 1e18``), so the factors'
 float arithmetic matches CoW's bit for bit.
@@ -23,16 +24,23 @@ float arithmetic matches CoW's bit for bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from intents.order import OrderKind
 from routing.full_math import div_rounding_up
-from solver import dto
 from solver.checks import CheckedTrade
 from solver.competition import Bid, Pair
 from solver.errors import SolverError
-from solver.model import Auction, Order, Solution
+from solver.model import (
+    Auction,
+    FeePolicy,
+    Order,
+    PriceImprovementFee,
+    Solution,
+    SurplusFee,
+    VolumeFee,
+)
 
 PRICE_BASE = 10**18
 """Reference prices are quoted for ``10**18`` base units."""
@@ -57,7 +65,7 @@ def _surplus_over(order: Order, sold: int, bought: int, limit_sell: int, limit_b
 def surplus(order: Order, sold: int, bought: int) -> int:
     """Surplus over the limit price in the surplus token (buy token of a sell order, sell
     token of a buy order); raises ``ScoringError`` when the limit price is violated."""
-    value = _surplus_over(order, sold, bought, order.sell_amount, order.buy_amount)
+    value = _surplus_over(order, sold, bought, order.signed_sell_amount, order.signed_buy_amount)
     if value < 0:
         raise ScoringError(
             "LimitPriceViolated",
@@ -75,7 +83,7 @@ def mul_f64(amount: int, factor: float) -> int:
     return amount * int(factor * 1e18) // PRICE_BASE
 
 
-def _policy_fee(order: Order, policy: dto.FeePolicy, sold: int, bought: int) -> int:
+def _policy_fee(order: Order, policy: FeePolicy, sold: int, bought: int) -> int:
     """One policy's fee, in the surplus token, for a trade that paid ``sold`` (sell token)
     for ``bought`` (the custom clearing prices after the fees counted so far)."""
     is_sell = order.kind is OrderKind.SELL
@@ -84,31 +92,42 @@ def _policy_fee(order: Order, policy: dto.FeePolicy, sold: int, bought: int) -> 
     def volume_fee(factor: float) -> int:
         return mul_f64(volume, factor / (1.0 - factor) if is_sell else factor / (1.0 + factor))
 
-    if policy.volume is not None:
-        return volume_fee(policy.volume.factor)
-    if policy.surplus is not None:
-        gained = _surplus_over(order, sold, bought, order.sell_amount, order.buy_amount)
+    if isinstance(policy, VolumeFee):
+        return volume_fee(policy.factor)
+    if isinstance(policy, SurplusFee):
+        gained = _surplus_over(
+            order, sold, bought, order.signed_sell_amount, order.signed_buy_amount
+        )
         if gained < 0:
             raise ScoringError("LimitPriceViolated", "negative surplus under a fee policy")
-        factor = policy.surplus.factor
-        return min(
-            mul_f64(gained, factor / (1.0 - factor)), volume_fee(policy.surplus.max_volume_factor)
-        )
-    improvement = policy.price_improvement
-    assert improvement is not None  # a FeePolicy has exactly one kind
+        factor = policy.factor
+        return min(mul_f64(gained, factor / (1.0 - factor)), volume_fee(policy.max_volume_factor))
+    return _price_improvement_fee(order, policy, sold, bought, volume_fee)
+
+
+def _price_improvement_fee(
+    order: Order,
+    improvement: PriceImprovementFee,
+    sold: int,
+    bought: int,
+    volume_fee: Callable[[float], int],
+) -> int:
+    is_sell = order.kind is OrderKind.SELL
     quote = improvement.quote
     if not quote.sell_amount or not quote.buy_amount:
         raise ScoringError("InvalidFeePolicy", "a price-improvement quote with a zero amount")
     if is_sell:
         quote_buy = quote.buy_amount - quote.fee * quote.buy_amount // quote.sell_amount
-        limit_sell = order.sell_amount
-        limit_buy = max(order.buy_amount, quote_buy * order.sell_amount // quote.sell_amount)
+        limit_sell = order.signed_sell_amount
+        limit_buy = max(
+            order.signed_buy_amount, quote_buy * order.signed_sell_amount // quote.sell_amount
+        )
     else:
         limit_sell = min(
-            order.sell_amount,
-            (quote.sell_amount + quote.fee) * order.buy_amount // quote.buy_amount,
+            order.signed_sell_amount,
+            (quote.sell_amount + quote.fee) * order.signed_buy_amount // quote.buy_amount,
         )
-        limit_buy = order.buy_amount
+        limit_buy = order.signed_buy_amount
     gained = max(0, _surplus_over(order, sold, bought, limit_sell, limit_buy))
     return min(
         mul_f64(gained, improvement.factor / (1.0 - improvement.factor)),
@@ -119,9 +138,8 @@ def _policy_fee(order: Order, policy: dto.FeePolicy, sold: int, bought: int) -> 
 def protocol_fees(order: Order, sold: int, bought: int) -> int:
     """The protocol fees of the order's policies in the surplus token: the last policy is
     applied first, each on the trade as it was before the fees counted so far."""
-    policies = order.source.fee_policies if order.source is not None else None
     total = 0
-    for policy in reversed(policies or ()):
+    for policy in reversed(order.fee_policies):
         if order.kind is OrderKind.SELL:
             total += _policy_fee(order, policy, sold, bought + total)
         else:
@@ -144,7 +162,7 @@ def order_score(order: Order, sold: int, bought: int, auction: Auction) -> int:
         )
     value = surplus(order, sold, bought) + protocol_fees(order, sold, bought)
     if order.kind is OrderKind.BUY:
-        value = value * order.buy_amount // order.sell_amount
+        value = value * order.signed_buy_amount // order.signed_sell_amount
     return native_value(value, price)
 
 

@@ -21,11 +21,11 @@ import msgspec
 from aiohttp import web
 
 from intents.http.problems import error_response, from_http_exception
-from routing.liquidity import LiquidityFormatError
+from routing.pool import LiquidityFormatError
 from solver import dto
 from solver.checks import passing_solutions
+from solver.dto_convert import auction_from_dto, solution_to_dto
 from solver.engines import Engine, solve_all
-from solver.model import auction_from_dto, solution_to_dto
 
 logger = logging.getLogger(__name__)
 

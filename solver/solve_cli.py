@@ -15,9 +15,11 @@ from pathlib import Path
 
 from routing.sanity import DEFAULT_MAX_DEVIATION
 from solver import dto
+from solver.auction_file import AuctionFormatError, load_auction
 from solver.checks import passing_solutions
+from solver.dto_convert import solution_to_dto
 from solver.engines import UnknownEngine, make_engine, solve_all
-from solver.model import AuctionFormatError, load_auction, now, solution_to_dto
+from solver.model import now
 
 logger = logging.getLogger(__name__)
 

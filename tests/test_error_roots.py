@@ -82,7 +82,7 @@ def test_every_exception_has_its_own_code(package: str) -> None:
 def test_builtin_bases_are_kept() -> None:
     from routing.route import NoRoute
     from settlement.jsonrpc import ChainReadError
-    from solver.model import AuctionFormatError
+    from solver.auction_file import AuctionFormatError
 
     assert issubclass(NoRoute, LookupError)
     assert issubclass(ChainReadError, ConnectionError)

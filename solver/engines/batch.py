@@ -30,7 +30,8 @@ from intents.types import OrderUid
 from routing.baseline import base_token_paths, execute_path
 from routing.graph import TokenGraph
 from routing.optimizer import Router, RouterConfig
-from routing.pool import PoolMathError, TokenAddress
+from routing.path_routing import main_path, split_along
+from routing.pool import TokenAddress
 from routing.route import Leg, NoRoute
 from routing.route import OrderKind as RouteKind
 from solver.checks import SolutionRejected, check_solution
@@ -39,11 +40,10 @@ from solver.engines.cow import (
     AmmQuote,
     Clearing,
     Offer,
-    PairBook,
-    clear_pair,
     clear_ring,
     may_clear,
 )
+from solver.engines.cow_pair import PairBook, clear_pair
 from solver.engines.single_order import (
     OrderFiller,
     SingleOrderEngine,
@@ -60,10 +60,6 @@ Pair = tuple[TokenAddress, TokenAddress]
 
 MAX_CANDIDATES = 8
 """Clearings of one group judged against routing alone, most surplus first."""
-
-SPLIT_POOLS = 3
-SPLIT_CHUNKS = 16
-"""The refining AMM quote splits each hop over this many pools in this many chunks."""
 
 SPOT_PROBE = 10**18
 """Native wei (one native token) swapped to read a path's market rate: smaller probes
@@ -346,8 +342,8 @@ class _Clearer:
             key=key,
             sell=order.sell_token,
             buy=order.buy_token,
-            sell_amount=order.sell_amount,
-            buy_amount=order.buy_amount,
+            sell_amount=order.signed_sell_amount,
+            buy_amount=order.signed_buy_amount,
             is_sell=order.kind is OrderKind.SELL,
             partially_fillable=order.partially_fillable,
             remaining=remaining,
@@ -366,7 +362,7 @@ class _Clearer:
             if price:
                 amount = max(10**36 // price, 1)
                 try:
-                    main = _main_path(
+                    main = main_path(
                         self.router.route(sell, buy, amount, RouteKind.SELL).legs, sell, buy
                     )
                 except NoRoute:
@@ -432,7 +428,7 @@ class _Clearer:
             if found is None:
                 return None
             path = [found[0][0].token_in, *(leg.token_out for leg in found[0])]
-            split = _split_legs(self.graph, path, amount)
+            split = split_along(self.graph, path, amount)
             if split is None or split[1] <= found[1]:
                 return found
             legs, out = split
@@ -440,59 +436,6 @@ class _Clearer:
             return legs, out, gas
 
         return quote
-
-
-def _split_legs(
-    graph: TokenGraph, path: Sequence[TokenAddress], amount: int
-) -> tuple[tuple[Leg, ...], int] | None:
-    """Swap ``amount`` along ``path``, each hop split over its best ``SPLIT_POOLS`` parallel
-    pools: the hop's input goes in ``SPLIT_CHUNKS`` chunks, each to the pool whose next
-    chunk pays most (greedy on concave curves, exact pool math throughout)."""
-    legs: list[Leg] = []
-    flowing = amount
-    for u, v in itertools.pairwise(path):
-        edges = graph.edges(u, v)[:SPLIT_POOLS]
-        given = [0] * len(edges)
-        paid = [0] * len(edges)
-        chunk, rest = divmod(flowing, SPLIT_CHUNKS)
-        for step in range(SPLIT_CHUNKS):
-            size = chunk + (rest if step == SPLIT_CHUNKS - 1 else 0)
-            if size <= 0:
-                continue
-            best: tuple[int, int] | None = None  # (gain, edge index)
-            for i, edge in enumerate(edges):
-                try:
-                    out = edge.pool.amount_out(u, v, given[i] + size)
-                except PoolMathError:
-                    continue
-                if best is None or out - paid[i] > best[0]:
-                    best = (out - paid[i], i)
-            if best is None:
-                return None
-            given[best[1]] += size
-            paid[best[1]] += best[0]
-        legs += [
-            Leg(edges[i].pool.id, u, v, given[i], paid[i]) for i in range(len(edges)) if given[i]
-        ]
-        flowing = sum(paid)
-        if flowing <= 0:
-            return None
-    return tuple(legs), flowing
-
-
-def _main_path(
-    legs: Sequence[Leg], sell: TokenAddress, buy: TokenAddress
-) -> tuple[TokenAddress, ...] | None:
-    """The token path carrying the most flow: from ``sell``, follow the largest leg."""
-    path = [sell]
-    token = sell
-    while token != buy:
-        out = [leg for leg in legs if leg.token_in == token and leg.token_out not in path]
-        if not out:
-            return None
-        token = max(out, key=lambda leg: leg.amount_in).token_out
-        path.append(token)
-    return tuple(path)
 
 
 def _ring_order(

@@ -24,19 +24,19 @@ For each order:
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from intents.order import OrderClass, OrderKind
 from intents.types import OrderUid
-from routing.baseline import base_token_paths, baseline_route, execute_path, make_route
+from routing import path_routing
+from routing.baseline import baseline_route
 from routing.graph import TokenGraph
-from routing.paths import candidate_paths
+from routing.path_routing import BestRates, route_along
 from routing.pool import TokenAddress
 from routing.route import NoRoute, Route
 from routing.route import OrderKind as RouteKind
@@ -70,8 +70,6 @@ MAX_LADDER_STEPS = 24
 MAX_BISECTION_STEPS = 24
 ROUTER_REFINE_STEPS = 6
 """Optimal engine: bisection steps with the router above a partial fill found along paths."""
-SEARCH_PATHS = 3
-"""Token paths the partial-fill search simulates exactly at each step."""
 MARGINAL_SLACK = 1e-6
 """Relative slack on float marginal rates before an order is skipped as out of the money."""
 SPLIT_HOPE = 0.98
@@ -80,7 +78,7 @@ still given to the engine's router, whose splits may close the gap."""
 
 
 @dataclass(frozen=True, slots=True)
-class Fill:
+class RoutedFill:
     """A feasible fill of one order: the trade and the route that balances it."""
 
     order: Order
@@ -105,7 +103,7 @@ class Fill:
 
 
 class _Attempt(NamedTuple):
-    fill: Fill | None
+    fill: RoutedFill | None
     """Set when the limit price holds."""
     quality: float
     """What the user would get over what the limit price asks, net of fee (0: no route)."""
@@ -135,58 +133,20 @@ class OrderFiller:
         self.max_hops = max_hops
         self._gas_hint: dict[OrderUid, int] = {}
         """Gas of the order's last route: the first guess of its fee."""
-        self._reach: dict[
-            tuple[TokenAddress, int | None],
-            tuple[dict[TokenAddress, float], dict[TokenAddress, list[tuple[float, TokenAddress]]]],
-        ] = {}
+        self.rates = BestRates(graph)
 
     # -- pruning -------------------------------------------------------------------------
 
     def rate(self, sell: TokenAddress, buy: TokenAddress, level: int | None = None) -> float:
-        """The best product of per-hop rates over simple paths of at most three hops, at
-        ``level`` (``None``: marginal rates after fee, which no route, split or not, can
-        beat; otherwise realised rates of swaps worth ``PROBES[level]`` wei)."""
-        reach = self._reach.get((sell, level))
-        if reach is None:
-            reach = self._reach[(sell, level)] = self._two_hops(sell, level)
-        one, two = reach
-        best = self.graph.successors(sell, level).get(buy, 0.0)
-        for token in self.graph.graph.predecessors(buy) if buy in self.graph else ():
-            last = self.graph.successors(token, level).get(buy, 0.0)
-            if token != sell:
-                best = max(best, one.get(token, 0.0) * last)
-            for value, via in two.get(token, ()):
-                if via != buy:
-                    best = max(best, value * last)
-                    break
-        return best
-
-    def _two_hops(
-        self, sell: TokenAddress, level: int | None
-    ) -> tuple[dict[TokenAddress, float], dict[TokenAddress, list[tuple[float, TokenAddress]]]]:
-        """One-hop rates from ``sell``, and per token the two best two-hop rates with
-        distinct middle tokens (so one can always avoid the target)."""
-        one = {t: r for t, r in self.graph.successors(sell, level).items() if t != sell}
-        two: dict[TokenAddress, list[tuple[float, TokenAddress]]] = {}
-        for middle, first in one.items():
-            for token, rate in self.graph.successors(middle, level).items():
-                if token == sell:
-                    continue
-                ranked = two.setdefault(token, [])
-                ranked.append((first * rate, middle))
-                if len(ranked) > 2:
-                    ranked.sort(reverse=True)
-                    del ranked[2:]
-        for ranked in two.values():
-            ranked.sort(reverse=True)
-        return one, two
+        """The best product of per-hop rates over paths of at most three hops."""
+        return self.rates.rate(sell, buy, level)
 
     def promise(self, order: Order) -> float:
         """Best marginal rate over the limit rate (below 1: no fill is possible)."""
-        if order.sell_token == order.buy_token or order.buy_amount <= 0:
+        if order.sell_token == order.buy_token or order.signed_buy_amount <= 0:
             return 0.0
         rate = self.rate(order.sell_token, order.buy_token)
-        return rate * order.sell_amount / order.buy_amount
+        return rate * order.signed_sell_amount / order.signed_buy_amount
 
     def priority(self, order: Order) -> tuple[bool, int]:
         """Market orders first (priced at the market when placed, so most likely to fill),
@@ -199,7 +159,7 @@ class OrderFiller:
         price = self.graph.prices.get(order.sell_token) or 0
         left = order.remaining
         if order.kind is OrderKind.BUY:
-            left = order.remaining * order.sell_amount // max(order.buy_amount, 1)
+            left = order.remaining * order.signed_sell_amount // max(order.signed_buy_amount, 1)
         return left * price
 
     # -- fees ----------------------------------------------------------------------------
@@ -227,7 +187,7 @@ class OrderFiller:
                 fee = self.fee(order, found.gas)
                 if fee is None or found.amount_out < amount:
                     return _Attempt(None, 0.0)
-                return self._judge(Fill(order, Trade(order.uid, amount, fee), found))
+                return self._judge(RoutedFill(order, Trade(order.uid, amount, fee), found))
             fee = self.fee(order, self._gas_hint.get(order.uid, 0))
             for _ in range(3):
                 if fee is None or amount - fee <= 0:
@@ -238,13 +198,15 @@ class OrderFiller:
                 if needed is None:
                     return _Attempt(None, 0.0)
                 if needed <= fee:
-                    return self._judge(Fill(order, Trade(order.uid, amount - fee, fee), found))
+                    return self._judge(
+                        RoutedFill(order, Trade(order.uid, amount - fee, fee), found)
+                    )
                 fee = needed
             return _Attempt(None, 0.0)
         except NoRoute:
             return _Attempt(None, 0.0)
 
-    def _judge(self, fill: Fill) -> _Attempt:
+    def _judge(self, fill: RoutedFill) -> _Attempt:
         order = fill.order
         route, executed = fill.route, fill.trade.executed
         balanced = (
@@ -257,12 +219,12 @@ class OrderFiller:
             return _Attempt(None, 0.0)
         sold, bought = executed_amounts(order, fill.trade, fill.prices)
         sold -= signed_fee(order, fill.trade)
-        quality = bought * order.sell_amount / max(sold * order.buy_amount, 1)
+        quality = bought * order.signed_sell_amount / max(sold * order.signed_buy_amount, 1)
         return _Attempt(fill if limit_respected(order, sold, bought) else None, quality)
 
     # -- one order -----------------------------------------------------------------------
 
-    def fill(self, order: Order) -> Fill | None:
+    def fill(self, order: Order) -> RoutedFill | None:
         """The order filled completely, or (partially fillable) as far as found.
 
         Screens with exact pool math along the order's best paths first, searches a
@@ -271,18 +233,20 @@ class OrderFiller:
         that comes within ``SPLIT_HOPE`` of the limit price."""
         if order.remaining <= 0:
             return _skip(order, "Filled", "nothing left to fill")
-        if needs_more_than_a_swap(order):
+        if order.needs_more_than_a_swap:
             return _skip(order, "Unsupported", "needs a flash loan or wrapper")
         screen_paths = best_paths(self.graph, order)
         if not screen_paths:
             return _skip(order, "NoRoute", "no path between its tokens")
-        screen = self.attempt(order, order.remaining, partial(self._along, screen_paths))
+        screen = self.attempt(
+            order, order.remaining, partial(route_along, self.graph, screen_paths)
+        )
         paths = (
             screen_paths
             if self.search_paths is best_paths
             else self.search_paths(self.graph, order)
         )
-        along = partial(self._along, paths) if paths else None
+        along = partial(route_along, self.graph, paths) if paths else None
         if not order.partially_fillable:
             return self._fill_whole(order, screen, along, paths == screen_paths)
         if along is None:
@@ -307,7 +271,7 @@ class OrderFiller:
 
     def _fill_whole(
         self, order: Order, screen: _Attempt, along: RouteFn | None, screened: bool
-    ) -> Fill | None:
+    ) -> RoutedFill | None:
         """A fill-or-kill order: all that is left of it, or nothing. Only whole amounts are
         tried: along the search paths (``screened``: the screen was along them), then with
         the engine's router; the one better for the user is kept."""
@@ -323,34 +287,7 @@ class OrderFiller:
             found = routed
         return found or _skip(order, "LimitPrice", "no route fills all of it")
 
-    def _along(
-        self,
-        paths: Sequence[tuple[TokenAddress, ...]],
-        sell: TokenAddress,
-        buy: TokenAddress,
-        amount: int,
-        kind: RouteKind,
-    ) -> Route:
-        """The best of ``paths`` for ``amount`` (gross), exact pool math per hop."""
-        best: Route | None = None
-        for tokens in paths:
-            legs = execute_path(self.graph, tokens, amount, kind)
-            if legs is None:
-                continue
-            route = make_route(self.graph, "path", kind, sell, buy, legs)
-            if kind is RouteKind.BUY and route.amount_out < amount:
-                continue
-            if best is None or (
-                route.amount_out > best.amount_out
-                if kind is RouteKind.SELL
-                else route.amount_in < best.amount_in
-            ):
-                best = route
-        if best is None:
-            raise NoRoute(f"no search path fills {amount}")
-        return best
-
-    def _ladder(self, order: Order, route: RouteFn, previous: float) -> Fill | None:
+    def _ladder(self, order: Order, route: RouteFn, previous: float) -> RoutedFill | None:
         """The largest of ``remaining / 2**k`` that fills; stops once halving no longer
         improves the rate net of fee (past that, smaller fills only lose more to the fee)."""
         amount = order.remaining
@@ -367,8 +304,8 @@ class OrderFiller:
         return None
 
     def _bisect(
-        self, order: Order, route: RouteFn, low: Fill, steps: int = MAX_BISECTION_STEPS
-    ) -> Fill:
+        self, order: Order, route: RouteFn, low: RoutedFill, steps: int = MAX_BISECTION_STEPS
+    ) -> RoutedFill:
         """Bisect between a feasible fill and twice its amount (infeasible, or the
         remaining amount) for the largest feasible amount."""
         lo = low.trade.executed + _paid_fee(low)
@@ -387,7 +324,7 @@ class OrderFiller:
 
     # -- the auction ---------------------------------------------------------------------
 
-    def fills(self) -> list[Fill]:
+    def fills(self) -> list[RoutedFill]:
         """Fills of the auction's orders, most promising first, until the deadline."""
         candidates = [
             order
@@ -400,7 +337,7 @@ class OrderFiller:
             len(candidates),
             len(self.auction.orders),
         )
-        fills: list[Fill] = []
+        fills: list[RoutedFill] = []
         tried = 0
         for order in candidates:
             if self.deadline.passed():
@@ -419,19 +356,19 @@ class OrderFiller:
         return fills
 
 
-def _skip(order: Order, code: str, reason: str) -> Fill | None:
+def _skip(order: Order, code: str, reason: str) -> RoutedFill | None:
     """Log why an order is not filled (``code`` machine-readable, ``reason`` for people);
     no fill."""
     logger.debug("order 0x%s not filled: %s (%s)", order.uid.hex(), code, reason)
     return None
 
 
-def _paid_fee(fill: Fill) -> int:
+def _paid_fee(fill: RoutedFill) -> int:
     """The solver fee counted in a sell order's amount (0 for buy orders)."""
     return fill.trade.fee if fill.order.kind is OrderKind.SELL else 0
 
 
-def _more_for_user(a: Fill, b: Fill) -> bool:
+def _more_for_user(a: RoutedFill, b: RoutedFill) -> bool:
     """``a`` fills more than ``b``, or as much at a better rate."""
     if a.trade.executed != b.trade.executed:
         return a.trade.executed > b.trade.executed
@@ -440,7 +377,7 @@ def _more_for_user(a: Fill, b: Fill) -> bool:
     return a.route.amount_in + a.trade.fee < b.route.amount_in + b.trade.fee
 
 
-def solution_of(fill: Fill, solution_id: int, engine: str) -> Solution:
+def solution_of(fill: RoutedFill, solution_id: int, engine: str) -> Solution:
     return Solution(
         id=solution_id,
         prices=fill.prices,
@@ -451,34 +388,15 @@ def solution_of(fill: Fill, solution_id: int, engine: str) -> Solution:
     )
 
 
-def needs_more_than_a_swap(order: Order) -> bool:
-    """Orders these engines leave alone: a flash-loan hint or a wrapper contract must be
-    part of their settlement, which a plain AMM route does not provide."""
-    source = order.source
-    return source is not None and (source.flashloan_hint is not None or bool(source.wrappers))
-
-
 def best_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]]:
-    """The ``SEARCH_PATHS`` best token paths at the order's size, and the direct pair."""
-    sell, buy = order.sell_token, order.buy_token
-    found = candidate_paths(
-        graph,
-        sell,
-        buy,
-        max_paths=SEARCH_PATHS,
-        level=graph.level(sell, order.remaining),
-        include=[(sell, buy)],
-    )
-    return [path.tokens for path in found]
+    """The ``path_routing.SEARCH_PATHS`` best token paths at the order's size, and the
+    direct pair."""
+    return path_routing.best_paths(graph, order.sell_token, order.buy_token, order.remaining)
 
 
 def base_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]]:
     """The baseline's paths: direct, or through up to two base tokens."""
-    return [
-        p
-        for p in base_token_paths(order.sell_token, order.buy_token)
-        if all(graph.edges(u, v) for u, v in itertools.pairwise(p))
-    ]
+    return path_routing.base_paths(graph, order.sell_token, order.buy_token)
 
 
 class SingleOrderEngine:

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from intents.order import OrderClass, OrderKind
 from intents.types import Address, OrderUid
-from routing.liquidity import Snapshot, TokenInfo
+from routing.liquidity import Pools
 from routing.pool import Pool, PoolId, TokenAddress
 from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
@@ -50,13 +50,13 @@ def model_order(
         owner=owner,
         sell_token=sell,
         buy_token=buy,
-        sell_amount=sell_amount,
-        buy_amount=buy_amount,
+        signed_sell_amount=sell_amount,
+        signed_buy_amount=buy_amount,
         kind=kind,
         partially_fillable=partial,
         order_class=order_class,
         remaining=full if remaining is None else remaining,
-        fee_amount=fee_amount,
+        signed_fee_amount=fee_amount,
     )
 
 
@@ -70,12 +70,11 @@ def model_auction(
     """An auction of ``orders`` over ``pools``; every token has 18 decimals and its reference
     price in ``prices``."""
     tokens = {t: Token(t, 18, None, p, 0, True) for t, p in prices.items()}
-    infos = {t: TokenInfo(t, 18, None, p) for t, p in prices.items()}
     return Auction(
         id="1",
         orders=tuple(orders),
         tokens=MappingProxyType(tokens),
-        liquidity=Snapshot(tuple(pools), MappingProxyType(infos), gas_price, None),
+        liquidity=Pools(tuple(pools)),
         gas_price=gas_price,
         deadline=deadline,
     )

@@ -8,7 +8,7 @@ from fractions import Fraction
 from functools import cache
 from typing import Any
 
-from solver.model import decimal_string
+from solver.dto_pools import decimal_string
 from tests.data import MAINNET_AUCTION
 
 MAINNET = MAINNET_AUCTION

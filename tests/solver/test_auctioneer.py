@@ -4,6 +4,7 @@ a fee-paying trade, unfunded orders left out, failed rounds survived, leadership
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import aiohttp
@@ -19,19 +20,18 @@ from settlement.encoding import Settlement
 from settlement.fills import FillIndexer
 from settlement.submitter import Submitter
 from solver import dto
-from solver.auctioneer import (
-    Auctioneer,
-    AuctioneerConfig,
-    order_dto,
-    remaining_amounts,
-    settlement_of,
-)
+from solver.auctioneer import Auctioneer, AuctioneerConfig
+from solver.book_auction import BookAuction, FixedGasPrice, order_from_book
+from solver.dto_convert import auction_from_dto, order_to_dto
 from solver.model import Order as AuctionOrder
 from solver.model import Solution, Trade, executed_amounts
+from solver.solution_settlement import settlement_of
+from tests.solver.engine_fixtures import model_auction
 
 SELL, BUY = TokenAddress("0x" + "aa" * 20), TokenAddress("0x" + "bb" * 20)
 OWNER = Address("0x" + "0c" * 20)
-CONFIG = AuctioneerConfig(settlement=Address("0x" + "5e" * 20), weth=TokenAddress(BUY))
+SETTLE = Address("0x" + "5e" * 20)
+CONFIG = AuctioneerConfig(settlement=SETTLE, weth=TokenAddress(BUY))
 
 
 def stored(
@@ -69,6 +69,10 @@ def stored(
     )
 
 
+def remaining_amounts(book: StoredOrder, available: int | None = None) -> tuple[int, int]:
+    return order_from_book(book, available).remaining_amounts()
+
+
 def test_remaining_amounts_follow_the_kind_side_and_the_owners_funds() -> None:
     assert remaining_amounts(stored(executed_sell=400)) == (600, 300)
     assert remaining_amounts(stored(executed_sell=400), available=99) == (99, 49)
@@ -76,7 +80,7 @@ def test_remaining_amounts_follow_the_kind_side_and_the_owners_funds() -> None:
     buy = stored(OrderKind.BUY, executed_buy=100)
     assert remaining_amounts(buy) == (800, 400)
     assert remaining_amounts(buy, available=300) == (300, 150)
-    wire = order_dto(stored(executed_sell=400))
+    wire = order_to_dto(order_from_book(stored(executed_sell=400)))
     assert (wire.sell_amount, wire.full_sell_amount, wire.buy_amount) == (600, 1000, 300)
     assert wire.class_ == "limit" and wire.owner == OWNER
 
@@ -110,8 +114,8 @@ def test_a_fee_paying_trade_is_charged_exactly_what_the_solution_promises(
         owner=OWNER,
         sell_token=PoolToken(SELL),
         buy_token=PoolToken(BUY),
-        sell_amount=10**30,
-        buy_amount=1,
+        signed_sell_amount=10**30,
+        signed_buy_amount=1,
         kind=kind,
         partially_fillable=True,
         order_class=OrderClass.LIMIT,
@@ -120,7 +124,8 @@ def test_a_fee_paying_trade_is_charged_exactly_what_the_solution_promises(
     trade = Trade(book.uid, executed, fee)
     prices = {PoolToken(SELL): p_sell, PoolToken(BUY): p_buy}
     solution = Solution(id=0, prices=prices, trades=(trade,), legs=(), gas=0)
-    settlement = settlement_of(solution, {book.uid: order}, {book.uid: book}, {}, CONFIG)
+    auction = model_auction([order], [], prices, 1, datetime(2030, 1, 1, tzinfo=UTC))
+    settlement = settlement_of(solution, BookAuction(auction, {book.uid: book}, ()), {}, SETTLE)
     assert _contract_amounts(settlement, book) == executed_amounts(order, trade, prices)
     assert settlement.clearing_prices[:2] == (p_sell, p_buy)  # the uniform prices first
 
@@ -216,3 +221,41 @@ async def test_rounds_run_only_while_leading(leading: bool) -> None:
     await task
     assert (a.rounds > 1) is leading
     assert (a.rounds == 0) is not leading
+
+
+class OnePool:
+    async def liquidity(self) -> list[dto.Liquidity]:
+        reserves = {SELL: 10**21, BUY: 5 * 10**20}
+        return [
+            dto.ConstantProductPool(
+                id="0",
+                address=SELL,
+                router=BUY,
+                gas_estimate=dto.U256(90_000),
+                tokens={
+                    t: dto.ConstantProductReserve(balance=dto.U256(r)) for t, r in reserves.items()
+                },
+                fee="0.003",
+            )
+        ]
+
+
+@given(
+    kind=st.sampled_from(OrderKind),
+    partial=st.booleans(),
+    executed=st.integers(0, 999),
+    available=st.integers(0, 2000),
+)
+async def test_the_engines_auction_is_what_external_solvers_receive(
+    kind: OrderKind, partial: bool, executed: int, available: int
+) -> None:
+    book = stored(kind, partial=partial, executed_sell=executed, executed_buy=executed // 2)
+    a = auctioneer([book], FakeChain())
+    a.liquidity = OnePool()
+    a.gas_price = FixedGasPrice(7)
+    built = await a.build_auction([(book, available)], 3)
+    wire = built.wire()
+    assert auction_from_dto(wire) == built.auction
+    assert wire.liquidity == await OnePool().liquidity()  # routers and ids as the source gave
+    assert built.auction.gas_price == 7 and built.stored == {book.uid: book}
+    assert {str(p.id) for p in built.auction.liquidity.pools} == {"0"}

@@ -16,10 +16,9 @@ from solver.engines.cow import (
     AmmQuote,
     Clearing,
     Offer,
-    PairBook,
-    clear_pair,
     clear_ring,
 )
+from solver.engines.cow_pair import PairBook, clear_pair
 
 A = TokenAddress("0x" + "aa" * 20)
 B = TokenAddress("0x" + "bb" * 20)

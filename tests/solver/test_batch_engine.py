@@ -20,12 +20,13 @@ from routing.liquidity import Snapshot, TokenInfo
 from routing.optimizer import Router
 from routing.pool import PoolId, TokenAddress
 from routing.uniswap_v2 import ConstantProductPool
+from solver.auction_file import load_auction
 from solver.checks import check_solution
 from solver.engines import make_engine
 from solver.engines.base import token_graph
 from solver.engines.batch import BatchEngine
 from solver.engines.single_order import optimal_engine
-from solver.model import Auction, Order, Solution, Token, executed_amounts, load_auction
+from solver.model import Auction, Order, Solution, Token, executed_amounts
 from solver.scoring import score_trades
 from tests.solver.mainnet import legacy_bytes
 
@@ -56,8 +57,8 @@ def _order(
         owner=Address("0x" + f"{n:02x}" * 20),
         sell_token=sell,
         buy_token=buy,
-        sell_amount=sell_amount,
-        buy_amount=buy_amount,
+        signed_sell_amount=sell_amount,
+        signed_buy_amount=buy_amount,
         kind=OrderKind.SELL,
         partially_fillable=partial,
         order_class=order_class,
@@ -181,8 +182,8 @@ def _batches(draw: st.DrawFn) -> Auction:
                 owner=Address("0x" + f"{n + 1:02x}" * 20),
                 sell_token=sell,
                 buy_token=buy,
-                sell_amount=sell_amount,
-                buy_amount=buy_amount,
+                signed_sell_amount=sell_amount,
+                signed_buy_amount=buy_amount,
                 kind=kind,
                 partially_fillable=draw(st.booleans()),
                 order_class=draw(st.sampled_from([OrderClass.MARKET, OrderClass.LIMIT])),

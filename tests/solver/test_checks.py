@@ -19,7 +19,8 @@ from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
 from solver import dto
 from solver.checks import Rejection, SolutionRejected, check_solution, verify_solution
-from solver.model import Auction, Order, Solution, Trade, auction_from_dto
+from solver.dto_convert import auction_from_dto
+from solver.model import Auction, Order, Solution, Trade
 from tests.solver.engine_fixtures import model_auction, model_order
 from tests.solver.test_dto import UID, _auction, _order
 from tests.solver.test_dto import A as DTO_A
@@ -207,7 +208,9 @@ def test_fill_or_kill_rejected_unless_all_that_is_left(
     # executed is; a signed fee is outside it
     fee = solver_fee if order_class is OrderClass.LIMIT else 0
     fok = order(1, sell_amount=left, buy_amount=left, kind=kind, order_class=order_class)
-    fok = dataclasses.replace(fok, fee_amount=signed_fee if order_class is OrderClass.MARKET else 0)
+    fok = dataclasses.replace(
+        fok, signed_fee_amount=signed_fee if order_class is OrderClass.MARKET else 0
+    )
     trade = Trade(uid(1), executed, fee)
     used = executed + (fee if kind is OrderKind.SELL else 0)
     try:
@@ -418,8 +421,8 @@ def test_cow_pair_balances_or_is_rejected(
     outcome = verdict({A: price_a, B: price_b})
     assert verdict({A: price_a * factor, B: price_b * factor}) == outcome
     limits_hold = all(
-        o.sell_amount * (price_a if o.sell_token == A else price_b)
-        >= o.buy_amount * (price_a if o.buy_token == A else price_b)
+        o.signed_sell_amount * (price_a if o.sell_token == A else price_b)
+        >= o.signed_buy_amount * (price_a if o.buy_token == A else price_b)
         for o in book.orders
     )
     got_a = -(-sell_b * price_b // price_a)

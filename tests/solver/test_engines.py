@@ -15,15 +15,16 @@ from hypothesis import strategies as st
 from intents.order import OrderClass, OrderKind
 from routing.baseline import baseline_route
 from routing.uniswap_v2 import ConstantProductPool
-from solver import dto
 from solver.engines import Engine, UnknownEngine, make_engine, solve_all
 from solver.engines.base import Deadline, token_graph
 from solver.engines.single_order import OrderFiller, RouteFn
 from solver.model import (
     SETTLEMENT_OVERHEAD_GAS,
     Auction,
+    FlashloanHint,
     Order,
     Solution,
+    Wrapper,
     executed_amounts,
     gas_fee,
     limit_respected,
@@ -135,7 +136,7 @@ def _largest_fill(o: Order, fee: int, feasible: int) -> int:
 
     def ok(total: int) -> bool:
         out = POOLS[0].amount_out(A, B, total - fee)
-        return total * o.buy_amount <= out * o.sell_amount
+        return total * o.signed_buy_amount <= out * o.signed_sell_amount
 
     lo, hi = feasible, o.remaining + 1
     assert ok(lo) and not ok(hi - 1)
@@ -277,33 +278,12 @@ def test_solve_all_isolates_a_failing_engine_and_shares_the_time() -> None:
 
 def test_orders_needing_a_flash_loan_are_left_alone() -> None:
     o = order(A, B, 10 * E18, 19 * E18)
-    uid = "0x" + o.uid.hex()
-    hint = dto.FlashloanHint(
-        liquidity_provider=A, protocol_adapter=A, receiver=A, token=A, amount=dto.U256(1)
+    hint = FlashloanHint(
+        liquidity_provider=o.owner, protocol_adapter=o.owner, receiver=o.owner, token=A, amount=1
     )
-    wire = dto.Order(
-        uid=uid,
-        sell_token=A,
-        buy_token=B,
-        sell_amount=dto.U256(o.sell_amount),
-        full_sell_amount=dto.U256(o.sell_amount),
-        buy_amount=dto.U256(o.buy_amount),
-        full_buy_amount=dto.U256(o.buy_amount),
-        valid_to=1,
-        kind="sell",
-        owner=o.owner,
-        partially_fillable=False,
-        pre_interactions=[],
-        post_interactions=[],
-        sell_token_source="erc20",
-        buy_token_destination="erc20",
-        class_="market",
-        app_data="0x" + "00" * 32,
-        flashloan_hint=hint,
-        signing_scheme="eip712",
-        signature="0x",
-    )
-    assert _solve("baseline", dataclasses.replace(o, source=wire)) == []
+    assert _solve("baseline", dataclasses.replace(o, flashloan_hint=hint)) == []
+    wrapper = Wrapper(o.owner, b"")
+    assert _solve("baseline", dataclasses.replace(o, wrappers=(wrapper,))) == []
     assert len(_solve("baseline", o)) == 1
 
 

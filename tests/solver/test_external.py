@@ -19,10 +19,11 @@ from intents.order import OrderClass
 from routing.pool import PoolId
 from routing.route import Leg
 from solver import dto
-from solver.checks import Rejection, SolutionRejected, check_solution
+from solver.checks import Rejection, SolutionRejected, check_solution, uniform_prices
 from solver.competition import arbitrate
-from solver.external import ExternalSolver, solution_from_dto
-from solver.model import Solution, Trade, solution_to_dto
+from solver.dto_convert import solution_from_dto, solution_to_dto
+from solver.external import ExternalSolver
+from solver.model import Solution, Trade
 from solver.scoring import bid
 from tests.solver.test_checks import COW, COW_SOLUTION, A, B, auction, order, uid
 
@@ -169,7 +170,7 @@ def test_two_prices_for_one_token_are_rejected() -> None:
     doc["prices"][A.upper().replace("0X", "0x")] = "5"
     raw = dto.decode_solver_response(dto.encode({"solutions": [doc]})).solutions[0]
     with pytest.raises(SolutionRejected) as info:
-        solution_from_dto(raw)
+        uniform_prices(solution_from_dto(raw))
     assert info.value.code is Rejection.NON_UNIFORM_PRICES
 
 

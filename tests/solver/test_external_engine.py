@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestServer
 
 from solver import dto
 from solver.checks import check_solution
+from solver.dto_convert import auction_from_dto
 from solver.engines import make_engine
 from solver.external import ExternalSolver
-from solver.model import auction_from_dto
 from solver.scoring import score_trades
 from solver.solve_api import make_app
 from tests.solver.test_dto import A as TOKEN_A

@@ -22,11 +22,12 @@ from intents.types import Address, OrderUid
 from routing.baseline import execute_path
 from routing.pool import TokenAddress
 from routing.route import OrderKind as RouteKind
+from solver.auction_file import load_auction
 from solver.checks import check_solution
 from solver.engines import ENGINES, make_engine
 from solver.engines.base import token_graph
 from solver.engines.single_order import base_paths, best_paths
-from solver.model import Auction, Order, Solution, Trade, load_auction, now
+from solver.model import Auction, Order, Solution, Trade, now
 from tests.solver.engine_fixtures import OWNER, A, B, C, auction, model_order, pool
 from tests.solver.mainnet import legacy_bytes
 

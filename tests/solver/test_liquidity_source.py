@@ -28,8 +28,8 @@ from settlement.deployment import Deployment
 from settlement.interactions import PoolKind
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
+from solver.dto_convert import auction_from_dto
 from solver.liquidity_source import ChainLiquidity, FileLiquidity, native_prices
-from solver.model import auction_from_dto
 
 E18 = 10**18
 TICKS = (-600, 600, -1200, 1200, 60)  # 60 is never initialized

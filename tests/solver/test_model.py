@@ -16,21 +16,17 @@ from intents.order import OrderClass, OrderKind
 from routing.pool import TokenAddress
 from routing.route import Leg
 from solver import dto
+from solver.auction_file import AuctionFormatError, auction_from_legacy, load_auction
+from solver.dto_convert import auction_from_dto, auction_to_dto, solution_to_dto
+from solver.dto_pools import decimal_string
 from solver.model import (
-    AuctionFormatError,
     Solution,
     Trade,
-    auction_from_dto,
-    auction_from_legacy,
-    auction_to_dto,
-    decimal_string,
     executed_amounts,
     gas_fee,
     limit_respected,
-    load_auction,
     now,
     signed_fee,
-    solution_to_dto,
 )
 from tests.solver.engine_fixtures import A, B, order
 from tests.solver.mainnet import legacy_bytes, solver_bytes
@@ -45,10 +41,12 @@ def test_legacy_mainnet_auction_loads() -> None:
     assert len(auction.liquidity.pools) > 800
     first = auction.orders[0]
     assert first.owner == "0x" + first.uid[32:52].hex()
-    assert first.remaining == first.full
+    assert first.remaining == first.signed_amount
     classes = {o.order_class for o in auction.orders}
     assert classes == {OrderClass.LIMIT, OrderClass.MARKET}
-    assert all((o.fee_amount > 0) == (o.order_class is OrderClass.MARKET) for o in auction.orders)
+    assert all(
+        (o.signed_fee_amount > 0) == (o.order_class is OrderClass.MARKET) for o in auction.orders
+    )
     weth = auction.tokens[TokenAddress("0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2")]
     assert weth.reference_price == 10**18 and weth.decimals == 18
 
@@ -63,16 +61,23 @@ def test_solver_format_of_the_same_auction_loads_to_the_same_auction() -> None:
     assert solver.gas_price == legacy.gas_price
     assert dict(solver.tokens) == dict(legacy.tokens)
     for a, b in zip(solver.orders, legacy.orders, strict=True):
-        assert (a.uid, a.owner, a.sell_amount, a.buy_amount, a.kind, a.order_class) == (
+        assert (
+            a.uid,
+            a.owner,
+            a.signed_sell_amount,
+            a.signed_buy_amount,
+            a.kind,
+            a.order_class,
+        ) == (
             b.uid,
             b.owner,
-            b.sell_amount,
-            b.buy_amount,
+            b.signed_sell_amount,
+            b.signed_buy_amount,
             b.kind,
             b.order_class,
         )
         assert a.partially_fillable == b.partially_fillable and a.remaining == b.remaining
-        assert a.source is not None and a.source.uid == "0x" + a.uid.hex()
+        assert a.valid_to == int.from_bytes(a.uid[52:], "big") and b.valid_to is None
 
 
 def test_remaining_amounts_come_from_the_dto() -> None:
@@ -83,7 +88,7 @@ def test_remaining_amounts_come_from_the_dto() -> None:
     doc["orders"][1]["kind"] = "buy"
     auction = load_auction(json.dumps(doc).encode(), now())
     assert auction.orders[0].remaining == 7
-    assert auction.orders[0].sell_amount == int(doc["orders"][0]["fullSellAmount"])
+    assert auction.orders[0].signed_sell_amount == int(doc["orders"][0]["fullSellAmount"])
     assert auction.orders[1].remaining == 9
     assert auction.orders[1].kind is OrderKind.BUY
 
@@ -122,7 +127,7 @@ def test_rounding_never_against_the_user(
 
 
 def test_signed_fee_is_outside_the_limit_price() -> None:
-    o = dataclasses.replace(order(A, B, 1000, 1000, partial=True), fee_amount=100)
+    o = dataclasses.replace(order(A, B, 1000, 1000, partial=True), signed_fee_amount=100)
     trade = Trade(o.uid, 500)
     assert signed_fee(o, trade) == 50
     sold, bought = executed_amounts(o, trade, {A: 1, B: 1})
@@ -183,11 +188,11 @@ def test_auction_to_dto_round_trips_the_mainnet_auction() -> None:
     assert dict(again.tokens) == dict(legacy.tokens)
     assert again.gas_price == legacy.gas_price and again.id == legacy.id
     for a, b in zip(again.orders, legacy.orders, strict=True):
-        assert (a.uid, a.owner, a.sell_amount, a.buy_amount, a.remaining) == (
+        assert (a.uid, a.owner, a.signed_sell_amount, a.signed_buy_amount, a.remaining) == (
             b.uid,
             b.owner,
-            b.sell_amount,
-            b.buy_amount,
+            b.signed_sell_amount,
+            b.signed_buy_amount,
             b.remaining,
         )
         assert (a.kind, a.partially_fillable, a.order_class) == (

@@ -12,7 +12,7 @@ from routing.graph import TokenGraph
 from routing.optimizer import Router
 from routing.pool import TokenAddress as RoutingToken
 from solver.model import SETTLEMENT_OVERHEAD_GAS, Auction, gas_fee
-from solver.quoter import DtoMarket, RoutingQuoter, price
+from solver.quoter import AttachedMarket, RoutingQuoter, price
 from tests.solver.engine_fixtures import GAS_PRICE, PRICES, A, B, C, auction, pool
 
 D = RoutingToken("0x" + "d4" * 20)
@@ -111,7 +111,7 @@ async def test_the_quoter_prices_over_the_new_snapshot_when_liquidity_changes() 
 
 
 async def test_before_the_auctioneer_runs_there_is_no_liquidity_to_quote() -> None:
-    quoter = RoutingQuoter(DtoMarket())
+    quoter = RoutingQuoter(AttachedMarket())
     with pytest.raises(QuoteError) as caught:
         await quoter(query("sellAfterFee", 10**18))
     assert (caught.value.code, caught.value.http_status) == ("NoLiquidity", 404)

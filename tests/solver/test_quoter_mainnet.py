@@ -22,7 +22,9 @@ from routing.baseline import baseline_route
 from routing.pool import TokenAddress
 from routing.route import OrderKind
 from solver import dto
-from solver.quoter import DtoMarket, RoutingQuoter, route_fee
+from solver.dto_convert import auction_from_dto
+from solver.model import Auction
+from solver.quoter import AttachedMarket, RoutingQuoter, route_fee
 from tests.solver.mainnet import solver_bytes
 
 WETH = TokenAddress("0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2")
@@ -39,10 +41,12 @@ def wire_auction() -> dto.Auction:
 async def client(
     wire_auction: dto.Auction, tmp_path: Path
 ) -> AsyncIterator[tuple[TestClient[web.Request, web.Application], RoutingQuoter]]:
-    async def build() -> dto.Auction:
-        return wire_auction
+    market_auction = auction_from_dto(wire_auction)
 
-    market = DtoMarket()
+    async def build() -> Auction:
+        return market_auction
+
+    market = AttachedMarket()
     market.attach(build)
     quoter = RoutingQuoter(market, max_age_seconds=60)
     book = await open_book(f"sqlite:///{tmp_path / 'book.sqlite3'}")

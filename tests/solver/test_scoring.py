@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from intents.order import OrderClass, OrderKind
 from solver import dto
 from solver.checks import check_solution
-from solver.model import Order, Trade, auction_from_dto, executed_amounts
+from solver.dto_convert import auction_from_dto
+from solver.model import Order, Trade, executed_amounts
 from solver.scoring import (
     ScoringError,
     bid,
@@ -116,12 +117,12 @@ def test_valid_solutions_score_non_negative_and_scale_free(
     the same factor changes neither the executed amounts nor the score."""
     kind = OrderKind.SELL if sell else OrderKind.BUY
     o = order(1, A, B, amount, limit, kind=kind)
-    trade = Trade(uid(1), o.full)
+    trade = Trade(uid(1), o.signed_amount)
     base = {A: price_a, B: price_b}
     scaled = {t: p * factor for t, p in base.items()}
     assert executed_amounts(o, trade, base) == executed_amounts(o, trade, scaled)
     sold, bought = executed_amounts(o, trade, base)
-    if sold * o.buy_amount > bought * o.sell_amount:
+    if sold * o.signed_buy_amount > bought * o.signed_sell_amount:
         with pytest.raises(ScoringError):
             surplus(o, sold, bought)
         return

@@ -17,17 +17,17 @@ import pytest
 
 from routing.pool import PoolId, TokenAddress
 from solver import dto
+from solver.auction_file import load_auction
 from solver.checks import Rejection, check_solution
 from solver.cli import main
+from solver.dto_convert import solution_from_dto
 from solver.engines import make_engine
-from solver.external import solution_from_dto
 from solver.model import (
     Auction,
     Solution,
     Trade,
     executed_amounts,
     limit_respected,
-    load_auction,
     now,
     signed_fee,
 )

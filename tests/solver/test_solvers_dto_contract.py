@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from solver import dto
-from solver.model import auction_from_dto
+from solver.dto_convert import auction_from_dto
 
 FIXTURE = Path(__file__).parent / "data" / "solvers_dto_auction.json"
 
