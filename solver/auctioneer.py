@@ -41,7 +41,7 @@ from settlement.chain_pools import ChainPool
 from settlement.encoding import Settlement
 from settlement.fills import FillIndexer
 from settlement.submitter import Outcome, SettlementReverted, Submission, Submitter
-from solver import dto
+from solver import dto_notification
 from solver.book_auction import (
     BookAuction,
     GasPriceSource,
@@ -287,7 +287,7 @@ class Auctioneer:
 
     async def _settle(
         self, round_: BookAuction, winner: Bid[Solution], report: RoundReport
-    ) -> dto.Notification:
+    ) -> dto_notification.Notification:
         """Submit ``winner``'s settlement; what to tell its solver about it."""
         auction_id, solution_id = str(report.auction_id), winner.solution_id
         if not self.leadership.still_leading(report.term):
@@ -298,7 +298,7 @@ class Auctioneer:
                 winner.solution_id,
                 report.term,
             )
-            return dto.Cancelled(auction_id=auction_id, solution_id=solution_id)
+            return dto_notification.Cancelled(auction_id=auction_id, solution_id=solution_id)
         settlement = self._settlement(round_, winner.solution)
         submission = Submission(calldata=settlement.calldata())
         report.submissions.append((winner, submission))
@@ -312,7 +312,7 @@ class Auctioneer:
                 winner.solution_id,
                 exc.reason,
             )
-            return dto.DriverError(
+            return dto_notification.DriverError(
                 reason=f"settlement would revert: {exc.reason}",
                 auction_id=auction_id,
                 solution_id=solution_id,
@@ -329,9 +329,11 @@ class Auctioneer:
             len(submission.fills),
         )
         if submission.outcome is Outcome.SETTLED:
-            return dto.Success(
+            return dto_notification.Success(
                 transaction="0x" + tx, auction_id=auction_id, solution_id=solution_id
             )
         if submission.outcome is Outcome.REVERTED:
-            return dto.Revert(transaction="0x" + tx, auction_id=auction_id, solution_id=solution_id)
-        return dto.Cancelled(auction_id=auction_id, solution_id=solution_id)
+            return dto_notification.Revert(
+                transaction="0x" + tx, auction_id=auction_id, solution_id=solution_id
+            )
+        return dto_notification.Cancelled(auction_id=auction_id, solution_id=solution_id)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import aiohttp
 import msgspec
 
-from solver import dto
+from solver import dto, dto_notification
 from solver.checks import SolutionRejected, uniform_prices
 from solver.dto_convert import solution_from_dto
 from solver.model import Solution
@@ -124,7 +124,7 @@ class ExternalSolver:
     async def notify(
         self,
         session: aiohttp.ClientSession,
-        notification: dto.Notification,
+        notification: dto_notification.Notification,
     ) -> bool:
         """Tell the solver what became of its solution; ``False`` (logged) if it failed."""
         try:

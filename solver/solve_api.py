@@ -22,7 +22,7 @@ from aiohttp import web
 
 from intents.http.problems import error_response, from_http_exception
 from routing.pool import LiquidityFormatError
-from solver import dto
+from solver import dto, dto_notification
 from solver.checks import passing_solutions
 from solver.dto_convert import auction_from_dto, solution_to_dto
 from solver.engines import Engine, solve_all
@@ -73,7 +73,7 @@ async def solve(request: web.Request) -> web.Response:
 async def notify(request: web.Request) -> web.Response:
     body = await request.read()
     try:
-        notification = dto.decode_notification(body)
+        notification = dto_notification.decode_notification(body)
     except msgspec.DecodeError as exc:
         return _decode_error(exc, "Notification")
     logger.info(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from solver import dto
+from solver import dto, dto_notification
 
 A = "0x" + "aa" * 20
 B = "0x" + "bb" * 20
@@ -369,23 +369,29 @@ def test_jit_trade_and_error_response() -> None:
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
-        ({"kind": "timeout", "auctionId": "1", "solutionId": 2}, dto.Timeout),
-        ({"kind": "emptySolution", "auctionId": None, "solutionId": [1, 2]}, dto.EmptySolution),
-        ({"kind": "missingPrice", "tokenAddress": A}, dto.MissingPrice),
-        ({"kind": "nonBufferableTokensUsed", "tokens": [A, B]}, dto.NonBufferableTokensUsed),
+        ({"kind": "timeout", "auctionId": "1", "solutionId": 2}, dto_notification.Timeout),
+        (
+            {"kind": "emptySolution", "auctionId": None, "solutionId": [1, 2]},
+            dto_notification.EmptySolution,
+        ),
+        ({"kind": "missingPrice", "tokenAddress": A}, dto_notification.MissingPrice),
+        (
+            {"kind": "nonBufferableTokensUsed", "tokens": [A, B]},
+            dto_notification.NonBufferableTokensUsed,
+        ),
         (
             {"kind": "solverAccountInsufficientBalance", "required": "5"},
-            dto.SolverAccountInsufficientBalance,
+            dto_notification.SolverAccountInsufficientBalance,
         ),
-        ({"kind": "success", "transaction": H32}, dto.Success),
-        ({"kind": "driverError", "reason": "boom"}, dto.DriverError),
+        ({"kind": "success", "transaction": H32}, dto_notification.Success),
+        ({"kind": "driverError", "reason": "boom"}, dto_notification.DriverError),
         (
             {
                 "kind": "banned",
                 "reason": {"reason": "lowSettlingRate"},
                 "until": "2024-01-01T00:00:00Z",
             },
-            dto.Banned,
+            dto_notification.Banned,
         ),
         (
             {
@@ -400,28 +406,40 @@ def test_jit_trade_and_error_response() -> None:
                     "accessList": [{"address": A, "storageKeys": [H32]}],
                 },
             },
-            dto.SimulationFailed,
+            dto_notification.SimulationFailed,
         ),
     ],
 )
 def test_notifications(body: dict[str, Any], kind: type) -> None:
-    notification = dto.decode_notification(json.dumps(body).encode())
+    notification = dto_notification.decode_notification(json.dumps(body).encode())
     assert type(notification) is kind
 
 
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
-        ({"kind": "settlementStarted", "auctionId": "1", "solutionId": 0}, dto.SettlementStarted),
-        ({"kind": "expired", "auctionId": "1", "solutionId": 0}, dto.Expired),
-        ({"kind": "deserializationError", "reason": "bad"}, dto.DeserializationError),
-        ({"kind": "timeout", "auctionId": "third-party-7", "solutionId": 2}, dto.Timeout),
-        ({"kind": "timeout", "auctionId": 7, "solutionId": 2, "newField": [1]}, dto.Timeout),
-        ({"kind": "missingPrice", "tokenAddress": A, "extra": {"a": 1}}, dto.MissingPrice),
+        (
+            {"kind": "settlementStarted", "auctionId": "1", "solutionId": 0},
+            dto_notification.SettlementStarted,
+        ),
+        ({"kind": "expired", "auctionId": "1", "solutionId": 0}, dto_notification.Expired),
+        ({"kind": "deserializationError", "reason": "bad"}, dto_notification.DeserializationError),
+        (
+            {"kind": "timeout", "auctionId": "third-party-7", "solutionId": 2},
+            dto_notification.Timeout,
+        ),
+        (
+            {"kind": "timeout", "auctionId": 7, "solutionId": 2, "newField": [1]},
+            dto_notification.Timeout,
+        ),
+        (
+            {"kind": "missingPrice", "tokenAddress": A, "extra": {"a": 1}},
+            dto_notification.MissingPrice,
+        ),
     ],
 )
 def test_current_and_future_notifications(body: dict[str, Any], kind: type) -> None:
-    notification = dto.decode_notification(json.dumps(body).encode())
+    notification = dto_notification.decode_notification(json.dumps(body).encode())
     assert type(notification) is kind
     assert notification.auction_id == body.get("auctionId")
 
@@ -436,10 +454,10 @@ def test_current_and_future_notifications(body: dict[str, Any], kind: type) -> N
 )
 def test_invalid_notifications_name_the_field(body: dict[str, Any], path: str) -> None:
     with pytest.raises(msgspec.ValidationError) as error:
-        dto.decode_notification(json.dumps(body).encode())
+        dto_notification.decode_notification(json.dumps(body).encode())
     assert path in str(error.value)
 
 
 def test_unknown_notification_kind_is_rejected() -> None:
     with pytest.raises(msgspec.ValidationError):
-        dto.decode_notification(b'{"kind": "somethingElse"}')
+        dto_notification.decode_notification(b'{"kind": "somethingElse"}')

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 from intents.order import OrderClass
 from routing.pool import PoolId
 from routing.route import Leg
-from solver import dto
+from solver import dto, dto_notification
 from solver.checks import Rejection, SolutionRejected, check_solution, uniform_prices
 from solver.competition import arbitrate
 from solver.dto_convert import solution_from_dto, solution_to_dto
@@ -67,7 +67,7 @@ class Engine:
         return result
 
     async def notify(self, request: web.Request) -> web.Response:
-        self.notifications.append(dto.decode_notification(await request.read()))
+        self.notifications.append(dto_notification.decode_notification(await request.read()))
         return web.Response(status=200)
 
 
@@ -250,7 +250,7 @@ async def test_unreachable_solver_is_no_bid(caplog: pytest.LogCaptureFixture) ->
     async with aiohttp.ClientSession() as session:
         with caplog.at_level(logging.WARNING, logger="solver.external"):
             assert await ExternalSolver("gone", url).solve(session, dto_auction()) == []
-            assert not await ExternalSolver("gone", url).notify(session, dto.Timeout())
+            assert not await ExternalSolver("gone", url).notify(session, dto_notification.Timeout())
     assert "solver gone unreachable" in caplog.text
     assert "solver gone not notified" in caplog.text
 
@@ -259,7 +259,7 @@ async def test_notify_posts_the_notification(
     engine: tuple[Engine, ExternalSolver, aiohttp.ClientSession],
 ) -> None:
     state, solver, session = engine
-    note = dto.Success(auction_id="42", solution_id=7, transaction="0x" + "ab" * 32)
+    note = dto_notification.Success(auction_id="42", solution_id=7, transaction="0x" + "ab" * 32)
     assert await solver.notify(session, note)
     assert state.notifications == [note]
 
