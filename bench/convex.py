@@ -12,7 +12,23 @@ is one power cone ``(1 + k_u*g*d)^a * (1 - k_v*l)^(1-a) >= 1``:
   overdrawn; the ranges a swap in that direction walks through are modelled until they hold
   more than the order could take;
 * Balancer weighted: ``a = w_u / (w_u + w_v)`` (the other balances do not move), with the
-  30% in/out ratio caps.
+  30% in/out ratio caps;
+* Balancer stable (StableSwap): exactly, see below;
+* foreign limit orders: linear, ``l <= d * maker/taker`` with ``d <= taker``.
+
+Stable pools. With ``n`` tokens, upscaled balances ``x``, Curve's ``alpha = A*n^n``
+(Balancer's ``amp * n``) and the pool's invariant ``D``, the balances that keep at least
+``D`` are ``F(x) = alpha*sum(x) + D*(1 - alpha) - D^(n+1) / (n^n * prod(x)) >= 0`` (``F``
+falls in ``D``, so this is ``D(x) >= D``) — a convex set, ``1/prod(x)`` being convex. Moving
+only ``x_u -> x_u*(1 + u)`` (``u = k_in*g*d``, fee off the input) and ``x_v -> x_v*(1 - w)``
+(``w = k_out*l``) and dividing by ``R = D^(n+1) / (n^n * prod(x))`` gives, exactly,
+``(1 + u) * (1 - w) * (1 + c_u*u - c_v*w) >= 1`` with ``c_i = alpha * x_i / R``: a
+constant-product piece (``c = 0``) tilted toward the line, expressed as two cones
+(``t^2 <= (1 + u)(1 - w)`` and ``t^2 * (1 + c_u*u - c_v*w) >= 1``). The scaling factors
+(decimals, rate providers) cancel from ``u`` and ``w`` and enter only through ``c``. The
+reference uses the real-valued curve through the pool's integer invariant
+(``routing.stable.calculate_invariant``); the pool math rounds against the trader, so the
+reference pays a few base units more, never less.
 
 Clarabel solves the cones directly. Where it stalls or flags its answer inaccurate (it does
 on networks mixing weighted pools with the hub's many V3 ranges), the same problem is solved
@@ -20,10 +36,8 @@ as a linear relaxation refined by tangent cuts (Kelley): every curve is replaced
 lines at a grid of points plus, each round, the tangent at the last solution, until no piece
 pays out more than ``CUT_TOLERANCE`` of the optimum beyond its curve. That value bounds the
 optimum from the optimistic side (status ``outer bound``), so a route within 1 bp of it is
-within 1 bp of the optimum.
-
-Stable pools are not modelled (their invariant is not a standard cone); an order routed
-through one is compared with an optimum without it, as the report notes.
+within 1 bp of the optimum. Pieces the order barely moves are replaced by their tangent at
+the current state, which is optimistic too (every curve is concave).
 
 The network is every pool (all parallel ones, not just the router's best few) on the best
 ``max_paths`` token paths, oriented acyclically the way the router orients its candidates
@@ -37,6 +51,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,10 +61,13 @@ from scipy import sparse
 
 from routing.balancer_weighted import WeightedPool
 from routing.baseline import base_token_paths
+from routing.fixed_point import mul_down
 from routing.graph import PRICE_UNIT, Edge, TokenGraph
-from routing.paths import candidate_network, candidate_paths
-from routing.pool import Pool, PoolId, TokenAddress
+from routing.limit_order import LimitOrderPool
+from routing.paths import CandidateNetwork, TokenPath, candidate_network, candidate_paths
+from routing.pool import Pool, PoolId, PoolMathError, TokenAddress
 from routing.route import OrderKind
+from routing.stable import AMP_PRECISION, StablePool, calculate_invariant
 from routing.uniswap_v2 import ConstantProductPool
 from routing.uniswap_v3 import ConcentratedLiquidityPool
 
@@ -80,7 +98,8 @@ FLOW_BOUND = 100.0
 MAX_K = 1e6
 """Pieces whose (virtual) reserves are below 1/MAX_K of the order's value are left out."""
 LINEAR_BELOW = 1e-6
-"""Order-to-reserve ratio under which a piece is modelled by its tangent line."""
+"""Order-to-reserve ratio under which a piece is modelled by its tangent line, provided that
+the tangent overstates the output of one order value by less than this share, too."""
 CUT_GRID = 16
 """Initial tangent points per piece in the cutting-plane fallback."""
 CUT_ROUNDS = 40
@@ -102,8 +121,12 @@ class ConvexResult:
 
 @dataclass(slots=True)
 class _Pieces:
-    """Directed pieces ``(1 + k_in*g*d)^a * (1 - k_out*l)^(1-a) >= 1`` with caps on the
-    tendered ``d`` and received ``l`` (both in units of the order's scale per token)."""
+    """Directed pieces over the normalised input ``a = k_in*g*d`` and output ``b = k_out*l``
+    (``d``, ``l`` in units of the order's scale per token), with caps on ``d`` and ``l``:
+
+    * power pieces: ``(1 + a)^alpha * (1 - b)^(1-alpha) >= 1``;
+    * stable pieces (``stable``): ``(1 + a) * (1 - b) * (1 + c_in*a - c_out*b) >= 1``;
+    * linear pieces (``linear``): ``b <= a``."""
 
     pool: list[PoolId] = field(default_factory=list)
     token_in: list[TokenAddress] = field(default_factory=list)
@@ -112,6 +135,10 @@ class _Pieces:
     k_out: list[float] = field(default_factory=list)
     gamma: list[float] = field(default_factory=list)
     alpha: list[float] = field(default_factory=list)
+    c_in: list[float] = field(default_factory=list)
+    c_out: list[float] = field(default_factory=list)
+    stable: list[bool] = field(default_factory=list)
+    linear: list[bool] = field(default_factory=list)
     cap_in: list[float] = field(default_factory=list)
     cap_out: list[float] = field(default_factory=list)
     scale: dict[TokenAddress, float] = field(default_factory=dict)
@@ -124,10 +151,13 @@ class _Pieces:
         gamma: float,
         *,
         alpha: float = 0.5,
+        stable: tuple[float, float] | None = None,
+        linear: bool = False,
         cap_in: float = math.inf,
         cap_out: float = math.inf,
     ) -> None:
-        """``curve``: the (virtual) reserves of the input and output token."""
+        """``curve``: the (virtual) reserves of the input and output token (for a linear
+        piece: the most it takes and the most it pays); ``stable``: ``(c_in, c_out)``."""
         if cap_out <= 0 or cap_in <= 0:
             return  # this side of the range holds nothing to pay out
         if max(scale[0] / curve[0], scale[1] / curve[1]) > MAX_K:
@@ -139,8 +169,22 @@ class _Pieces:
         self.k_out.append(scale[1] / curve[1])
         self.gamma.append(gamma)
         self.alpha.append(alpha)
+        self.c_in.append(0.0 if stable is None else stable[0])
+        self.c_out.append(0.0 if stable is None else stable[1])
+        self.stable.append(stable is not None)
+        self.linear.append(linear)
         self.cap_in.append(cap_in / scale[0])
         self.cap_out.append(min(cap_out, curve[1]) / scale[1])
+
+    def spot_slope(self) -> Any:
+        """``db/da`` at ``a = 0`` of every piece."""
+        alpha = np.array(self.alpha)
+        slope = alpha / (1 - alpha)
+        stable = np.array(self.stable, dtype=bool)
+        c_in, c_out = np.array(self.c_in), np.array(self.c_out)
+        slope[stable] = (1 + c_in[stable]) / (1 + c_out[stable])
+        slope[np.array(self.linear, dtype=bool)] = 1.0
+        return slope
 
 
 def _sqrt_at(tick: int) -> float:
@@ -223,13 +267,77 @@ def _add_edge(pieces: _Pieces, edge: Edge, scale: dict[TokenAddress, float]) -> 
             cap_out=MAX_RATIO * b.balance,
         )
         return True
+    if isinstance(pool, StablePool):
+        coefficients = _stable_coefficients(pool)
+        if coefficients is None:
+            return True  # an empty balance or no invariant: the pool cannot trade
+        tokens = {
+            t.address: (t.balance, c) for t, c in zip(pool.reserves, coefficients, strict=True)
+        }
+        (x_in, c_in), (x_out, c_out) = tokens[edge.token_in], tokens[edge.token_out]
+        pieces.add(
+            edge,
+            (float(x_in), float(x_out)),
+            sc,
+            1 - pool.fee / 10**18,
+            stable=(c_in, c_out),
+        )
+        return True
+    if isinstance(pool, LimitOrderPool):
+        pieces.add(
+            edge,
+            (float(pool.taker_amount), float(pool.maker_amount)),
+            sc,
+            1.0,
+            linear=True,
+            cap_in=float(pool.taker_amount),
+            cap_out=float(pool.maker_amount),
+        )
+        return True
     return False
+
+
+def _stable_coefficients(pool: StablePool) -> list[float] | None:
+    """``c_i = alpha * x_i / R`` of every token (upscaled balances ``x``, Curve's
+    ``alpha = A*n^n``, ``R = D^(n+1) / (n^n * prod(x))`` at the pool's integer invariant
+    ``D``); ``None`` if a balance is empty or the invariant does not converge."""
+    upscaled = [mul_down(t.balance, t.scaling_factor) for t in pool.reserves]
+    if min(upscaled) <= 0:
+        return None
+    try:
+        invariant = calculate_invariant(pool.amp, tuple(upscaled))
+    except PoolMathError:
+        return None
+    if invariant <= 0:
+        return None
+    n = len(upscaled)
+    alpha = pool.amp * n / AMP_PRECISION
+    # in logarithms: prod(x) of a 4-token pool of 1e27-unit balances overflows a float
+    log_d = math.log(invariant)
+    log_r = log_d + sum(log_d - math.log(n) - math.log(x) for x in upscaled)
+    return [alpha * math.exp(math.log(x) - log_r) for x in upscaled]
 
 
 def _incidence(tokens: list[TokenAddress], index: dict[TokenAddress, int]) -> Any:
     n = len(tokens)
     rows = [index[t] for t in tokens]
     return sparse.csr_matrix((np.ones(n), (rows, range(n))), shape=(len(index), n))
+
+
+def _network(graph: TokenGraph, paths: Sequence[TokenPath], level: int | None) -> CandidateNetwork:
+    """Every pool on ``paths``, oriented acyclically. A multi-token pool serves the first
+    pair that claims it, so a path may be left with a hop no pool serves (a three-token
+    stable pool claimed by ``A -> C`` on ``A -> C -> B`` cannot serve ``A -> B`` or
+    ``C -> B``): the best such path is dropped and the network rebuilt, until none is left."""
+    while True:
+        network = candidate_network(
+            graph, paths, max_parallel=UNLIMITED, max_pools=UNLIMITED, level=level
+        )
+        served = {(e.token_in, e.token_out) for e in network.edges}
+        broken = next((p for p in network.paths if not served.issuperset(p.hops)), None)
+        if broken is None:
+            return network
+        paths = [p for p in paths if p != broken]
 
 
 def convex_optimum(
@@ -253,9 +361,7 @@ def convex_optimum(
         level=level,
         include=[p for p in base_token_paths(sell, buy) if len(p) - 1 <= max_hops],
     )
-    network = candidate_network(
-        graph, paths, max_parallel=UNLIMITED, max_pools=UNLIMITED, level=level
-    )
+    network = _network(graph, paths, level)
     # only edges the sell token can feed: a piece that can never be tendered anything has no
     # strictly feasible point, which stalls interior-point solvers
     reachable = {sell}
@@ -263,7 +369,7 @@ def convex_optimum(
         if token in reachable:
             reachable.update(e.token_out for e in network.edges if e.token_in == token)
     edges = [e for e in network.edges if e.token_in in reachable]
-    if not edges:
+    if not edges or buy not in reachable:
         return ConvexResult(None, "no-path", frozenset(), "")
     order_token = sell if kind is OrderKind.SELL else buy
     price = graph.prices.get(order_token)
@@ -292,8 +398,12 @@ def convex_optimum(
         value_scaled, status = _solve_cuts(pieces, d, lam, order_side, objective, status)
     if value_scaled is None:
         return ConvexResult(None, status, frozenset(), note)
-    active = np.maximum(np.asarray(d.value), np.asarray(lam.value)) > 1e-7
-    used = frozenset(pid for pid, on in zip(pieces.pool, active, strict=True) if on)
+    flow = np.maximum(np.asarray(d.value), np.asarray(lam.value))
+    used = frozenset(pid for pid, on in zip(pieces.pool, flow > 1e-7, strict=True) if on)
+    if flow.max() >= FLOW_BOUND * (1 - 1e-6):
+        # the bound, not a curve, limits the optimum: it may be low
+        bound = f"a piece carries the flow bound ({FLOW_BOUND:g} order values)"
+        note = f"{note}; {bound}" if note else bound
     return ConvexResult(value_scaled * result_scale, status, used, note)
 
 
@@ -327,23 +437,28 @@ def _network_constraints(
 def _solve_cones(
     pieces: _Pieces, d: Any, lam: Any, network: list[Any], objective: Any
 ) -> tuple[float | None, str]:
-    """The exact problem: one cone per piece, solved by Clarabel."""
+    """The exact problem: one cone per piece (two per stable piece), solved by Clarabel."""
     g = np.array(pieces.gamma)
     k_in = np.array(pieces.k_in)
     k_out = np.array(pieces.k_out)
     alpha = np.array(pieces.alpha)
+    stable = np.array(pieces.stable, dtype=bool)
     constraints: list[Any] = list(network)
-    # pieces the order barely moves (reserves > LINEAR_BELOW^-1 times the order) are linear
-    # to within 1e-4 bp; the cone there is too flat for an interior-point solver
-    flat = np.flatnonzero(np.maximum(k_in, k_out) < LINEAR_BELOW)
-    curved = np.flatnonzero(np.maximum(k_in, k_out) >= LINEAR_BELOW)
+    # pieces the order barely moves (reserves > LINEAR_BELOW^-1 times the order) are replaced
+    # by their tangent, which they follow to within 1e-6 of the flow and never exceed; the
+    # cone there is too flat for an interior-point solver. Linear pieces are that already.
+    flat_mask = np.array(pieces.linear, dtype=bool) | (
+        (np.maximum(k_in, k_out) < LINEAR_BELOW) & (_tangent_error(pieces) < LINEAR_BELOW)
+    )
+    flat = np.flatnonzero(flat_mask)
     if flat.size:
-        rate = alpha[flat] / (1 - alpha[flat]) * k_in[flat] / k_out[flat] * g[flat]
+        rate = pieces.spot_slope()[flat] * k_in[flat] / k_out[flat] * g[flat]
         constraints.append(lam[flat] <= cp.multiply(rate, d[flat]))
+    curved = ~flat_mask
     # constant-product pieces: grow * shrink >= 1 as a second-order cone; others: power cone
     for idx, square in (
-        (curved[alpha[curved] == 0.5], True),
-        (curved[alpha[curved] != 0.5], False),
+        (np.flatnonzero(curved & ~stable & (alpha == 0.5)), True),
+        (np.flatnonzero(curved & ~stable & (alpha != 0.5)), False),
     ):
         if not idx.size:
             continue
@@ -354,6 +469,17 @@ def _solve_cones(
             constraints.append(cp.SOC(grow + shrink, pair, axis=0))
         else:
             constraints.append(cp.PowCone3D(grow, shrink, np.ones(idx.size), alpha[idx]))
+    idx = np.flatnonzero(curved & stable)
+    if idx.size:
+        # grow * shrink * tilt >= 1: t^2 <= grow * shrink and t^(2/3) * tilt^(1/3) >= 1
+        a = cp.multiply(k_in[idx] * g[idx], d[idx])
+        b = cp.multiply(k_out[idx], lam[idx])
+        grow, shrink = 1 + a, 1 - b
+        tilt = 1 + cp.multiply(np.array(pieces.c_in)[idx], a)
+        tilt = tilt - cp.multiply(np.array(pieces.c_out)[idx], b)
+        t = cp.Variable(idx.size, nonneg=True)
+        constraints.append(cp.SOC(grow + shrink, cp.vstack([2 * t, grow - shrink]), axis=0))
+        constraints.append(cp.PowCone3D(t, tilt, np.ones(idx.size), 2 / 3))
     problem = cp.Problem(objective, constraints)
     status = "not solved"
     for retry in RETRIES:
@@ -374,11 +500,47 @@ def _solve_cones(
 
 
 def _curve(pieces: _Pieces, a: Any) -> tuple[Any, Any]:
-    """Normalised output ``b = 1 - (1 + a)^(-alpha/(1-alpha))`` of every piece for the
-    normalised (after-fee) input ``a``, and its slope ``db/da``."""
-    e = np.array(pieces.alpha) / (1 - np.array(pieces.alpha))
+    """Normalised output ``b`` of every piece for the normalised (after-fee) input ``a``
+    (the last axis runs over the pieces), and its slope ``db/da``."""
+    alpha = np.array(pieces.alpha)
+    e = alpha / (1 - alpha)
     log_grow = np.log1p(a)  # not 1 - (1 + a)^-e: it cancels to nothing for tiny a
-    return -np.expm1(-e * log_grow), e * np.exp((-e - 1) * log_grow)
+    b = -np.expm1(-e * log_grow)
+    slope = e * np.exp((-e - 1) * log_grow)
+    stable = np.array(pieces.stable, dtype=bool)
+    if stable.any():
+        sb, ss = _stable_curve(
+            a[..., stable], np.array(pieces.c_in)[stable], np.array(pieces.c_out)[stable]
+        )
+        b[..., stable], slope[..., stable] = sb, ss
+    linear = np.array(pieces.linear, dtype=bool)
+    b[..., linear] = a[..., linear]
+    slope[..., linear] = 1.0
+    return b, slope
+
+
+def _tangent_error(pieces: _Pieces) -> Any:
+    """By how much (relative) the tangent at the current state overstates the output of one
+    order value tendered to each piece: ~``k_in`` for a constant-product piece, up to ~10x
+    that for a stable piece far off balance."""
+    a = np.array(pieces.k_in) * np.array(pieces.gamma)
+    b = _curve(pieces, a)[0]
+    return 1 - b / np.maximum(pieces.spot_slope() * a, 1e-300)
+
+
+def _stable_curve(u: Any, c_u: Any, c_v: Any) -> tuple[Any, Any]:
+    """The smaller root ``w`` of ``(1 + u)(1 - w)(1 + c_u*u - c_v*w) = 1`` and ``dw/du``, in
+    forms that do not cancel: ``w = 2C / (B + sqrt(B^2 - 4*A*C))`` with ``A = (1 + u)*c_v``,
+    ``B = (1 + u)(1 + c_u*u + c_v)``, ``C = u*(1 + c_u*(1 + u))``, where
+    ``B^2 - 4AC = (1 + u)^2 (1 + c_u*u - c_v)^2 + 4(1 + u)*c_v``."""
+    grow = 1 + u
+    c = 1 + c_u * u
+    root = np.sqrt(grow**2 * (c - c_v) ** 2 + 4 * grow * c_v)
+    w = 2 * u * (1 + c_u * grow) / (grow * (c + c_v) + root)
+    shrink = 1 - w
+    tilt = 1 / (grow * shrink)  # = c - c_v*w on the curve
+    slope = shrink * (tilt + grow * c_u) / (grow * (tilt + c_v * shrink))
+    return w, slope
 
 
 def _solve_cuts(
