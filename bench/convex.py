@@ -111,12 +111,14 @@ optimum more than their curves allow (1e-7 = 0.001 bp)."""
 @dataclass(frozen=True, slots=True)
 class ConvexResult:
     """``value``: optimal output (sell order) or input (buy order) in base units, ``None``
-    when no solution; ``pools``: pools that traded; ``note``: what the model left out."""
+    when no solution; ``pools``: pools that traded; ``note``: what the model left out;
+    ``network``: the pools it modelled."""
 
     value: float | None
     status: str
     pools: frozenset[PoolId]
     note: str
+    network: frozenset[PoolId] = frozenset()
 
 
 @dataclass(slots=True)
@@ -324,6 +326,35 @@ def _incidence(tokens: list[TokenAddress], index: dict[TokenAddress, int]) -> An
     return sparse.csr_matrix((np.ones(n), (rows, range(n))), shape=(len(index), n))
 
 
+def _carry_scale(
+    scale: dict[TokenAddress, float],
+    edges: Sequence[Edge],
+    tokens: set[TokenAddress],
+    level: int | None,
+) -> None:
+    """One order value in each of ``tokens`` the graph has no price for, carried from a
+    scaled neighbour over its best pool (realised rate at the order's size), so that the
+    token's pieces are sized like the others (not dropped as "negligible", not held down by
+    the flow bound)."""
+    while True:
+        found: dict[TokenAddress, float] = {}
+        for edge in edges:
+            rate = edge.depth[level] if level is not None and edge.depth else edge.rate
+            if not rate > 0:
+                continue
+            if edge.token_in in scale and edge.token_out not in scale:
+                carried, token = scale[edge.token_in] * rate, edge.token_out
+            elif edge.token_out in scale and edge.token_in not in scale:
+                carried, token = scale[edge.token_out] / rate, edge.token_in
+            else:
+                continue
+            if token in tokens and carried > 0 and math.isfinite(carried):
+                found[token] = max(found.get(token, 0.0), carried)
+        if not found:
+            return
+        scale.update(found)
+
+
 def _network(graph: TokenGraph, paths: Sequence[TokenPath], level: int | None) -> CandidateNetwork:
     """Every pool on ``paths``, oriented acyclically. A multi-token pool serves the first
     pair that claims it, so a path may be left with a hop no pool serves (a three-token
@@ -377,8 +408,12 @@ def convex_optimum(
     scale: dict[TokenAddress, float] = {}
     for token in reachable:
         p = graph.prices.get(token)
-        scale[token] = value * PRICE_UNIT / p if value and p else float(amount)
+        if value and p:
+            scale[token] = value * PRICE_UNIT / p
     scale[order_token] = float(amount)
+    _carry_scale(scale, edges, reachable, level)
+    for token in reachable:
+        scale.setdefault(token, float(amount))
     pieces = _Pieces(scale=scale)
     skipped = sorted({type(e.pool).__name__ for e in edges if not _add_edge(pieces, e, scale)})
     note = f"not modelled: {', '.join(skipped)}" if skipped else ""
@@ -396,15 +431,16 @@ def convex_optimum(
         # the interior-point method stalled or is unsure: fall back to the LP relaxation
         # refined with tangent cuts (an outer bound, tightened until within CUT_TOLERANCE)
         value_scaled, status = _solve_cuts(pieces, d, lam, order_side, objective, status)
+    modelled = frozenset(pieces.pool)
     if value_scaled is None:
-        return ConvexResult(None, status, frozenset(), note)
+        return ConvexResult(None, status, frozenset(), note, modelled)
     flow = np.maximum(np.asarray(d.value), np.asarray(lam.value))
     used = frozenset(pid for pid, on in zip(pieces.pool, flow > 1e-7, strict=True) if on)
     if flow.max() >= FLOW_BOUND * (1 - 1e-6):
         # the bound, not a curve, limits the optimum: it may be low
         bound = f"a piece carries the flow bound ({FLOW_BOUND:g} order values)"
         note = f"{note}; {bound}" if note else bound
-    return ConvexResult(value_scaled * result_scale, status, used, note)
+    return ConvexResult(value_scaled * result_scale, status, used, note, modelled)
 
 
 def _network_constraints(

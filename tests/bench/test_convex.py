@@ -14,7 +14,7 @@ from bench.convex import convex_optimum
 from routing.graph import TokenGraph
 from routing.route import OrderKind
 from routing.uniswap_v2 import ConstantProductPool
-from tests.routing.market import E18, A, B, pair
+from tests.routing.market import E18, A, B, C, pair
 
 G = 0.997  # the V2 fee 3/1000
 RELATIVE = 1e-6  # 0.01 bp, a hundredth of the acceptance tolerance
@@ -97,3 +97,21 @@ def test_two_identical_pools_split_evenly(method: str) -> None:
 def test_no_path() -> None:
     result = convex_optimum(market(pair("p", A, B, E18, E18)), B, B, E18, OrderKind.SELL)
     assert result.value is None
+
+
+@pytest.mark.parametrize("kind", [OrderKind.SELL, OrderKind.BUY])
+def test_unpriced_intermediate_token_is_sized_by_its_pools(method: str, kind: OrderKind) -> None:
+    # X has no reference price and 10**12 base units per unit of A: sizing its pieces by
+    # the order's amount of A would hold its flow to 1e-10 of what the path carries
+    x = C
+    pools = [pair("p", A, x, 1000 * E18, 10**15 * E18), pair("q", x, B, 10**15 * E18, 1000 * E18)]
+    graph = TokenGraph(pools, {A: E18, B: E18})
+    graph.prices.pop(x, None)  # as for a token the graph cannot price
+    amount = 5 * E18
+    if kind is OrderKind.SELL:
+        exact = float(pools[1].amount_out(x, B, pools[0].amount_out(A, x, amount)))
+    else:
+        exact = float(pools[0].amount_in(A, x, pools[1].amount_in(x, B, amount)))
+    result = convex_optimum(graph, A, B, amount, kind)
+    assert result.value == pytest.approx(exact, rel=RELATIVE)
+    assert result.pools == {"p", "q"}
