@@ -12,7 +12,9 @@ is one power cone ``(1 + k_u*g*d)^a * (1 - k_v*l)^(1-a) >= 1``:
   overdrawn; the ranges a swap in that direction walks through are modelled until they hold
   more than the order could take;
 * Balancer weighted: ``a = w_u / (w_u + w_v)`` (the other balances do not move), with the
-  30% in/out ratio caps;
+  30% ratio cap of the swap kind the order's legs use: on the input after the fee for a
+  sell (``GIVEN_IN``: ``amount_in * (1 - fee) <= 0.3 * balance_in``; the output is not
+  capped), on the output for a buy (``GIVEN_OUT``);
 * Balancer stable (StableSwap): exactly, see below;
 * foreign limit orders: linear, ``l <= d * maker/taker`` with ``d <= taker``.
 
@@ -231,7 +233,9 @@ def _v3_ranges(
     return ranges
 
 
-def _add_edge(pieces: _Pieces, edge: Edge, scale: dict[TokenAddress, float]) -> bool:
+def _add_edge(
+    pieces: _Pieces, edge: Edge, scale: dict[TokenAddress, float], kind: OrderKind
+) -> bool:
     """Add the pieces of one directed pool edge; ``False`` if there is no convex form."""
     pool: Pool = edge.pool
     sc = (scale[edge.token_in], scale[edge.token_out])
@@ -259,14 +263,16 @@ def _add_edge(pieces: _Pieces, edge: Edge, scale: dict[TokenAddress, float]) -> 
         a, b = by_token[edge.token_in], by_token[edge.token_out]
         if min(a.balance, b.balance) <= 0:
             return True
+        gamma = 1 - pool.fee / 10**18
+        given_in = kind is OrderKind.SELL
         pieces.add(
             edge,
             (float(a.balance), float(b.balance)),
             sc,
-            1 - pool.fee / 10**18,
+            gamma,
             alpha=a.weight / (a.weight + b.weight),
-            cap_in=MAX_RATIO * a.balance,
-            cap_out=MAX_RATIO * b.balance,
+            cap_in=MAX_RATIO * a.balance / gamma if given_in else math.inf,
+            cap_out=math.inf if given_in else MAX_RATIO * b.balance,
         )
         return True
     if isinstance(pool, StablePool):
@@ -415,7 +421,9 @@ def convex_optimum(
     for token in reachable:
         scale.setdefault(token, float(amount))
     pieces = _Pieces(scale=scale)
-    skipped = sorted({type(e.pool).__name__ for e in edges if not _add_edge(pieces, e, scale)})
+    skipped = sorted(
+        {type(e.pool).__name__ for e in edges if not _add_edge(pieces, e, scale, kind)}
+    )
     note = f"not modelled: {', '.join(skipped)}" if skipped else ""
     n = len(pieces.pool)
     if n == 0:
@@ -573,10 +581,17 @@ def _stable_curve(u: Any, c_u: Any, c_v: Any) -> tuple[Any, Any]:
     c = 1 + c_u * u
     root = np.sqrt(grow**2 * (c - c_v) ** 2 + 4 * grow * c_v)
     w = 2 * u * (1 + c_u * grow) / (grow * (c + c_v) + root)
-    shrink = 1 - w
-    tilt = 1 / (grow * shrink)  # = c - c_v*w on the curve
-    slope = shrink * (tilt + grow * c_u) / (grow * (tilt + c_v * shrink))
-    return w, slope
+    # 1 - w from the quadratic in s = 1 - w, A s^2 + B s - 1 = 0 with A = (1 + u)*c_v and
+    # B = (1 + u)(c - c_v): exact where w is near 1 (a large input drains the pool)
+    b = grow * (c - c_v)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = np.where(b >= 0, 2 / (b + root), (root - b) / (2 * grow * c_v))
+    shrink = np.where(w < 0.5, 1 - w, shrink)
+    w = np.where(w < 0.5, w, 1 - shrink)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tilt = 1 / (grow * shrink)  # = c - c_v*w on the curve
+        slope = shrink * (tilt + grow * c_u) / (grow * (tilt + c_v * shrink))
+    return w, np.where(shrink > 0, slope, 0.0)
 
 
 def _solve_cuts(

@@ -9,13 +9,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import routing.optimizer  # noqa: F401  (OR-Tools before cvxpy: their HiGHS copies clash)
 from bench import convex
-from bench.convex import convex_optimum
+from bench.convex import _stable_curve, convex_optimum
+from routing.balancer_weighted import WeightedPool, WeightedToken
 from routing.graph import PRICE_UNIT, TokenGraph
 from routing.limit_order import LimitOrderPool
 from routing.pool import InsufficientLiquidity, Pool, PoolId, TokenAddress
@@ -171,3 +173,40 @@ def test_limit_order_is_linear_up_to_its_size(method: str) -> None:
     assert whole.value == pytest.approx(10**21, rel=SOLVER)
     beyond = convex_optimum(graph, A, B, 303 * 10**7, OrderKind.BUY)  # 1% more than it has
     assert beyond.value is None
+
+
+@pytest.mark.parametrize("fee", [0, 10**16])
+def test_weighted_sell_up_to_the_in_ratio_after_fee(method: str, fee: int) -> None:
+    # GIVEN_IN caps the input after the fee at 30% of its balance and leaves the output
+    # uncapped: an 80/20 pool then pays out most of the light side
+    tokens = (
+        WeightedToken(A, 1000 * E18, 8 * 10**17, E18),
+        WeightedToken(B, 1000 * E18, 2 * 10**17, E18),
+    )
+    pool = WeightedPool(PoolId("w"), tokens, fee)
+    amount = int(300 * E18 * E18 / (E18 - fee)) * 999 // 1000
+    exact = pool.amount_out(A, B, amount)
+    assert exact > 300 * E18  # beyond 30% of the output balance
+    result = convex_optimum(_priced([pool], E18, 1000 * E18), A, B, amount, OrderKind.SELL)
+    assert result.value is not None
+    assert exact * (1 - SOLVER) <= result.value <= exact * (1 + TIGHT) + 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    c_u=st.floats(1e-4, 1e5),
+    c_v=st.floats(1e-4, 1e5),
+    log_u=st.floats(-12, 12),
+)
+def test_stable_curve_from_dust_to_draining_the_pool(c_u: float, c_v: float, log_u: float) -> None:
+    # the tangent-cut fallback samples the curve up to 100 order values past the pool's size
+    u = np.array([10**log_u])
+    w, slope = _stable_curve(u, np.array([c_u]), np.array([c_v]))
+    assert 0 <= w[0] <= 1
+    assert math.isfinite(slope[0]) and slope[0] >= 0
+    shrink = 1 - w[0]
+    if shrink > 1e-6:  # away from a drained pool, the point is on the invariant
+        lhs = (1 + u[0]) * shrink * (1 + c_u * u[0] - c_v * w[0])
+        assert lhs == pytest.approx(1, rel=1e-6)
+    # and below its tangent at zero (concave)
+    assert w[0] <= (1 + c_u) / (1 + c_v) * u[0] * (1 + 1e-12)
