@@ -435,10 +435,19 @@ def convex_optimum(
         pieces, index, d, lam, sell, buy, amount / scale[order_token], kind
     )
     value_scaled, status = _solve_cones(pieces, d, lam, order_side, objective)
+    start: list[Any] = []
+    if value_scaled is not None and status == cp.OPTIMAL:
+        # the solver's tolerances hold in the cones' units (shares of each pool's reserves):
+        # on a deep pool that can be a large share of the order, so check in order values
+        a = np.array(pieces.k_in) * np.array(pieces.gamma) * np.maximum(np.asarray(d.value), 0)
+        excess = _overdrawn(pieces, a, np.asarray(lam.value), tangents=_flat(pieces))
+        if excess > CUT_TOLERANCE * max(abs(value_scaled), 1e-12):
+            status = f"cones overdraw the curves by {excess / abs(value_scaled):.1e}"
+            value_scaled, start = None, [a]
     if value_scaled is None or status != cp.OPTIMAL:
         # the interior-point method stalled or is unsure: fall back to the LP relaxation
         # refined with tangent cuts (an outer bound, tightened until within CUT_TOLERANCE)
-        value_scaled, status = _solve_cuts(pieces, d, lam, order_side, objective, status)
+        value_scaled, status = _solve_cuts(pieces, d, lam, order_side, objective, status, start)
     modelled = frozenset(pieces.pool)
     if value_scaled is None:
         return ConvexResult(None, status, frozenset(), note, modelled)
@@ -491,9 +500,7 @@ def _solve_cones(
     # pieces the order barely moves (reserves > LINEAR_BELOW^-1 times the order) are replaced
     # by their tangent, which they follow to within 1e-6 of the flow and never exceed; the
     # cone there is too flat for an interior-point solver. Linear pieces are that already.
-    flat_mask = np.array(pieces.linear, dtype=bool) | (
-        (np.maximum(k_in, k_out) < LINEAR_BELOW) & (_tangent_error(pieces) < LINEAR_BELOW)
-    )
+    flat_mask = _flat(pieces)
     flat = np.flatnonzero(flat_mask)
     if flat.size:
         rate = pieces.spot_slope()[flat] * k_in[flat] / k_out[flat] * g[flat]
@@ -563,6 +570,26 @@ def _curve(pieces: _Pieces, a: Any) -> tuple[Any, Any]:
     return b, slope
 
 
+def _flat(pieces: _Pieces) -> Any:
+    """Pieces modelled by their tangent at the current state in the cone problem: linear
+    ones, and those the order barely moves (reserves > LINEAR_BELOW^-1 times the order)
+    where the tangent overstates one order value by less than LINEAR_BELOW."""
+    k = np.maximum(np.array(pieces.k_in), np.array(pieces.k_out))
+    return np.array(pieces.linear, dtype=bool) | (
+        (k < LINEAR_BELOW) & (_tangent_error(pieces) < LINEAR_BELOW)
+    )
+
+
+def _overdrawn(pieces: _Pieces, a: Any, lam: Any, tangents: Any | None = None) -> float:
+    """How much (in order values, summed) the pieces pay out beyond their curves for the
+    normalised inputs ``a`` (beyond their tangents where ``tangents`` is true)."""
+    to_l = 1 / np.array(pieces.k_out)
+    allowed = _curve(pieces, a)[0]
+    if tangents is not None:
+        allowed = np.where(tangents, pieces.spot_slope() * a, allowed)
+    return float(np.maximum(lam - to_l * allowed, 0).sum())
+
+
 def _tangent_error(pieces: _Pieces) -> Any:
     """By how much (relative) the tangent at the current state overstates the output of one
     order value tendered to each piece: ~``k_in`` for a constant-product piece, up to ~10x
@@ -595,11 +622,18 @@ def _stable_curve(u: Any, c_u: Any, c_v: Any) -> tuple[Any, Any]:
 
 
 def _solve_cuts(
-    pieces: _Pieces, d: Any, lam: Any, network: list[Any], objective: Any, why: str
+    pieces: _Pieces,
+    d: Any,
+    lam: Any,
+    network: list[Any],
+    objective: Any,
+    why: str,
+    start: Sequence[Any] = (),
 ) -> tuple[float | None, str]:
     """Kelley's cutting planes: each piece's curve replaced by tangent lines (a relaxation,
     so the value bounds the optimum from the optimistic side), adding the tangent at each
-    piece's solution until the curves are overdrawn by at most CUT_TOLERANCE of the value."""
+    piece's solution until the curves are overdrawn by at most CUT_TOLERANCE of the value.
+    ``start``: further points (normalised inputs of every piece) to begin with tangents at."""
     n = len(pieces.pool)
     g = np.array(pieces.gamma)
     to_a = np.array(pieces.k_in) * g  # d -> a
@@ -607,6 +641,7 @@ def _solve_cuts(
     top = to_a * np.minimum(np.array(pieces.cap_in), FLOW_BOUND)
     grid = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, CUT_GRID)])
     points = [top * x for x in grid]  # initial tangents, each a vector over the pieces
+    points += list(start)
     status = why
     for _ in range(CUT_ROUNDS):
         a0 = np.concatenate(points)
@@ -627,10 +662,9 @@ def _solve_cuts(
         if problem.value is None or problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
             return None, f"{why}; cuts: {problem.status}"
         a = to_a * np.maximum(np.asarray(d.value), 0)
-        exact = to_l * _curve(pieces, a)[0]
-        overdrawn = np.maximum(np.asarray(lam.value) - exact, 0)
         status = f"outer bound ({why})"
-        if overdrawn.sum() <= CUT_TOLERANCE * max(abs(float(problem.value)), 1e-12):
+        excess = _overdrawn(pieces, a, np.asarray(lam.value))
+        if excess <= CUT_TOLERANCE * max(abs(float(problem.value)), 1e-12):
             return float(problem.value), status
         points.append(a)
     return float(problem.value), f"{status}, not converged"
