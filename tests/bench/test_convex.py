@@ -127,6 +127,7 @@ def test_a_cone_answer_beyond_its_curves_falls_back_to_cuts(
 
     def loose(pieces: Any, d: Any, lam: Any, network: Any, objective: Any) -> Any:
         value, status = solve(pieces, d, lam, network, objective)
+        assert value is not None
         lam.value = lam.value * (1 + 1e-4)  # as if the solver stopped just outside
         return value * (1 + 1e-4), status
 
