@@ -70,6 +70,7 @@ from routing.paths import CandidateNetwork, TokenPath, candidate_network, candid
 from routing.pool import Pool, PoolId, PoolMathError, TokenAddress
 from routing.route import OrderKind
 from routing.stable import AMP_PRECISION, StablePool, calculate_invariant
+from routing.tick_math import MAX_TICK, MIN_TICK
 from routing.uniswap_v2 import ConstantProductPool
 from routing.uniswap_v3 import ConcentratedLiquidityPool
 
@@ -94,7 +95,15 @@ RETRIES: tuple[dict[str, Any], ...] = (
 """Clarabel settings tried in turn when the interior-point method stalls."""
 RANGE_COVER = 4.0
 """V3 ranges are modelled until they hold this many order values (more only slows the
-solver: a 100-value cover changed no reference by more than 1e-5 bp)."""
+solver: a 100-value cover changed no reference by more than 1e-5 bp) — unless the optimum
+drains the outermost one: then that edge's cover grows by ``COVER_GROWTH`` and the problem
+is solved again, up to ``COVER_ROUNDS`` times (flows through arbitrage loops between pools
+that disagree can be many order values)."""
+COVER_GROWTH = 8.0
+COVER_ROUNDS = 3
+DRAINED = 0.999
+"""An outermost range paying out this share of its reserves is drained (up to the solvers'
+tolerance): the optimum may want the ranges beyond it."""
 FLOW_BOUND = 100.0
 """No piece carries more than this many times the order's value."""
 MAX_K = 1e6
@@ -146,6 +155,8 @@ class _Pieces:
     cap_in: list[float] = field(default_factory=list)
     cap_out: list[float] = field(default_factory=list)
     scale: dict[TokenAddress, float] = field(default_factory=dict)
+    frontier: dict[int, tuple[PoolId, TokenAddress, TokenAddress]] = field(default_factory=dict)
+    """The outermost modelled range of each V3 edge whose further ranges were left out."""
 
     def add(
         self,
@@ -196,45 +207,55 @@ def _sqrt_at(tick: int) -> float:
 
 
 def _v3_ranges(
-    pool: ConcentratedLiquidityPool, zero_for_one: bool, out_scale: float
-) -> list[tuple[float, float, float]]:
+    pool: ConcentratedLiquidityPool, zero_for_one: bool, out_scale: float, cover: float
+) -> tuple[list[tuple[float, float, float]], bool]:
     """``(sqrt lower, sqrt upper, liquidity)`` of the ranges a swap in the given direction
     walks through, from the current one outward, until their real reserves of the output
-    token exceed ``RANGE_COVER`` order values (or ``MAX_RANGES`` ranges)."""
+    token exceed ``cover`` order values (or ``MAX_RANGES`` ranges); past the last
+    initialized tick the liquidity holds to the end of the tick range, as in the pool math.
+    The flag: ranges were left out (the walk stopped before the end)."""
     ticks = sorted(pool.liquidity_net)
-    above = [t for t in ticks if t > pool.tick]
-    below = [t for t in reversed(ticks) if t <= pool.tick]
     s = pool.sqrt_price_x96 / Q96
     ranges: list[tuple[float, float, float]] = []
     liquidity = pool.liquidity
     paid = 0.0
-    if zero_for_one:  # price falls: ranges below
-        upper = _sqrt_at(above[0]) if above else math.inf
-        for tick in below[:MAX_RANGES]:
+    if zero_for_one:  # price falls: ranges below, then the rest down to MIN_TICK
+        stops = [*(t for t in reversed(ticks) if t <= pool.tick), MIN_TICK]
+        upper = math.inf  # the current range's upper end does not matter going down
+        for i, tick in enumerate(stops):
             lower = _sqrt_at(tick)
-            if liquidity > 0 and upper < math.inf:
+            if liquidity > 0 and lower < min(s, upper):
                 ranges.append((lower, upper, float(liquidity)))
                 paid += liquidity * (min(s, upper) - lower)
+            if i == len(stops) - 1:
+                break
             liquidity -= pool.liquidity_net[tick]
             upper = lower
-            if paid >= RANGE_COVER * out_scale:
-                break
-    else:  # price rises: ranges above
-        lower = _sqrt_at(below[0]) if below else 0.0
-        for tick in above[:MAX_RANGES]:
+            if paid >= cover * out_scale or len(ranges) >= MAX_RANGES:
+                return ranges, True
+    else:  # price rises: ranges above, then the rest up to MAX_TICK
+        stops = [*(t for t in ticks if t > pool.tick), MAX_TICK]
+        lower = 0.0
+        for i, tick in enumerate(stops):
             upper = _sqrt_at(tick)
-            if liquidity > 0 and lower > 0:
+            if liquidity > 0 and upper > max(s, lower):
                 ranges.append((lower, upper, float(liquidity)))
                 paid += liquidity * (1 / max(s, lower) - 1 / upper)
+            if i == len(stops) - 1:
+                break
             liquidity += pool.liquidity_net[tick]
             lower = upper
-            if paid >= RANGE_COVER * out_scale:
-                break
-    return ranges
+            if paid >= cover * out_scale or len(ranges) >= MAX_RANGES:
+                return ranges, True
+    return ranges, False
 
 
 def _add_edge(
-    pieces: _Pieces, edge: Edge, scale: dict[TokenAddress, float], kind: OrderKind
+    pieces: _Pieces,
+    edge: Edge,
+    scale: dict[TokenAddress, float],
+    kind: OrderKind,
+    cover: float = RANGE_COVER,
 ) -> bool:
     """Add the pieces of one directed pool edge; ``False`` if there is no convex form."""
     pool: Pool = edge.pool
@@ -249,14 +270,17 @@ def _add_edge(
     if isinstance(pool, ConcentratedLiquidityPool):
         gamma = 1 - pool.fee_pips / 1_000_000
         s = pool.sqrt_price_x96 / Q96
-        for sa, sb, liq in _v3_ranges(pool, forward, sc[1]):
+        ranges, truncated = _v3_ranges(pool, forward, sc[1], cover)
+        before = len(pieces.pool)
+        for sa, sb, liq in ranges:
             here = min(max(s, sa), sb)
-            x_real, y_real = liq * (1 / here - 1 / sb), liq * (here - sa)
             x_curve, y_curve = liq / here, liq * here
             if forward:  # token0 in, token1 out
-                pieces.add(edge, (x_curve, y_curve), sc, gamma, cap_out=y_real)
+                pieces.add(edge, (x_curve, y_curve), sc, gamma, cap_out=liq * (here - sa))
             else:
-                pieces.add(edge, (y_curve, x_curve), sc, gamma, cap_out=x_real)
+                pieces.add(edge, (y_curve, x_curve), sc, gamma, cap_out=liq * (1 / here - 1 / sb))
+        if truncated and len(pieces.pool) > before:
+            pieces.frontier[len(pieces.pool) - 1] = edge.key
         return True
     if isinstance(pool, WeightedPool):
         by_token = {t.address: t for t in pool.reserves}
@@ -420,19 +444,64 @@ def convex_optimum(
     _carry_scale(scale, edges, reachable, level)
     for token in reachable:
         scale.setdefault(token, float(amount))
-    pieces = _Pieces(scale=scale)
-    skipped = sorted(
-        {type(e.pool).__name__ for e in edges if not _add_edge(pieces, e, scale, kind)}
-    )
-    note = f"not modelled: {', '.join(skipped)}" if skipped else ""
-    n = len(pieces.pool)
-    if n == 0:
-        return ConvexResult(None, "nothing-modelled", frozenset(), note)
     index = {t: i for i, t in enumerate(t for t in network.order if t in reachable)}
+    covers: dict[tuple[PoolId, TokenAddress, TokenAddress], float] = {}
+    for attempt in range(COVER_ROUNDS + 1):
+        pieces = _Pieces(scale=scale)
+        skipped = sorted(
+            {
+                type(e.pool).__name__
+                for e in edges
+                if not _add_edge(pieces, e, scale, kind, covers.get(e.key, RANGE_COVER))
+            }
+        )
+        note = f"not modelled: {', '.join(skipped)}" if skipped else ""
+        if not pieces.pool:
+            return ConvexResult(None, "nothing-modelled", frozenset(), note)
+        solved = _solve(pieces, index, sell, buy, amount / scale[order_token], kind)
+        value_scaled, status, lam = solved[0], solved[1], solved[3]
+        if value_scaled is None:
+            break
+        # ranges fill in price order: the next one is wanted only once the last is drained
+        reached = {
+            key for i, key in pieces.frontier.items() if lam[i] >= DRAINED * pieces.cap_out[i]
+        }
+        if not reached:
+            break
+        if attempt == COVER_ROUNDS:
+            truncated = "the optimum drains the last V3 range modelled"
+            note = f"{note}; {truncated}" if note else truncated
+            break
+        for key in reached:
+            covers[key] = covers.get(key, RANGE_COVER) * COVER_GROWTH
+    modelled = frozenset(pieces.pool)
+    if value_scaled is None:
+        return ConvexResult(None, status, frozenset(), note, modelled)
+    d_value, result_scale = solved[2], solved[4]
+    flow = np.maximum(d_value, lam)
+    used = frozenset(pid for pid, on in zip(pieces.pool, flow > 1e-7, strict=True) if on)
+    if flow.max() >= FLOW_BOUND * (1 - 1e-6):
+        # the bound, not a curve, limits the optimum: it may be low
+        bound = f"a piece carries the flow bound ({FLOW_BOUND:g} order values)"
+        note = f"{note}; {bound}" if note else bound
+    return ConvexResult(value_scaled * result_scale, status, used, note, modelled)
+
+
+def _solve(
+    pieces: _Pieces,
+    index: dict[TokenAddress, int],
+    sell: TokenAddress,
+    buy: TokenAddress,
+    order_amount: float,
+    kind: OrderKind,
+) -> tuple[float | None, str, Any, Any, float]:
+    """The optimum over ``pieces``: value (in the order's scale), status, the tendered and
+    received amounts of every piece, and the scale of the value."""
+    n = len(pieces.pool)
     d = cp.Variable(n, nonneg=True)
     lam = cp.Variable(n, nonneg=True)
     order_side, objective, result_scale = _network_constraints(
-        pieces, index, d, lam, sell, buy, amount / scale[order_token], kind
+        pieces, index, d, lam, sell, buy, order_amount, kind
     )
     value_scaled, status = _solve_cones(pieces, d, lam, order_side, objective)
     start: list[Any] = []
@@ -448,16 +517,15 @@ def convex_optimum(
         # the interior-point method stalled or is unsure: fall back to the LP relaxation
         # refined with tangent cuts (an outer bound, tightened until within CUT_TOLERANCE)
         value_scaled, status = _solve_cuts(pieces, d, lam, order_side, objective, status, start)
-    modelled = frozenset(pieces.pool)
     if value_scaled is None:
-        return ConvexResult(None, status, frozenset(), note, modelled)
-    flow = np.maximum(np.asarray(d.value), np.asarray(lam.value))
-    used = frozenset(pid for pid, on in zip(pieces.pool, flow > 1e-7, strict=True) if on)
-    if flow.max() >= FLOW_BOUND * (1 - 1e-6):
-        # the bound, not a curve, limits the optimum: it may be low
-        bound = f"a piece carries the flow bound ({FLOW_BOUND:g} order values)"
-        note = f"{note}; {bound}" if note else bound
-    return ConvexResult(value_scaled * result_scale, status, used, note, modelled)
+        return None, status, None, None, result_scale
+    return (
+        value_scaled,
+        status,
+        np.maximum(np.asarray(d.value), 0),
+        np.maximum(np.asarray(lam.value), 0),
+        result_scale,
+    )
 
 
 def _network_constraints(

@@ -12,8 +12,11 @@ import routing.optimizer  # noqa: F401  (OR-Tools before cvxpy: their HiGHS copi
 from bench import convex
 from bench.convex import convex_optimum
 from routing.graph import TokenGraph
+from routing.pool import PoolId
 from routing.route import OrderKind
+from routing.tick_math import sqrt_ratio_at_tick
 from routing.uniswap_v2 import ConstantProductPool
+from routing.uniswap_v3 import ConcentratedLiquidityPool
 from tests.routing.market import E18, A, B, C, pair
 
 G = 0.997  # the V2 fee 3/1000
@@ -137,3 +140,45 @@ def test_a_cone_answer_beyond_its_curves_falls_back_to_cuts(
     result = convex_optimum(market(pair("p", A, B, *reserves)), A, B, amount, OrderKind.SELL)
     assert result.status.startswith("outer bound (cones overdraw the curves by 1.0e-04")
     assert result.value == pytest.approx(_out(reserves, amount), rel=RELATIVE)
+
+
+def _v3(liquidity: int, tick: int, net: dict[int, int]) -> ConcentratedLiquidityPool:
+    return ConcentratedLiquidityPool(
+        PoolId("v3"), (A, B), sqrt_ratio_at_tick(tick), liquidity, tick, net, 3000
+    )
+
+
+def test_v3_cover_grows_when_the_optimum_drains_the_last_range(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 20 stacked ranges below the price; with a cover of 0.05 order values the first model
+    # holds a sliver of what the order walks through, and every range it drains adds more
+    liquidity = 10**24
+    positions = {-60 * k: liquidity // 20 for k in range(1, 21)}
+    positions[60] = -liquidity
+    pool = _v3(liquidity, 0, positions)
+    monkeypatch.setattr(convex, "RANGE_COVER", 0.05)
+    amount = 2 * 10**22  # walks through most of the ranges
+    exact = pool.amount_out(A, B, amount)
+    held = sum(
+        liquidity * (20 - k) / 20 * (1.0001 ** (-30 * k) - 1.0001 ** (-30 * (k + 1)))
+        for k in range(20)
+    )
+    assert exact > 0.6 * held  # most of what they hold
+    result = convex_optimum(TokenGraph([pool], {A: E18, B: E18}), A, B, amount, OrderKind.SELL)
+    assert result.note == ""
+    assert result.value is not None
+    assert exact * (1 - 1e-7) <= result.value <= exact * (1 + RELATIVE)
+
+
+def test_v3_liquidity_past_the_last_initialized_tick(method: str) -> None:
+    # a snapshot that lists no tick below the price: the pool math trades on with the
+    # current liquidity down to MIN_TICK, so the reference must too
+    liquidity = 10**22
+    pool = _v3(liquidity, 3000, {6000: -liquidity})
+    amount = 5 * 10**19
+    exact = pool.amount_out(A, B, amount)
+    prices = {A: E18, B: round(E18 / 1.0001**3000)}
+    result = convex_optimum(TokenGraph([pool], prices), A, B, amount, OrderKind.SELL)
+    assert result.value is not None, result.status
+    assert exact * (1 - 1e-7) <= result.value <= exact * (1 + RELATIVE)
