@@ -42,8 +42,9 @@ within 1 bp of the optimum. Pieces the order barely moves are replaced by their 
 the current state, which is optimistic too (every curve is concave).
 
 The network is every pool (all parallel ones, not just the router's best few) on the best
-``max_paths`` token paths, oriented acyclically the way the router orients its candidates
-(paths best first; a path that would close a cycle is skipped). Without that orientation the
+``max_paths`` token paths for the order's size and the best ``max_paths`` at the margin,
+oriented acyclically the way the router orients its candidates (paths best first; a path
+that would close a cycle is skipped). Without that orientation the
 "optimum" would include pure arbitrage loops through stale pools, a profit no route for the
 order itself can claim. Gas is not part of the convex problem. Floats are fine here: this is
 a yardstick, not an amount.
@@ -130,6 +131,9 @@ class ConvexResult:
     pools: frozenset[PoolId]
     note: str
     network: frozenset[PoolId] = frozenset()
+    pairs: frozenset[tuple[PoolId, TokenAddress, TokenAddress]] = frozenset()
+    """``(pool, token in, token out)`` of every modelled edge (a multi-token pool serves
+    one pair of its tokens in the network)."""
 
 
 @dataclass(slots=True)
@@ -413,7 +417,9 @@ def convex_optimum(
 ) -> ConvexResult:
     """Solve the convex routing problem for one order over the pools near its paths."""
     level = graph.level(sell if kind is OrderKind.SELL else buy, amount)
-    paths = candidate_paths(
+    # the best paths for the order's size, then the best at the margin: a pool too shallow
+    # for the whole order (rate 0 at its size) can still take a slice of a split
+    sized = candidate_paths(
         graph,
         sell,
         buy,
@@ -422,6 +428,9 @@ def convex_optimum(
         level=level,
         include=[p for p in base_token_paths(sell, buy) if len(p) - 1 <= max_hops],
     )
+    taken = {p.tokens for p in sized}
+    spot = candidate_paths(graph, sell, buy, max_hops=max_hops, max_paths=max_paths)
+    paths = [*sized, *(p for p in spot if p.tokens not in taken)]
     network = _network(graph, paths, level)
     # only edges the sell token can feed: a piece that can never be tendered anything has no
     # strictly feasible point, which stalls interior-point solvers
@@ -475,8 +484,9 @@ def convex_optimum(
         for key in reached:
             covers[key] = covers.get(key, RANGE_COVER) * COVER_GROWTH
     modelled = frozenset(pieces.pool)
+    pairs = frozenset(zip(pieces.pool, pieces.token_in, pieces.token_out, strict=True))
     if value_scaled is None:
-        return ConvexResult(None, status, frozenset(), note, modelled)
+        return ConvexResult(None, status, frozenset(), note, modelled, pairs)
     d_value, result_scale = solved[2], solved[4]
     flow = np.maximum(d_value, lam)
     used = frozenset(pid for pid, on in zip(pieces.pool, flow > 1e-7, strict=True) if on)
@@ -484,7 +494,7 @@ def convex_optimum(
         # the bound, not a curve, limits the optimum: it may be low
         bound = f"a piece carries the flow bound ({FLOW_BOUND:g} order values)"
         note = f"{note}; {bound}" if note else bound
-    return ConvexResult(value_scaled * result_scale, status, used, note, modelled)
+    return ConvexResult(value_scaled * result_scale, status, used, note, modelled, pairs)
 
 
 def _solve(

@@ -210,3 +210,26 @@ def test_stable_curve_from_dust_to_draining_the_pool(c_u: float, c_v: float, log
         assert lhs == pytest.approx(1, rel=1e-6)
     # and below its tangent at zero (concave)
     assert w[0] <= (1 + c_u) / (1 + c_v) * u[0] * (1 + 1e-12)
+
+
+def test_a_pool_too_shallow_for_the_whole_order_still_takes_a_slice(method: str) -> None:
+    # q refuses the whole order (Balancer's 30% in-ratio) so no path through it ranks at
+    # the order's size; a slice through it still beats the deep pool's price
+    deep = pair("p", A, B, 10**6 * E18, 10**6 * E18)
+    tokens = (
+        WeightedToken(A, 100 * E18, 5 * 10**17, E18),
+        WeightedToken(C, 200 * E18, 5 * 10**17, E18),
+    )
+    shallow = WeightedPool(PoolId("q"), tokens, 10**15)
+    onward = pair("r", C, B, 10**6 * E18, 10**6 * E18)
+    graph = TokenGraph([deep, shallow, onward], {A: E18, B: E18, C: E18})
+    amount = 1000 * E18
+    slice_ = 25 * E18
+    split = deep.amount_out(A, B, amount - slice_) + onward.amount_out(
+        C, B, shallow.amount_out(A, C, slice_)
+    )
+    assert split > deep.amount_out(A, B, amount)
+    result = convex_optimum(graph, A, B, amount, OrderKind.SELL)
+    assert result.value is not None
+    assert result.value >= split * (1 - SOLVER)
+    assert "q" in result.pools
