@@ -98,6 +98,8 @@ class Outcome:
     vs_single_pool_bp: float | None = None
     gap_to_convex_bp: float | None = None
     gas_free_pools: list[str] = field(default_factory=list)
+    gas_free_legs: list[tuple[str, str, str]] = field(default_factory=list)
+    """``(pool, token in, token out)`` of the gas-free route's legs."""
     convex_note: str = ""
     value_wei: int | None = None
     """The order's amount (sell amount of a sell order, buy amount of a buy order) in wei
@@ -202,6 +204,7 @@ def route_order(
     if free is not None:
         out.gas_free_gross = free.amount_out if case.kind is OrderKind.SELL else free.amount_in
         out.gas_free_pools = sorted(free.pools)
+        out.gas_free_legs = sorted({(leg.pool, leg.token_in, leg.token_out) for leg in free.legs})
     out.vs_baseline_bp = _better_bp(optimal, base)
     out.vs_single_pool_bp = _better_bp(optimal, single)
     out.outlier = _outlier_reason(out)
@@ -237,6 +240,20 @@ def compare_with_convex(out: Outcome, case: OrderCase, graph: TokenGraph) -> Non
         if outside:
             shown = ", ".join(outside[:3]) + (", ..." if len(outside) > 3 else "")
             why.append(f"our route uses {len(outside)} pool(s) the reference left out: {shown}")
+        served: dict[str, tuple[str, str]] = {pool: (u, v) for pool, u, v in result.pairs}
+        other = sorted(
+            (pool, u, v)
+            for pool, u, v in out.gas_free_legs
+            if pool in served and served[pool] != (u, v)
+        )
+        if other:
+            pool, u, v = other[0]
+            a, b = served[pool]
+            why.append(
+                f"our route uses {len(other)} multi-token pool(s) on another pair than the "
+                f"one they serve in the reference's network (e.g. {pool} for {u} -> {v}, "
+                f"there {a} -> {b})"
+            )
         if result.note:
             why.append(result.note)
         if not _solved(result.status):
