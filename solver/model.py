@@ -30,9 +30,19 @@ from routing.liquidity import Pools
 from routing.pool import TokenAddress
 from routing.route import Leg
 
-SETTLEMENT_OVERHEAD_GAS = 106_391
-"""Gas of a settlement with one trade beyond its interactions (CoW's ``SETTLEMENT_OVERHEAD``:
-``isSolver`` 7365 + trade execution 44000 + two ERC-20 transfers 2 x 27513)."""
+SETTLEMENT_BASE_GAS = 7_365
+"""Gas a settlement pays once, however many trades it holds (CoW's ``isSolver`` check)."""
+TRADE_GAS = 99_026
+"""Gas each trade of a settlement pays (trade execution 44000 + two ERC-20 transfers
+2 x 27513, as CoW's ``SETTLEMENT_OVERHEAD`` counts them)."""
+SETTLEMENT_OVERHEAD_GAS = SETTLEMENT_BASE_GAS + TRADE_GAS
+"""Gas of a settlement with one trade beyond its interactions (CoW's ``SETTLEMENT_OVERHEAD``)."""
+
+
+def settlement_gas(trades: int, interactions_gas: int) -> int:
+    """Gas of one settlement of ``trades`` trades whose interactions cost ``interactions_gas``:
+    the trades share the base cost."""
+    return SETTLEMENT_BASE_GAS + TRADE_GAS * trades + interactions_gas
 
 
 @dataclass(frozen=True, slots=True)
