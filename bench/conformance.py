@@ -234,7 +234,9 @@ async def run_cases(cases: Sequence[Case], post: Post, time_limit: float) -> lis
     """Post each case's auction (deadline ``time_limit`` s from now) and compare."""
     results = []
     for case in cases:
-        status, body = await post(auction_body(case, datetime.now(UTC) + timedelta(seconds=time_limit)))
+        status, body = await post(
+            auction_body(case, datetime.now(UTC) + timedelta(seconds=time_limit))
+        )
         if status != 200:
             raise CaseError(f"{case.name}: /solve answered {status}: {body[:300]!r}")
         results.append(compare(case, body))
@@ -256,17 +258,19 @@ def table(cases: Sequence[Case], results: Sequence[CaseResult]) -> str:
         for address, info in case.auction["tokens"].items():
             symbols[address.lower()] = info.get("symbol") or address[:10]
     lines = [
-        "| case | order | reference surplus | ours | verdict | internalize match | gas ours / ref |",
-        "|---|---|---:|---:|---|---|---:|",
+        "| case | order | reference surplus | ours | ours - reference | verdict "
+        "| internalize match | gas ours / ref |",
+        "|---|---|---:|---:|---:|---|---|---:|",
     ]
     for result in results:
         several = len(result.orders) > 1
         for o in result.orders:
             unit = symbols.get(o.surplus_token, o.surplus_token)
+            diff = None if o.our_surplus is None else o.our_surplus - o.reference_surplus
             lines.append(
                 f"| {result.name} | {o.uid[:10] if several else ''} "
                 f"| {_amount(o.reference_surplus)} {unit} | {_amount(o.our_surplus)} "
-                f"| {o.verdict} | {_flag(o.internalize_match)} "
+                f"| {_amount(diff)} | {o.verdict} | {_flag(o.internalize_match)} "
                 f"| {_amount(o.our_gas)} / {_amount(o.reference_gas)} |"
             )
     return "\n".join(lines)
