@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from intents.order import OrderKind
 from intents.types import OrderUid
 from routing.pool import token_address
 from solver import dto
@@ -197,7 +198,7 @@ def compare(case: Case, body: bytes) -> CaseResult:
 def _order_result(
     t: CheckedTrade, ref: Answer, ref_surplus: int, ours: Sequence[Answer]
 ) -> OrderResult:
-    token = t.order.buy_token if t.order.kind.value == "sell" else t.order.sell_token
+    token = t.order.buy_token if t.order.kind is OrderKind.SELL else t.order.sell_token
     best: tuple[int, Answer] | None = None
     for answer in ours:
         mine = _trade(answer, t.order.uid)
