@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 SUITES = {
+    "conformance": "bench.conformance:main",
     "intake": "bench.intake:main",
     "routing": "bench.routing:main",
     "settlement-gas": "bench.settlement_gas:main",
