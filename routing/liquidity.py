@@ -86,10 +86,18 @@ def decimal_fraction(value: str | int | float) -> Fraction:
 
 def collect(entries: Iterable[tuple[str, str, Callable[[], Pool] | None]]) -> Pools:
     """The pools of ``(id, kind, build)`` entries: ``build`` is ``None`` for a kind without
-    a model; an entry whose build fails is skipped with the error's code and message."""
+    a model; an entry whose build fails is skipped with the error's code and message, and
+    so is an entry whose id an earlier one already has (a solution names the pools it swaps
+    by id, so two pools under one id could not be told apart)."""
     pools: list[Pool] = []
     skipped: list[SkippedLiquidity] = []
+    seen: set[str] = set()
     for ident, kind, build in entries:
+        if ident in seen:
+            reason = f"liquidity id {ident!r} is already used by an earlier entry"
+            skipped.append(SkippedLiquidity(ident, kind, "DuplicateId", reason))
+            continue
+        seen.add(ident)
         if build is None:
             skipped.append(SkippedLiquidity(ident, kind, "UnsupportedKind", f"no model for {kind}"))
             continue

@@ -185,3 +185,15 @@ def test_malformed_pool_is_skipped_with_a_reason() -> None:
     doc["liquidity"][4]["takerTokenFeeAmount"] = "1"
     (fee_order,) = convert(doc).liquidity.skipped
     assert fee_order.id == "1" and "taker token fee" in fee_order.reason
+
+
+def test_a_second_pool_under_an_id_already_taken_is_skipped() -> None:
+    """A solution names pools by id: of two entries sharing one, the first is kept."""
+    doc = solver_doc()
+    first = doc["liquidity"][0]
+    doc["liquidity"][2]["id"] = first["id"]
+    snap = convert(doc).liquidity
+    assert [(s.id, s.code) for s in snap.skipped] == [(first["id"], "DuplicateId")]
+    assert len(snap.pools) == 4
+    assert [p.id for p in snap.pools].count(first["id"]) == 1
+    assert "already used" in snap.skipped[0].reason
