@@ -137,6 +137,8 @@ def book_auction(
             decimals=None,
             symbol=None,
             reference_price=prices.get(t),
+            # the node trusts no token with its buffers: no leg is internalized, and the
+            # checks reject an external solver's internalized leg (NonBufferableTokensUsed)
             available_balance=0,
             trusted=False,
         )

@@ -15,6 +15,9 @@ carrying a machine-readable ``code`` and a sentence, logged with the solver's na
 * **AMM legs**: every leg's pool is in the auction's liquidity and, re-simulated in order
   with routing's exact pool math on the state the earlier legs left (Uniswap V2, V3; other
   kinds as one swap of their legs' total), pays at least what the leg takes out;
+* **internalization** (CoW's rule, ``solver.internalization``): an internalized leg's input
+  token is trusted, and per token the internalized legs' outputs fit in the settlement's
+  available balance (its buffer pays them);
 * **token flows**: per token, what the settlement contract receives (users' payments
   including fees, AMM outputs) covers what it pays (users' proceeds, AMM inputs);
 * **simulation** (``verify_solution``, when a chain is attached): an injected simulator
@@ -36,6 +39,7 @@ from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
 from routing.uniswap_v3 import ConcentratedLiquidityPool
 from solver.errors import SolverError
+from solver.internalization import buffer_shortfalls, untrusted_inputs
 from solver.model import (
     Auction,
     Order,
@@ -72,6 +76,8 @@ class Rejection(enum.StrEnum):
     SIMULATION_REVERTED = "SimulationReverted"
     SIMULATION_FAILED = "SimulationFailed"
     UNSUPPORTED_SOLUTION = "UnsupportedSolution"
+    NON_BUFFERABLE_TOKENS_USED = "NonBufferableTokensUsed"
+    INSUFFICIENT_BUFFER = "InsufficientBuffer"
 
 
 class SolutionRejected(SolverError, ValueError):
@@ -327,6 +333,28 @@ def _amm_flows(auction: Auction, solution: Solution) -> dict[TokenAddress, int]:
     return flows
 
 
+def _check_internalization(auction: Auction, solution: Solution) -> None:
+    legs = solution.legs
+    stray = sorted(i for i in solution.internalized if not 0 <= i < len(legs))
+    if stray:
+        raise SolutionRejected(
+            Rejection.INVALID_AMM_LEG, f"internalized legs {stray} are not legs of the solution"
+        )
+    untrusted = untrusted_inputs(legs, solution.internalized, auction.tokens)
+    if untrusted:
+        raise SolutionRejected(
+            Rejection.NON_BUFFERABLE_TOKENS_USED,
+            "internalized legs take in tokens that are not trusted: " + ", ".join(untrusted),
+        )
+    short = buffer_shortfalls(legs, solution.internalized, auction.tokens)
+    if short:
+        raise SolutionRejected(
+            Rejection.INSUFFICIENT_BUFFER,
+            "internalized legs pay out more than the settlement's buffer holds: "
+            + ", ".join(f"{s.token} needs {s.needed}, has {s.available}" for s in short),
+        )
+
+
 def token_balances(
     trades: list[CheckedTrade], amm_flows: Mapping[TokenAddress, int]
 ) -> dict[TokenAddress, int]:
@@ -353,6 +381,7 @@ def check_solution(
     try:
         checked = _checked(auction, solution, now)
         balances = token_balances(checked, _amm_flows(auction, solution))
+        _check_internalization(auction, solution)
         deficits = sorted((token, amount) for token, amount in balances.items() if amount < 0)
         if deficits:
             raise SolutionRejected(

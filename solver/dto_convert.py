@@ -286,14 +286,14 @@ def solution_to_dto(solution: Solution, orders: Mapping[OrderUid, Order]) -> dto
         trades=trades,
         interactions=[
             dto.LiquidityInteraction(
-                internalize=False,
+                internalize=index in solution.internalized,
                 id=leg.pool,
                 input_token=leg.token_in,
                 output_token=leg.token_out,
                 input_amount=dto.U256(leg.amount_in),
                 output_amount=dto.U256(leg.amount_out),
             )
-            for leg in solution.legs
+            for index, leg in enumerate(solution.legs)
         ],
         gas=solution.gas,
     )
@@ -313,8 +313,11 @@ def solution_from_dto(solution: dto.Solution, engine: str = "") -> Solution:
         order = OrderUid(_bytes(trade.order))
         trades.append(Trade(order, int(trade.executed_amount), int(trade.fee or 0)))
     legs = []
-    for swap in solution.interactions:
+    internalized = set()
+    for index, swap in enumerate(solution.interactions):
         assert isinstance(swap, dto.LiquidityInteraction)  # _unsupported rejected the others
+        if swap.internalize:
+            internalized.add(index)
         legs.append(
             Leg(
                 pool=PoolId(swap.id),
@@ -331,6 +334,7 @@ def solution_from_dto(solution: dto.Solution, engine: str = "") -> Solution:
         legs=tuple(legs),
         gas=solution.gas or 0,
         engine=engine,
+        internalized=frozenset(internalized),
     )
 
 

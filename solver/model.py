@@ -216,6 +216,9 @@ class Solution:
     legs: tuple[Leg, ...]
     gas: int
     engine: str = ""
+    internalized: frozenset[int] = frozenset()
+    """Indices into ``legs`` of the legs the settlement pays from its own buffers instead of
+    swapping (CoW's ``internalize``; decided by ``solver.internalization``)."""
 
 
 def signed_fee(order: Order, trade: Trade) -> int:

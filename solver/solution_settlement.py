@@ -25,7 +25,11 @@ def settlement_of(
 ) -> Settlement:
     """The ``settle()`` executing ``solution`` exactly: uniform clearing prices, and for a
     trade that pays a solver fee its own pair of prices (``sell: bought``, ``buy: paid``)
-    so the contract charges exactly the fee-inclusive amount the solution promises."""
+    so the contract charges exactly the fee-inclusive amount the solution promises.
+
+    Every leg is encoded, internalized ones too (CoW's uninternalized calldata, which must
+    succeed as well): the node's own auctions trust no token (``book_auction``), so the
+    checks reject any internalized leg before a solution gets here."""
     orders = {o.uid: o for o in round_.auction.orders}
     tokens = list(solution.prices)
     prices = [solution.prices[t] for t in tokens]

@@ -17,6 +17,7 @@ from routing.sanity import DEFAULT_MAX_DEVIATION
 from solver.engines.base import Engine
 from solver.engines.sanity import PriceSanity
 from solver.errors import SolverError
+from solver.internalization import with_buffer_internalizations
 from solver.model import Auction, Solution, now
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,9 @@ def make_engine(
 
 
 def solve_all(engines: Sequence[Engine], auction: Auction) -> list[Solution]:
-    """Every engine's solutions for ``auction``, renumbered ``0..n-1``. The engines run one
-    after the other, each with an equal share of the time left to the deadline."""
+    """Every engine's solutions for ``auction``, renumbered ``0..n-1``, each with the legs
+    CoW's rule allows internalized (``solver.internalization``). The engines run one after
+    the other, each with an equal share of the time left to the deadline."""
     solutions: list[Solution] = []
     for index, engine in enumerate(engines):
         share = (auction.deadline - now()) / (len(engines) - index)
@@ -62,7 +64,10 @@ def solve_all(engines: Sequence[Engine], auction: Auction) -> list[Solution]:
             logger.exception("engine %s failed on auction %s", engine.name, auction.id)
             continue
         solutions.extend(found)
-    return [dataclasses.replace(s, id=i) for i, s in enumerate(solutions)]
+    return [
+        with_buffer_internalizations(dataclasses.replace(s, id=i), auction.tokens)
+        for i, s in enumerate(solutions)
+    ]
 
 
 __all__ = ["ENGINES", "Engine", "UnknownEngine", "make_engine", "solve_all"]
