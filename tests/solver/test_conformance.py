@@ -43,7 +43,6 @@ BETTER_BY_AT_LEAST = {
 ITEM_1 = "issue 11 item 1: Balancer buy-order rounding (bump the input until it covers)"
 ITEM_2 = "issue 11 item 2: a limit order's fee in an unpriced sell token via native routing"
 ITEM_3 = "issue 11 item 3: a partial fill maximizing the score, not the filled amount"
-ITEM_5 = "issue 11 item 5: internalize flags (trusted tokens, enough buffer)"
 FAILING_TODAY = {
     "buy_order_rounding_stable_pool": ITEM_1,
     "buy_order_rounding_weighted_distant_convergence": ITEM_1,
@@ -51,8 +50,6 @@ FAILING_TODAY = {
     "limit_buy_unpriced_fee_via_native": ITEM_2,
     "limit_sell_unpriced_fee_via_native": ITEM_2,
     "partial_fill_limit_order": ITEM_3,
-    "buy_order_rounding_constant_product": ITEM_5,
-    "internalize_trusted_tokens": ITEM_5,
 }
 
 CASES = load_cases()
