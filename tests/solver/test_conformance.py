@@ -25,12 +25,10 @@ from bench.conformance import (
     compare,
     load_cases,
     run_cases,
+    solve_engine_set,
 )
-from solver.engines import make_engine
 from solver.solve_api import make_app
 
-SOLVE_ENGINE_DEFAULT = "optimal"
-"""``tributary solve-engine --engine``'s default (``solver/cli.py``)."""
 TIME_LIMIT_S = 10.0
 
 BETTER_BY_AT_LEAST = {
@@ -73,7 +71,7 @@ def test_every_reference_behaviour_is_a_case() -> None:
 
 @pytest.fixture(scope="module")
 async def client() -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    app = make_app([make_engine(SOLVE_ENGINE_DEFAULT)])
+    app = make_app(solve_engine_set())
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
