@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -113,3 +114,50 @@ def test_a_stored_surplus_that_scoring_does_not_compute_is_a_broken_case() -> No
     tampered = dataclasses.replace(case, reference={"solutions": solutions})
     with pytest.raises(CaseError, match="stored surplus"):
         compare(tampered, reference)
+
+
+def _answer(case: Case, edit: Callable[[dict[str, Any]], None]) -> bytes:
+    """The case's reference as an answer body, with ``edit`` applied to its one solution."""
+    solutions = copy.deepcopy(case.reference["solutions"])
+    edit(solutions[0])
+    return json.dumps({"solutions": solutions}).encode()
+
+
+DIRECT = next(c for c in CASES if c.name == "sell_constant_product_direct")
+WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
+
+
+def _weth_price(delta: int) -> Callable[[dict[str, Any]], None]:
+    def edit(solution: dict[str, Any]) -> None:
+        solution["prices"][WETH] = str(int(solution["prices"][WETH]) + delta)
+
+    return edit
+
+
+def test_an_answer_giving_the_user_less_is_worse_by_exactly_that() -> None:
+    """Lowering the sell token's clearing price by 1000 gives the user (who sells exactly
+    the sell token's price in units: executedAmount equals COW's price) 1000 wei of COW
+    less, which the settlement keeps: still valid, and worse by 1000."""
+    (order,) = compare(DIRECT, _answer(DIRECT, _weth_price(-1000))).orders
+    assert order.verdict == "worse"
+    assert order.our_surplus == order.reference_surplus - 1000
+
+
+def test_an_answer_paying_out_more_than_the_pool_gives_is_invalid() -> None:
+    result = compare(DIRECT, _answer(DIRECT, _weth_price(+1000)))
+    assert result.verdict == "invalid"
+    assert len(result.invalid) == 1 and "TokenDeficit" in result.invalid[0], result.invalid
+
+
+def test_no_solution_filling_the_order_is_no_answer() -> None:
+    result = compare(DIRECT, b'{"solutions": []}')
+    assert (result.verdict, result.solutions) == ("no answer", 0)
+    assert result.orders[0].our_surplus is None
+
+
+def test_a_flipped_internalize_flag_on_a_shared_interaction_is_a_mismatch() -> None:
+    def internalize(solution: dict[str, Any]) -> None:
+        solution["interactions"][0]["internalize"] = True
+
+    (order,) = compare(DIRECT, _answer(DIRECT, internalize)).orders
+    assert (order.verdict, order.internalize_match) == ("equal", False)
