@@ -23,7 +23,7 @@ our gas against the reference's. A case whose reference does not pass our checks
 stored surplus is not what ``solver.scoring`` computes from the reference's prices, is
 reported as a broken case (exit code 1)::
 
-    python -m bench conformance [--engine optimal] [--time-limit 5] [--url URL] [--json]
+    python -m bench conformance [--engine NAMES] [--time-limit 5] [--url URL] [--json]
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from routing.pool import token_address
 from solver import dto
 from solver.checks import CheckedTrade, SolutionRejected, check_solution
 from solver.dto_convert import auction_from_dto, solution_from_dto
+from solver.engines import Engine
 from solver.model import Auction
 from solver.scoring import surplus
 
@@ -168,9 +169,14 @@ class CaseResult:
     """Why each of our solutions that fails the checks fails."""
 
 
+CHECKED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+"""The deadline of the auction the answers are checked against: the checks do not look at
+it (no ``now``), so any fixed instant keeps ``compare`` a function of its inputs."""
+
+
 def compare(case: Case, body: bytes) -> CaseResult:
     """Classify our answer ``body`` to the case against its reference (pure)."""
-    auction = auction_from_dto(dto.decode_auction(auction_body(case, datetime.now(UTC))))
+    auction = auction_from_dto(dto.decode_auction(auction_body(case, CHECKED_AT)))
     reference = read_answer(auction, json.dumps(case.reference).encode(), "reference")
     ours = read_answer(auction, body, "ours")
     stated = {
@@ -284,18 +290,32 @@ def summary(results: Sequence[CaseResult]) -> str:
     return f"of {len(results)} cases: {parts}; internalize flags differ in {mismatched}"
 
 
+def solve_engine_set(engines: str | None = None) -> list[Engine]:
+    """The engines ``tributary solve-engine --engine ENGINES`` serves, built as it builds
+    them (its parser's defaults for ``--engine`` when ``engines`` is None, and for
+    ``--max-price-deviation``)."""
+    from solver.cli import _build_parser
+    from solver.engines import make_engine
+    from solver.solve_cli import engine_names
+
+    argv = ["solve-engine"] if engines is None else ["solve-engine", "--engine", engines]
+    args = _build_parser().parse_args(argv)
+    return [
+        make_engine(name, max_price_deviation=args.max_price_deviation)
+        for name in engine_names(args.engine)
+    ]
+
+
 async def _serve_and_run(
-    cases: Sequence[Case], engines: str, time_limit: float, url: str | None
+    cases: Sequence[Case], engines: str | None, time_limit: float, url: str | None
 ) -> list[CaseResult]:
     from aiohttp import ClientSession, ClientTimeout, web
 
-    from solver.engines import make_engine
     from solver.solve_api import make_app
-    from solver.solve_cli import engine_names
 
     runner = None
     if url is None:
-        app = make_app([make_engine(name) for name in engine_names(engines)])
+        app = make_app(solve_engine_set(engines))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -319,7 +339,9 @@ async def _serve_and_run(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tributary bench conformance")
     parser.add_argument("--cases", type=Path, default=CASES_DIR, help="folder of case files")
-    parser.add_argument("--engine", default="optimal", help="engine(s) of our solve-engine app")
+    parser.add_argument(
+        "--engine", default=None, help="engine(s) of our solve-engine app (its default if unset)"
+    )
     parser.add_argument("--time-limit", type=float, default=5.0, help="seconds per auction")
     parser.add_argument("--url", default=None, help="a running solver engine instead (base URL)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
