@@ -125,11 +125,11 @@ def execute_path(
             chosen.append(pick[0])
             needed = pick[1]
         chosen.reverse()
-        legs = replay(chosen, needed)
-        if legs is not None and legs[-1].amount_out < amount:  # a hop paid its share short
+        replayed = replay(chosen, needed)
+        if replayed is not None and replayed[-1].amount_out < amount:  # a hop came up short
             covering = covering_input(partial(_path_out, chosen), needed, amount)
-            legs = None if covering is None else replay(chosen, covering)
-        return legs
+            replayed = None if covering is None else replay(chosen, covering)
+        return replayed
     legs: list[Leg] = []
     flowing = amount
     for u, v in hops:

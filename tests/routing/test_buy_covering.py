@@ -12,6 +12,7 @@ from routing.baseline import baseline_route, execute_path
 from routing.covering import covering_input
 from routing.path_routing import route_along
 from routing.pool import Pool, PoolId
+from routing.pool import TokenAddress as Token
 from routing.route import NoRoute, OrderKind
 from routing.stable import AMP_PRECISION, StablePool, StableToken
 from tests.routing.market import E18, A, B, C, graph, pair
@@ -90,17 +91,17 @@ def test_the_next_candidate_pool_serves_a_hop_its_best_quote_cannot_cover() -> N
             self.tokens = self.inner.tokens
             self.gas = self.inner.gas
 
-        def amount_in(self, token_in: str, token_out: str, amount_out: int) -> int:
+        def amount_in(self, token_in: Token, token_out: Token, amount_out: int) -> int:
             return self.inner.amount_in(token_in, token_out, amount_out)
 
-        def amount_out(self, token_in: str, token_out: str, amount_in: int) -> int:
+        def amount_out(self, token_in: Token, token_out: Token, amount_in: int) -> int:
             return min(self.inner.amount_out(token_in, token_out, amount_in), E18 - 1)
 
-        def spot_price(self, token_in: str, token_out: str) -> float:
+        def spot_price(self, token_in: Token, token_out: Token) -> float:
             return self.inner.spot_price(token_in, token_out)
 
     honest = pair("honest", A, B, 1000 * E18, 1000 * E18)
-    g = graph([Stingy(), honest])  # type: ignore[list-item]
+    g = graph([Stingy(), honest])
     assert g.edges(A, B)[0].pool.id == "stingy"  # the best quote
     legs = execute_path(g, (A, B), E18, OrderKind.BUY)
     assert legs is not None
