@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Collection, Iterable, Sequence
+from functools import partial
 
+from routing.covering import covering_input
 from routing.graph import Edge, TokenGraph
 from routing.pool import PoolId, PoolMathError, TokenAddress
 from routing.route import Leg, NoRoute, OrderKind, Route
@@ -73,12 +75,27 @@ def _best_in(
         if edge.pool.id in used:
             continue
         try:
-            needed = edge.pool.amount_in(edge.token_in, edge.token_out, amount_out)
+            quoted = edge.pool.amount_in(edge.token_in, edge.token_out, amount_out)
         except PoolMathError:
+            continue
+        needed = covering_input(partial(_out, edge), quoted, amount_out)
+        if needed is None:  # this pool cannot pay it exactly: the next candidate may
             continue
         if best is None or needed < best[1]:
             best = (edge, needed)
     return best
+
+
+def _out(edge: Edge, amount_in: int) -> int | None:
+    try:
+        return edge.pool.amount_out(edge.token_in, edge.token_out, amount_in)
+    except PoolMathError:
+        return None
+
+
+def _path_out(edges: Sequence[Edge], amount_in: int) -> int | None:
+    legs = replay(edges, amount_in)
+    return None if legs is None else legs[-1].amount_out
 
 
 def execute_path(
@@ -87,8 +104,10 @@ def execute_path(
     """Legs along ``tokens`` with the best pool per hop, or ``None`` if a hop cannot fill.
 
     Sell orders go forward from ``amount`` in. Buy orders pick pools backward from
-    ``amount`` out (least input per hop), then replay forward from the resulting input so
-    every leg passes on its whole exact output (the final output is at least ``amount``).
+    ``amount`` out (per hop the pool with the least input whose exact output covers the
+    hop's need, ``routing.covering``; a pool that cannot cover it leaves the hop to the
+    next), then replay forward from the resulting input so every leg passes on its whole
+    exact output (the final output is at least ``amount``, bumped if ever short).
     A pool serves one hop of the path at most: a multi-token pool swapped through twice
     would see its untouched reserves the second time, so the amounts would not be the ones
     executed (and rounding on a dust hop through it can be exploited).
@@ -106,7 +125,11 @@ def execute_path(
             chosen.append(pick[0])
             needed = pick[1]
         chosen.reverse()
-        return replay(chosen, needed)
+        replayed = replay(chosen, needed)
+        if replayed is not None and replayed[-1].amount_out < amount:  # a hop came up short
+            covering = covering_input(partial(_path_out, chosen), needed, amount)
+            replayed = None if covering is None else replay(chosen, covering)
+        return replayed
     legs: list[Leg] = []
     flowing = amount
     for u, v in hops:

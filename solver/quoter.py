@@ -23,6 +23,7 @@ from routing.optimizer import Router, RouterConfig
 from routing.pool import TokenAddress as RoutingToken
 from routing.route import NoRoute, OrderKind, Route
 from solver.engines.base import token_graph
+from solver.fee_price import fee_price
 from solver.model import SETTLEMENT_OVERHEAD_GAS, Auction, gas_fee
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,10 @@ class AttachedMarket:
 
 
 def route_fee(router: Router, route: Route, gas_price: int) -> int:
-    """Gas of settling ``route`` as one trade, in its sell token; ``UnsupportedToken`` when
-    the sell token has no reference price to charge it in."""
-    fee = gas_fee(
-        SETTLEMENT_OVERHEAD_GAS + route.gas, gas_price, router.graph.prices.get(route.sell_token)
-    )
+    """Gas of settling ``route`` as one trade, in its sell token (priced by ``fee_price``);
+    ``UnsupportedToken`` when the sell token has no price to charge it in."""
+    price = fee_price(router.graph, route.sell_token)
+    fee = gas_fee(SETTLEMENT_OVERHEAD_GAS + route.gas, gas_price, price)
     if fee is None:
         raise QuoteError(
             ErrorCode.UNSUPPORTED_TOKEN,

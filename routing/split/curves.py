@@ -8,6 +8,7 @@ pricing probes and re-simulations of one edge are computed once per graph.
 
 from __future__ import annotations
 
+from routing.covering import covering_input
 from routing.graph import Edge
 from routing.pool import PoolId, PoolMathError, TokenAddress
 
@@ -71,17 +72,6 @@ class CurveCache:
 
 
 def enough(curve: Curve, paid: int, wanted: int) -> int | None:
-    """``paid`` raised until the edge's exact output for it is at least ``wanted``: the
-    contracts round amount-in-given-out and amount-out-given-in each in the pool's favour
-    (and Balancer's ``pow`` approximations differ between them), so paying exactly the
-    quoted input can give back a few units short; ``None`` if the pool cannot pay it."""
-    step = 1
-    for _ in range(64):
-        out = curve.out(paid)
-        if out is None:
-            return None
-        if out >= wanted:
-            return paid
-        paid += step
-        step *= 2
-    return None
+    """The least input from ``paid`` up whose exact output on the edge is at least
+    ``wanted`` (``routing.covering``); ``None`` if the pool cannot pay it."""
+    return covering_input(curve.out, paid, wanted)

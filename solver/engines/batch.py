@@ -51,6 +51,7 @@ from solver.engines.single_order import (
     optimal_engine,
     solution_of,
 )
+from solver.fee_price import FeePrices
 from solver.model import SETTLEMENT_OVERHEAD_GAS, Auction, Order, Solution, Trade, gas_fee
 from solver.scoring import ScoringError, score_trades
 
@@ -163,10 +164,11 @@ def _groups(auction: Auction, graph: TokenGraph) -> list[tuple[str, tuple[Order,
     """Pairs with orders both ways, then directed three-token rings, among open orders
     whose tokens have prices (scoring needs them)."""
     by_pair: dict[Pair, list[Order]] = {}
+    fees = FeePrices(graph)
     for order in auction.orders:
         # scoring prices the buy token by the auction; fees need the sell token's price
         priced = bool(auction.reference_price(order.buy_token)) and bool(
-            auction.reference_price(order.sell_token) or graph.prices.get(order.sell_token)
+            fees.price(order.sell_token, auction.reference_price(order.sell_token))
         )
         if order.remaining > 0 and priced and order.sell_token != order.buy_token:
             by_pair.setdefault((order.sell_token, order.buy_token), []).append(order)
@@ -326,7 +328,9 @@ class _Clearer:
         overhead and an even share of the AMM path's gas in its sell token."""
         fee = 0
         if order.order_class is OrderClass.LIMIT:
-            price = self.reference.get(order.sell_token)
+            price = self.filler.fee_prices.price(
+                order.sell_token, self.auction.reference_price(order.sell_token)
+            )
             charged = gas_fee(
                 SETTLEMENT_OVERHEAD_GAS + pool_gas // max(members, 1), self.auction.gas_price, price
             )

@@ -41,6 +41,7 @@ from routing.pool import TokenAddress
 from routing.route import NoRoute, Route
 from routing.route import OrderKind as RouteKind
 from solver.engines.base import Deadline, token_graph
+from solver.fee_price import FeePrices
 from solver.model import (
     SETTLEMENT_OVERHEAD_GAS,
     Auction,
@@ -134,6 +135,7 @@ class OrderFiller:
         self._gas_hint: dict[OrderUid, int] = {}
         """Gas of the order's last route: the first guess of its fee."""
         self.rates = BestRates(graph)
+        self.fee_prices = FeePrices(graph)
 
     # -- pruning -------------------------------------------------------------------------
 
@@ -166,11 +168,12 @@ class OrderFiller:
 
     def fee(self, order: Order, route_gas: int) -> int | None:
         """The solver fee of a ``limit`` order whose route costs ``route_gas``; 0 for market
-        orders; ``None`` when the sell token has no price to charge it in."""
+        orders; ``None`` when the sell token has no price to charge it in (``fee_price``:
+        unpriced sell tokens are priced by a native-token swap)."""
         if order.order_class is not OrderClass.LIMIT:
             return 0
-        price = self.auction.reference_price(order.sell_token) or self.graph.prices.get(
-            order.sell_token
+        price = self.fee_prices.price(
+            order.sell_token, self.auction.reference_price(order.sell_token)
         )
         return gas_fee(SETTLEMENT_OVERHEAD_GAS + route_gas, self.auction.gas_price, price)
 

@@ -69,7 +69,6 @@ def test_an_amount_smaller_than_the_gas_is_refused() -> None:
     [
         (A, D, "NoLiquidity", 404),  # both traded, never connected
         (A, C, "UnsupportedToken", 400),  # C is in no pool
-        (D, E, "UnsupportedToken", 400),  # routable, but no price to charge the gas in
     ],
 )
 def test_refusals_carry_cows_error_types(sell: str, buy: str, code: str, status: int) -> None:
@@ -115,3 +114,11 @@ async def test_before_the_auctioneer_runs_there_is_no_liquidity_to_quote() -> No
     with pytest.raises(QuoteError) as caught:
         await quoter(query("sellAfterFee", 10**18))
     assert (caught.value.code, caught.value.http_status) == ("NoLiquidity", 404)
+
+
+def test_a_sell_token_no_route_prices_is_quoted_without_a_fee() -> None:
+    """No reference price reaches D and no route reaches the native token: CoW's baseline
+    waives the fee (``tests/solver/test_fee_price.py``) rather than refusing the quote."""
+    result = price(ROUTER, GAS_PRICE, query("sellAfterFee", 10**18, D, E))
+    assert result.fee_amount == 0
+    assert result.buy_amount == DE.amount_out(D, E, 10**18)
