@@ -26,7 +26,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.settlement_gas import _fund_buffer, measure
+from bench.settlement_gas import fund_buffer, measure
 from devnet.anvil import Devnet, Tx
 from devnet.gpv2 import deploy_gpv2
 from devnet.uniswap import (
@@ -82,11 +82,14 @@ class Case:
         return self.declared / self.measured - 1
 
 
-def deploy_pools(node: Devnet, devnet: Deployment) -> Pools:
-    """Uniswap V2 and V3 with one TKA/TKC pool each, deep enough for the cases."""
+def deploy_pools(
+    node: Devnet, devnet: Deployment, v2: UniswapV2 | None = None, v3: UniswapV3 | None = None
+) -> Pools:
+    """One TKA/TKC pool each on Uniswap V2 and V3 (deployed unless given), deep enough
+    for the cases."""
     a, c = devnet.tokens["TKA"], devnet.tokens["TKC"]
-    v2 = deploy_uniswap_v2(node, devnet.weth)
-    v3 = deploy_uniswap_v3(node, devnet.weth)
+    v2 = v2 or deploy_uniswap_v2(node, devnet.weth)
+    v3 = v3 or deploy_uniswap_v3(node, devnet.weth)
     for token in (a, c):
         mint_token(node, token, devnet.deployer.address, 3 * RESERVE)
     pair = create_v2_pair(node, v2, a, c, RESERVE, RESERVE)
@@ -206,7 +209,7 @@ def measure_all(node: Devnet, devnet: Deployment, pools: Pools) -> Measured:
 def new_devnet(node: Devnet) -> tuple[Deployment, Pools]:
     """GPv2 with a TKA/TKB buffer, and the pools."""
     devnet = deploy_gpv2(node)
-    _fund_buffer(node, devnet)
+    fund_buffer(node, devnet)
     return devnet, deploy_pools(node, devnet)
 
 
