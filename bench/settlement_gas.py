@@ -84,7 +84,7 @@ def measure(node: Devnet, devnet: Deployment, n: int) -> tuple[int, int]:
     return results[0], results[1]
 
 
-def _fund_buffer(node: Devnet, devnet: Deployment) -> None:
+def fund_buffer(node: Devnet, devnet: Deployment) -> None:
     """Give the settlement contract both tokens, to pay out the unmatched side."""
     token = load_artifact(OPENZEPPELIN, "ERC20PresetMinterPauser")
     node.send(
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with Devnet() as node:
         devnet = deploy_gpv2(node)
-        _fund_buffer(node, devnet)
+        fund_buffer(node, devnet)
         print(
             "| orders | batched gas | gas/trade batched | one-by-one gas "
             "| gas/trade one by one | saving |"

@@ -14,6 +14,12 @@ Two totals per set, in native-token wei via the auction's reference prices:
 Score = surplus + protocol fees (CIP-38); this auction carries no fee policies, so the two
 coincide here, and both are shown. Finally ``tributary solve`` itself is timed as a process
 (Python start-up, loading, solving, printing).
+
+Gas per trade: *declared* is the one-round winners' ``gas`` over their trades. *Measured*
+comes from the devnet (``bench.interaction_gas``, with ``--devnet-gas``): the shared auction's
+mainnet tokens and 842 pools are not on the devnet, so its winners cannot be settled there;
+generated one- and two-trade solutions through the devnet's Uniswap V2 and V3 pools are
+settled instead and their declared gas compared with the receipts' gasUsed.
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ class Outcome:
     round_winners: int
     round_score: int
     round_surplus: int
+    round_trades: int
+    round_gas: int
 
 
 def surplus_native(trade: CheckedTrade, auction: Auction) -> int:
@@ -113,6 +121,8 @@ def evaluate(
         round_winners=len(ranking.winners),
         round_score=ranking.total_score,
         round_surplus=sum(surplus_of[id(w)] for w in ranking.winners),
+        round_trades=sum(len(w.solution.trades) for w in ranking.winners),
+        round_gas=sum(w.solution.gas for w in ranking.winners),
     )
 
 
@@ -144,8 +154,8 @@ def report(
         "",
         "| engines | wall s (median) | solutions | valid | orders filled | offered score "
         "(wei) | x baseline | offered surplus (wei) | x baseline | one-round winners | "
-        "one-round score (wei) | x baseline |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "one-round score (wei) | x baseline | declared gas/trade |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         lines.append(
@@ -153,7 +163,8 @@ def report(
             f"{o.orders_filled} | {o.offered_score:,} | "
             f"{_ratio(o.offered_score, base.offered_score)} | {o.offered_surplus:,} | "
             f"{_ratio(o.offered_surplus, base.offered_surplus)} | {o.round_winners} | "
-            f"{o.round_score:,} | {_ratio(o.round_score, base.round_score)} |"
+            f"{o.round_score:,} | {_ratio(o.round_score, base.round_score)} | "
+            f"{o.round_gas // o.round_trades if o.round_trades else 0:,} |"
         )
     rejected = {o.engines: o.rejected for o in outcomes if o.rejected}
     lines += [
@@ -169,6 +180,22 @@ def report(
     return "\n".join(lines)
 
 
+def devnet_gas_report() -> list[str]:
+    """Declared gas against receipts on a fresh devnet (``bench.interaction_gas``)."""
+    from bench.interaction_gas import measure_all, new_devnet, report
+    from devnet.anvil import Devnet
+
+    with Devnet() as node:
+        devnet, pools = new_devnet(node)
+        measured = measure_all(node, devnet, pools)
+    return [
+        "Gas measured on the devnet (generated solutions through Uniswap V2/V3, "
+        "not the shared auction):",
+        "",
+        *report(measured),
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tributary bench solver")
     parser.add_argument("--auction", default=DEFAULT_AUCTION, help="auction JSON (either format)")
@@ -179,6 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--engines", nargs="+", default=list(ENGINE_SETS), help="engine sets, first = reference"
     )
     parser.add_argument("--cli-runs", type=int, default=3, help="timed `tributary solve` runs")
+    parser.add_argument(
+        "--devnet-gas",
+        action="store_true",
+        help="also settle generated V2/V3 solutions on a devnet: declared gas vs receipt",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     raw = Path(args.auction).read_bytes()
@@ -195,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli = time_cli(args.auction, args.cli_runs) if args.cli_runs else []
     command = "python -m bench.solver " + " ".join(argv)
     print(report(outcomes, cli, orders, command.strip()))
+    if args.devnet_gas:
+        print("\n" + "\n".join(devnet_gas_report()))
     return 0
 
 

@@ -3,10 +3,10 @@ modelled; and the one parser of the legacy instance format.
 
 The legacy instance format (``tokens``/``orders``/``amms``/``metadata``, e.g. the
 solver-template-py mainnet auction): ``amms`` kinds ``ConstantProduct``, ``Concentrated``,
-``WeightedProduct``, ``Stable``; per-pool ``cost`` in native token, converted to gas units
-with ``metadata.gas_price``. (The current solver-engine format is decoded by the solver's
-DTOs; both become the same pools through the one builder of each kind, e.g.
-``routing.uniswap_v2.constant_product_pool``.)
+``WeightedProduct``, ``Stable``; a pool's gas is its kind's fixed cost
+(``routing.interaction_gas``), not the entry's ``cost``. (The current solver-engine format
+is decoded by the solver's DTOs; both become the same pools through the one builder of
+each kind, e.g. ``routing.uniswap_v2.constant_product_pool``.)
 
 Decimal strings (fees, weights, scaling factors) are converted exactly with ``Fraction``,
 never through float. Entries this package cannot model (unknown kinds, malformed pools) are
@@ -24,6 +24,12 @@ from types import MappingProxyType
 from typing import Any
 
 from routing.balancer_weighted import weighted_pool
+from routing.interaction_gas import (
+    BALANCER_STABLE_GAS,
+    BALANCER_WEIGHTED_GAS,
+    UNISWAP_V2_GAS,
+    UNISWAP_V3_GAS,
+)
 from routing.pool import LiquidityFormatError, Pool, PoolMathError, TokenAddress, token_address
 from routing.stable import stable_pool
 from routing.uniswap_v2 import constant_product_pool
@@ -199,15 +205,12 @@ class _Legacy:
         }.get(str(entry["kind"]))
         return None if build is None else lambda: build(ident, entry)
 
-    def gas(self, entry: Json) -> int:
-        return round(decimal_fraction(entry["cost"]["amount"]) / self.gas_price)
-
     def constant_product(self, ident: str, entry: Json) -> Pool:
         return constant_product_pool(
             ident,
             [(token_address(t), _uint(r)) for t, r in entry["reserves"].items()],
             decimal_fraction(entry["fee"]),
-            self.gas(entry),
+            UNISWAP_V2_GAS,
         )
 
     def concentrated(self, ident: str, entry: Json) -> Pool:
@@ -220,7 +223,7 @@ class _Legacy:
             int(state["tick"]),
             {int(t): int(n) for t, n in state["liquidity_net"].items()},
             decimal_fraction(entry["fee"]),
-            self.gas(entry),
+            UNISWAP_V3_GAS,
         )
 
     def decimals_factor(self, token: TokenAddress) -> int:
@@ -238,7 +241,7 @@ class _Legacy:
             weight = decimal_fraction(r["weight"])
             reserves.append((token, _uint(r["balance"]), weight, self.decimals_factor(token)))
         return weighted_pool(
-            ident, reserves, decimal_fraction(entry["fee"]), False, self.gas(entry)
+            ident, reserves, decimal_fraction(entry["fee"]), False, BALANCER_WEIGHTED_GAS
         )
 
     def stable(self, ident: str, entry: Json) -> Pool:
@@ -255,6 +258,6 @@ class _Legacy:
             ],
             decimal_fraction(str(entry["amplification_parameter"])),
             decimal_fraction(entry["fee"]),
-            self.gas(entry),
+            BALANCER_STABLE_GAS,
             None if address is None else token_address(address),
         )

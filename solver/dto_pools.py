@@ -5,7 +5,9 @@ format's liquidity as routing's pools and back, typed to typed.
 calling e.g. ``routing.uniswap_v2.constant_product_pool``, the same builders the legacy
 format's parser ``routing.liquidity`` uses); entries routing cannot model are kept in
 ``Pools.skipped``. ``pool_to_dto`` is the wire form of a routing pool. Exact decimal strings
-become ``Fraction``s scaled to the contracts' integer units.
+become ``Fraction``s scaled to the contracts' integer units. A pool's gas is its kind's
+fixed cost (``routing.interaction_gas``), not the entry's ``gasEstimate``, as CoW's
+baseline declares it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ from typing import Any
 
 from intents.types import ZERO_ADDRESS
 from routing.balancer_weighted import WeightedPool, weighted_pool
+from routing.interaction_gas import (
+    BALANCER_STABLE_GAS,
+    BALANCER_WEIGHTED_GAS,
+    FOREIGN_LIMIT_ORDER_GAS,
+    UNISWAP_V2_GAS,
+    UNISWAP_V3_GAS,
+)
 from routing.limit_order import limit_order_pool
 from routing.liquidity import Pools, collect
 from routing.pool import Pool, scaled, token_address
@@ -34,7 +43,7 @@ def _constant_product(pool: dto.ConstantProductPool) -> Pool:
         pool.id,
         [(token_address(t), int(r.balance)) for t, r in pool.tokens.items()],
         Fraction(pool.fee),
-        int(pool.gas_estimate),
+        UNISWAP_V2_GAS,
     )
 
 
@@ -47,7 +56,7 @@ def _concentrated(pool: dto.ConcentratedLiquidityPool) -> Pool:
         pool.tick,
         {int(t): int(n) for t, n in pool.liquidity_net.items()},
         Fraction(pool.fee),
-        int(pool.gas_estimate),
+        UNISWAP_V3_GAS,
     )
 
 
@@ -62,7 +71,7 @@ def _weighted(pool: dto.WeightedProductPool) -> Pool:
         for t, r in pool.tokens.items()
     ]
     return weighted_pool(
-        pool.id, reserves, Fraction(pool.fee), pool.version == "v3Plus", int(pool.gas_estimate)
+        pool.id, reserves, Fraction(pool.fee), pool.version == "v3Plus", BALANCER_WEIGHTED_GAS
     )
 
 
@@ -80,7 +89,7 @@ def _stable(pool: dto.StablePool) -> Pool:
         reserves,
         Fraction(pool.amplification_parameter),
         Fraction(pool.fee),
-        int(pool.gas_estimate),
+        BALANCER_STABLE_GAS,
         token_address(pool.address),
     )
 
@@ -93,7 +102,7 @@ def _limit_order(order: dto.ForeignLimitOrder) -> Pool:
         int(order.taker_amount),
         int(order.maker_amount),
         int(order.taker_token_fee_amount),
-        int(order.gas_estimate),
+        FOREIGN_LIMIT_ORDER_GAS,
     )
 
 

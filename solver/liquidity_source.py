@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from eth_abi.abi import decode, encode
 
+from routing.interaction_gas import UNISWAP_V2_GAS, UNISWAP_V3_GAS
 from settlement.chain_pools import ChainPool
 from settlement.interactions import PoolKind
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
@@ -27,8 +28,6 @@ GET_RESERVES = bytes.fromhex("0902f1ac")
 SLOT0 = bytes.fromhex("3850c7bd")
 LIQUIDITY = bytes.fromhex("1a686502")
 TICKS = bytes.fromhex("f30dba93")
-V2_GAS = 90_000
-V3_GAS = 110_000
 
 
 class LiquiditySource(Protocol):
@@ -100,7 +99,7 @@ class ChainLiquidity:
                         id=pool.address,
                         address=pool.address,
                         router=pool.router,
-                        gas_estimate=dto.U256(V2_GAS),
+                        gas_estimate=dto.U256(UNISWAP_V2_GAS),
                         tokens={
                             pool.token0: dto.ConstantProductReserve(balance=dto.U256(r0)),
                             pool.token1: dto.ConstantProductReserve(balance=dto.U256(r1)),
@@ -136,7 +135,7 @@ class ChainLiquidity:
                     id=pool.address,
                     address=pool.address,
                     router=pool.router,
-                    gas_estimate=dto.U256(V3_GAS),
+                    gas_estimate=dto.U256(UNISWAP_V3_GAS),
                     tokens=[pool.token0, pool.token1],
                     sqrt_price=dto.U256(sqrt_price),
                     liquidity=str(liquidity),

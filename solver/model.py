@@ -30,11 +30,16 @@ from routing.liquidity import Pools
 from routing.pool import TokenAddress
 from routing.route import Leg
 
-SETTLEMENT_BASE_GAS = 7_365
-"""Gas a settlement pays once, however many trades it holds (CoW's ``isSolver`` check)."""
-TRADE_GAS = 99_026
-"""Gas each trade of a settlement pays (trade execution 44000 + two ERC-20 transfers
-2 x 27513, as CoW's ``SETTLEMENT_OVERHEAD`` counts them)."""
+SETTLEMENT_BASE_GAS = 58_242
+"""Gas a settlement pays once, however many trades it holds: the transaction's 21,000,
+calldata outside the trades, ``isSolver``, the call. Measured on the devnet with the
+published GPv2Settlement (``python -m bench.interaction_gas``, 2026-12-07): one buffer-paid
+eip712 trade's gasUsed minus ``TRADE_GAS``. CoW counts 7,365 (``isSolver`` alone)."""
+TRADE_GAS = 64_367
+"""Gas each trade of a settlement pays: signature recovery, ``filledAmount``, the two ERC-20
+transfers (the payout into a fresh balance slot), the ``Trade`` event. Measured as above:
+two buffer-paid trades' gasUsed minus one's. CoW counts 99,026 (44,000 + 2 x 27,513); mainnet
+tokens' transfers cost more than the devnet's OpenZeppelin ERC-20s."""
 SETTLEMENT_OVERHEAD_GAS = SETTLEMENT_BASE_GAS + TRADE_GAS
 """Gas of a settlement with one trade beyond its interactions (CoW's ``SETTLEMENT_OVERHEAD``)."""
 

@@ -133,7 +133,7 @@ def test_solver_format_pools() -> None:
     snap = auction.liquidity
     pool, v3, weighted, stable, order = snap.pools
     assert isinstance(v3, ConcentratedLiquidityPool)
-    assert (v3.tokens, v3.fee_pips, v3.tick_spacing, v3.gas) == ((USDC, WETH), 500, 10, 110_000)
+    assert (v3.tokens, v3.fee_pips, v3.tick_spacing, v3.gas) == ((USDC, WETH), 500, 10, 97_015)
     assert v3.liquidity_net == {200000: 10**19, 202000: -(10**19)}
     assert isinstance(weighted, WeightedPool)
     assert weighted.pow_shortcuts
@@ -153,7 +153,9 @@ def test_solver_format_pools() -> None:
     assert pool.tokens == (USDC, WETH)
     assert pool.reserves == (30_000_000_000_000, 20_000 * 10**18)
     assert (pool.fee_num, pool.fee_den) == (3, 1000)
-    assert pool.gas == 110_000
+    # each leg is declared with its kind's cost, not the entry's gasEstimate (110,000 here),
+    # as CoW's baseline does: the devnet-measured V2 swap, CoW's figures for Balancer/0x
+    assert [p.gas for p in snap.pools] == [45_124, 97_015, 100_000, 183_520, 66_358]
     assert auction.gas_price == 15 * 10**9
     assert auction.tokens[WETH].symbol == "WETH"
     assert auction.tokens[USDC].reference_price == 600 * 10**12 * 10**6
