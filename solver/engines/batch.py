@@ -5,9 +5,13 @@
    with orders both ways, and every directed three-token ring (A->B, B->C, C->A).
 3. Each group is cleared by ``solver.engines.cow`` at one uniform price per token: a pair
    with its imbalance sold on AMMs along the path the router picks (the AMM-balanced
-   price), or as a pure CoW; a ring as a pure CoW. ``limit`` orders pay a fee in their sell
-   token for their share of the gas (one settlement overhead each, plus an even share of
-   the AMM path's pools), as the per-order engines charge it.
+   price), or as a pure CoW (fill-or-kill pairs and perfect matches included, every
+   order whole); a ring as a pure CoW. The group is one settlement: ``limit`` orders pay a
+   fee in their sell token for their equal share of its gas, the shared base and AMM legs
+   split over its trades (``solver.engines.group_fees``: the fees cover the declared gas,
+   no order pays more than alone). A clearing's fees are made to match its own trades and
+   legs: when it fills fewer orders or uses other pools than the fees assumed, the orders
+   it fills are charged again and cleared again.
 4. Each group's solution is checked (``solver.checks``) and scored (``solver.scoring``). It
    is kept only if it beats routing alone: its score exceeds the sum of the ``optimal``
    scores of the orders it fills, and on every directed pair it scores at least the best
@@ -42,8 +46,10 @@ from solver.engines.cow import (
     Offer,
     clear_ring,
     may_clear,
+    ranked,
 )
-from solver.engines.cow_pair import PairBook, clear_pair
+from solver.engines.cow_pair import PairBook, clear_pair, clear_whole_pairs
+from solver.engines.group_fees import GroupFees
 from solver.engines.single_order import (
     OrderFiller,
     SingleOrderEngine,
@@ -52,7 +58,7 @@ from solver.engines.single_order import (
     solution_of,
 )
 from solver.fee_price import FeePrices
-from solver.model import SETTLEMENT_OVERHEAD_GAS, Auction, Order, Solution, Trade, gas_fee
+from solver.model import Auction, Order, Solution, Trade, settlement_gas
 from solver.scoring import ScoringError, score_trades
 
 logger = logging.getLogger(__name__)
@@ -61,6 +67,9 @@ Pair = tuple[TokenAddress, TokenAddress]
 
 MAX_CANDIDATES = 8
 """Clearings of one group judged against routing alone, most surplus first."""
+
+FEE_ROUNDS = 3
+"""Times a clearing whose fees do not match its own trades and legs is cleared again."""
 
 SPOT_PROBE = 10**18
 """Native wei (one native token) swapped to read a path's market rate: smaller probes
@@ -211,18 +220,38 @@ class _Clearer:
             max_hops=router.config.max_hops,
         )
         self._paths: dict[Pair, list[tuple[TokenAddress, ...]]] = {}
-        self._alone: dict[OrderUid, int] = {}
+        self._alone: dict[OrderUid, tuple[int, int | None]] = {}
 
-    def alone(self, order: Order) -> int:
-        """The score ``optimal`` reaches routing ``order`` on its own (0 if it cannot)."""
+    def _routed_alone(self, order: Order) -> tuple[int, int | None]:
+        """(score, fee) of ``optimal`` routing ``order`` on its own ((0, None) if it cannot)."""
         if order.uid not in self._alone:
             fill = self.filler.fill(order)
-            score = 0
+            score, fee = 0, None
             if fill is not None:
                 solution = solution_of(fill, 0, "optimal")
                 score = _scores(self.auction, [solution], "optimal").get(0, 0)
-            self._alone[order.uid] = score
+                fee = fill.trade.fee
+            self._alone[order.uid] = (score, fee)
         return self._alone[order.uid]
+
+    def alone(self, order: Order) -> int:
+        """The score ``optimal`` reaches routing ``order`` on its own (0 if it cannot)."""
+        return self._routed_alone(order)[0]
+
+    def fees(self, members: Sequence[Order]) -> GroupFees:
+        """The group's fee rule: ``limit`` members pay in their sell token (offer key =
+        index in ``members``)."""
+        prices = {
+            i: self.filler.fee_prices.price(
+                o.sell_token, self.auction.reference_price(o.sell_token)
+            )
+            or 0
+            for i, o in enumerate(members)
+            if o.order_class is OrderClass.LIMIT
+        }
+        return GroupFees(
+            self.auction.gas_price, prices, lambda key: self._routed_alone(members[key])[1]
+        )
 
     def clear(
         self,
@@ -230,29 +259,45 @@ class _Clearer:
         members: Sequence[Order],
     ) -> CowMatch | None:
         tokens = list(dict.fromkeys(t for o in members for t in (o.sell_token, o.buy_token)))
+        fees = self.fees(members)
+        base = [o for i, order in enumerate(members) if (o := self._offer(i, order, fees))]
         hops: dict[Pair, list[Offer]] = {}
-        for i, order in enumerate(members):
-            offer = self._offer(i, order, 0, len(members))
-            if offer is not None:
-                hops.setdefault((offer.sell, offer.buy), []).append(offer)
+        for offer in base:
+            hops.setdefault((offer.sell, offer.buy), []).append(offer)
         if len(hops) != len(tokens) or not may_clear(list(hops.values())):
             return None  # no uniform price meets a limit on every hop: skip the routing
         pool_gas = 0
         if kind == "pair":
             path = self._path(tokens[0], tokens[1])
             pool_gas = self._path_gas(path)
-        offers = [
-            o
-            for o in (
-                self._offer(i, order, pool_gas, len(members)) for i, order in enumerate(members)
-            )
-            if o is not None
-        ]
-        for clearing in self._clearings(kind, tokens, offers)[:MAX_CANDIDATES]:
-            match = self._judge(kind, tokens, clearing, members)
+        offers = fees.charge(base, len(base), pool_gas)
+        for clearing in self._clearings(kind, tokens, offers, fees)[:MAX_CANDIDATES]:
+            settled = self._settle_fees(kind, tokens, clearing, fees)
+            if settled is None:
+                continue
+            match = self._judge(kind, tokens, settled, members)
             if match is not None:
                 return match
         return None
+
+    def _settle_fees(
+        self, kind: str, tokens: Sequence[TokenAddress], clearing: Clearing, fees: GroupFees
+    ) -> Clearing | None:
+        """``clearing`` with every fee its share of the clearing's own gas: if it fills fewer
+        orders or its AMM legs cost other gas than its offers were charged for, the orders
+        it fills are charged for that and cleared again (the best candidate), at most
+        ``FEE_ROUNDS`` times; ``None`` if the fees do not settle."""
+        for _ in range(FEE_ROUNDS):
+            if fees.settled(clearing):
+                return clearing
+            offers = fees.charge(
+                (f.offer for f in clearing.fills), len(clearing.fills), clearing.gas
+            )
+            found = self._clearings(kind, tokens, offers, fees)
+            if not found:
+                return None
+            clearing = found[0]
+        return clearing if fees.settled(clearing) else None
 
     def _judge(
         self,
@@ -293,7 +338,11 @@ class _Clearer:
         return CowMatch(solution, score.total, routing_total, kind)
 
     def _clearings(
-        self, kind: str, tokens: Sequence[TokenAddress], offers: Sequence[Offer]
+        self,
+        kind: str,
+        tokens: Sequence[TokenAddress],
+        offers: Sequence[Offer],
+        fees: GroupFees,
     ) -> list[Clearing]:
         if kind == "pair":
             a, b = tokens[0], tokens[1]
@@ -304,18 +353,29 @@ class _Clearer:
                 tuple(o for o in offers if o.sell == b),
             )
             ref_a, ref_b = self.reference.get(a, 0), self.reference.get(b, 0)
-            if not ref_a or not ref_b:
+            if not ref_a or not ref_b or not book.forward or not book.backward:
                 return []
             quote = self._quote()
-            return clear_pair(
+            reference_ratio = Fraction(ref_a, ref_b)
+            found = clear_pair(
                 book,
-                Fraction(ref_a, ref_b),
+                reference_ratio,
                 self._spot(quote, a, b),
                 self._spot(quote, b, a),
                 self.reference,
                 quote,
                 self._split_quote(),
             )
+            # every order whole without AMMs, charged for that: the whole group, each two
+            whole = fees.charge(offers, len(offers), 0)
+            found += clear_whole_pairs(
+                PairBook(a, b, *(tuple(o for o in whole if o.sell == t) for t in (a, b))),
+                reference_ratio,
+                self.reference,
+                lambda two: fees.charge(two, 2, 0),
+                whole=len(offers) > 2,
+            )
+            return ranked(found, self.reference)
         ring = _ring_order(offers)
         if ring is None:
             return []
@@ -323,23 +383,12 @@ class _Clearer:
         legs = [[o for o in offers if (o.sell, o.buy) == hop] for hop in ((a, b), (b, c), (c, a))]
         return clear_ring([a, b, c], legs, self.reference)
 
-    def _offer(self, key: int, order: Order, pool_gas: int, members: int) -> Offer | None:
-        """The matcher's view of ``order``: a ``limit`` order is charged its settlement
-        overhead and an even share of the AMM path's gas in its sell token."""
-        fee = 0
-        if order.order_class is OrderClass.LIMIT:
-            price = self.filler.fee_prices.price(
-                order.sell_token, self.auction.reference_price(order.sell_token)
-            )
-            charged = gas_fee(
-                SETTLEMENT_OVERHEAD_GAS + pool_gas // max(members, 1), self.auction.gas_price, price
-            )
-            if charged is None:
-                return None
-            fee = charged
+    def _offer(self, key: int, order: Order, fees: GroupFees) -> Offer | None:
+        """The matcher's view of ``order``, before fees (``GroupFees.charge`` charges them);
+        ``None`` for a ``limit`` order whose sell token has no price to charge its fee in."""
+        if order.order_class is OrderClass.LIMIT and not fees.prices.get(key):
+            return None
         remaining = order.remaining
-        if order.kind is OrderKind.SELL:
-            remaining -= fee  # a sell order's fee comes out of what is left to sell
         if remaining <= 0:
             return None
         return Offer(
@@ -351,7 +400,6 @@ class _Clearer:
             is_sell=order.kind is OrderKind.SELL,
             partially_fillable=order.partially_fillable,
             remaining=remaining,
-            fee=fee,
         )
 
     # -- AMMs ----------------------------------------------------------------------------
@@ -457,7 +505,7 @@ def _ring_order(
 
 def _solution_of(clearing: Clearing, members: Sequence[Order]) -> Solution:
     trades = tuple(Trade(members[f.offer.key].uid, f.executed, f.fee) for f in clearing.fills)
-    gas = SETTLEMENT_OVERHEAD_GAS * len(trades) + clearing.gas
+    gas = settlement_gas(len(trades), clearing.gas)
     return Solution(
         id=0,
         prices=dict(clearing.prices),

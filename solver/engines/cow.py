@@ -20,16 +20,17 @@ the engine keeps the first that beats routing alone):
   limit slack evenly (or give it to one hop), volumes are trimmed to the smallest hop.
 
 At uniform prices every user trade is value neutral up to rounding in the user's favour,
-so a pure CoW balances only if every fill converts exactly: fills are whole *lots*, prices
-are snapped to the simplest nearby fraction (small lots), and a fill-or-kill order is also
-tried at the price made of its own amounts.
+so a pure CoW balances only if the fills convert exactly or the cycle has slack to pay the
+roundings with (solver fees stay in the settlement): partial fills are whole *lots*,
+prices are snapped to the simplest nearby fraction (small lots), and a fill-or-kill order
+is also tried at the price made of its own amounts.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from routing.pool import TokenAddress
@@ -57,8 +58,8 @@ class Offer:
 
     ``sell_amount``/``buy_amount`` are the signed limit amounts; ``remaining`` is what may
     still be executed (sell units for a sell order, buy units for a buy order, fee
-    excluded); ``fee`` is charged in the sell token on a full fill of ``remaining``
-    (pro rata on a partial one)."""
+    excluded); ``fee`` is charged in the sell token on any fill, full or partial: a
+    trade's gas does not depend on its size (CoW's baseline charges it so too)."""
 
     key: int
     sell: TokenAddress
@@ -69,6 +70,17 @@ class Offer:
     partially_fillable: bool
     remaining: int
     fee: int = 0
+
+
+def with_fee(offer: Offer, fee: int) -> Offer | None:
+    """``offer`` charged ``fee`` instead of its current one: a sell order's fee comes out of
+    what is left to sell; ``None`` if nothing is left to execute."""
+    remaining = offer.remaining
+    if offer.is_sell:
+        remaining += offer.fee - fee
+    if remaining <= 0 or fee < 0:
+        return None
+    return replace(offer, remaining=remaining, fee=fee)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +122,7 @@ def limit_holds(offer: Offer, prices: Mapping[TokenAddress, int]) -> bool:
 def execute(offer: Offer, executed: int, prices: Mapping[TokenAddress, int]) -> OfferFill:
     """Amounts of executing ``executed`` (order units) as ``computeTradeExecution`` does."""
     sell, buy = trade_execution(offer.is_sell, executed, prices[offer.sell], prices[offer.buy])
-    fee = offer.fee * executed // offer.remaining if offer.remaining else 0
-    return OfferFill(offer, executed, sell, buy, fee)
+    return OfferFill(offer, executed, sell, buy, offer.fee if executed > 0 else 0)
 
 
 def fill_respects_limit(fill: OfferFill) -> bool:
@@ -205,15 +216,13 @@ def lot(offer: Offer, prices: Mapping[TokenAddress, int]) -> int:
 def _fill_hop(
     hop: Sequence[Offer], payout: int, prices: Mapping[TokenAddress, int]
 ) -> list[OfferFill]:
-    """Exact fills of one hop paying users at most ``payout`` of its buy token:
-    fill-or-kill offers whole while they fit (largest first), then partially fillable ones,
-    most generous limit first, in whole lots as far as it goes."""
+    """Fills of one hop paying users at most ``payout`` of its buy token: fill-or-kill
+    offers whole while they fit (largest first), then partially fillable ones, most
+    generous limit first, in whole lots as far as it goes. A whole fill need not convert
+    exactly: its rounding is paid from the cycle's slack (fees, other roundings), which
+    ``balance`` checks."""
     fills: list[OfferFill] = []
-    whole = [
-        execute(o, o.remaining, prices)
-        for o in hop
-        if not o.partially_fillable and o.remaining % lot(o, prices) == 0
-    ]
+    whole = [execute(o, o.remaining, prices) for o in hop if not o.partially_fillable]
     for fill in sorted(whole, key=lambda f: -f.buy):
         if fill.buy <= payout and fill_respects_limit(fill):
             fills.append(fill)
@@ -316,9 +325,7 @@ def _round_ratio(ratio: Fraction) -> Fraction:
     return Fraction(max(round(ratio * (1 << shift)), 1), 1 << shift)
 
 
-def _ranked(
-    candidates: Iterable[Clearing], reference: Mapping[TokenAddress, int]
-) -> list[Clearing]:
+def ranked(candidates: Iterable[Clearing], reference: Mapping[TokenAddress, int]) -> list[Clearing]:
     """The valid candidates, most user surplus first, one per price vector."""
     unique = {tuple(sorted(c.prices.items())): c for c in candidates if is_valid(c)}
     return sorted(unique.values(), key=lambda c: -total_surplus(c.fills, reference))
@@ -381,4 +388,4 @@ def clear_ring(
         fills = balance(legs, prices)
         if {f.offer.sell for f in fills} == set(tokens):
             candidates.append(Clearing(prices, fills, notes=("ring CoW",)))
-    return _ranked(candidates, reference)
+    return ranked(candidates, reference)

@@ -6,14 +6,18 @@ Any clearing needs overlapping limits (``may_clear``): every order of a side tra
 same price. With AMMs, the long side's excess is sold on them at the price nearest that
 side's market at which the AMM output still covers the short token (there the AMM trades
 at the users' price), found by bisection on exact integers. Without AMMs, a pure CoW at
-prices between the limits, the markets and the reference price, trimmed to balance.
+prices between the limits (each with and without the order's fee), the markets and the
+reference price, trimmed to balance; and every order executed whole inside the window of
+prices where all limits hold with their fees and both tokens balance (``clear_whole``:
+fill-or-kill pairs, perfect matches), for the whole book and for each forward-backward
+pair of orders (``clear_whole_pairs``, each pair charged its fees as a group of two).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -23,7 +27,6 @@ from solver.engines.cow import (
     AmmQuote,
     Clearing,
     Offer,
-    _ranked,
     _ratio_grid,
     _round_ratio,
     _snap,
@@ -35,7 +38,12 @@ from solver.engines.cow import (
     may_clear,
     net_flows,
     prices_of,
+    ranked,
+    simplest_between,
 )
+
+MAX_WHOLE_PAIRS = 64
+"""Forward-backward order pairs ``clear_whole_pairs`` tries to match whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +67,137 @@ def _limit_ratio(offer: Offer, a: TokenAddress) -> Fraction:
     if offer.sell == a:
         return Fraction(offer.buy_amount, offer.sell_amount)
     return Fraction(offer.sell_amount, offer.buy_amount)
+
+
+def _fee_mark(offer: Offer, a: TokenAddress) -> Fraction | None:
+    """The price (``b`` per ``a``) at which ``offer`` executed in full meets its limit with
+    its fee included (rounding aside): a forward offer needs at least it, a backward one at
+    most it; ``None`` if no price does."""
+    e, f, s, b = offer.remaining, offer.fee, offer.sell_amount, offer.buy_amount
+    forward = offer.sell == a
+    if offer.is_sell:  # pays e + f, receives e at the price
+        return Fraction(b * (e + f), s * e) if forward else Fraction(s * e, b * (e + f))
+    # receives e, pays e at the price plus f: worth e * s / b in the sell token at most
+    budget = e * s - f * b
+    if budget <= 0:
+        return None
+    return Fraction(e * b, budget) if forward else Fraction(budget, e * b)
+
+
+def _window(book: PairBook, rounding: bool) -> tuple[Fraction, Fraction] | None:
+    """The prices (``b`` per ``a``) at which every offer executed in full meets its limit
+    with its fee and both tokens balance without AMMs; with ``rounding``, each execution's
+    rounding is assumed against the settlement (one unit per rounded amount), which makes
+    the window safe but can close it when roundings happen to be exact."""
+    lo, hi = Fraction(0), None
+    for offer in book.offers:
+        mark = _fee_mark(offer, book.a)
+        if mark is None:
+            return None
+        limit = _limit_ratio(offer, book.a)
+        if offer.sell == book.a:
+            lo = max(lo, mark, limit)
+        else:
+            hi = min(mark, limit) if hi is None else min(hi, mark, limit)
+    # token a: forward payments (sell orders e + f, buy orders e / r + f) cover what the
+    # backward orders receive (sell orders e / r, buy orders e): a0 + a1 / r >= 0
+    a0 = a1 = b0 = b1 = Fraction(0)
+    for o in book.offers:
+        cost = 1 if rounding else 0
+        if o.sell == book.a:
+            if o.is_sell:  # pays e + f of a, receives ceil(e r) of b
+                a0 += o.remaining + o.fee
+                b1 -= o.remaining
+                b0 -= cost
+            else:  # receives e of b, pays floor(e / r) + f of a
+                a1 += o.remaining
+                a0 += o.fee - cost
+                b0 -= o.remaining
+        elif o.is_sell:  # pays e + f of b, receives ceil(e / r) of a
+            b0 += o.remaining + o.fee
+            a1 -= o.remaining
+            a0 -= cost
+        else:  # receives e of a, pays floor(e r) + f of b
+            b1 += o.remaining
+            b0 += o.fee - cost
+            a0 -= o.remaining
+    # a0 + a1 x >= 0 with x = 1 / r, and b0 + b1 r >= 0
+    for const, slope, inverse in ((a0, a1, True), (b0, b1, False)):
+        if slope == 0:
+            if const < 0:
+                return None
+            continue
+        root = -const / slope
+        if inverse:  # on x = 1 / r
+            if slope > 0 and root > 0:
+                hi = 1 / root if hi is None else min(hi, 1 / root)
+            elif slope < 0:
+                if root <= 0:
+                    return None
+                lo = max(lo, 1 / root)
+        elif slope > 0:
+            lo = max(lo, root)
+        else:
+            if root <= 0:
+                return None
+            hi = root if hi is None else min(hi, root)
+    if hi is None or lo <= 0 or lo > hi:
+        return None
+    return lo, hi
+
+
+def clear_whole(book: PairBook, reference_ratio: Fraction | None = None) -> list[Clearing]:
+    """Every offer of ``book`` executed in full as a pure CoW (fill-or-kill pairs, perfect
+    matches: one side sells what the other buys): prices inside the window where every
+    limit holds with its fee and both tokens balance (``_window``, with and without
+    assuming the roundings against the settlement): the simplest fraction, the reference
+    price moved inside and the window's middle; the valid clearings, unranked."""
+    if not book.forward or not book.backward:
+        return []
+    candidates: list[Clearing] = []
+    for rounding in (True, False):
+        window = _window(book, rounding)
+        if window is None:
+            continue
+        lo, hi = window
+        ratios = {simplest_between(lo, hi), (lo + hi) / 2}
+        if reference_ratio:
+            ratios.add(_snap(min(max(reference_ratio, lo), hi), lo, hi))
+        for ratio in ratios:
+            prices = prices_of(_round_ratio(ratio), book.a, book.b)
+            fills = tuple(execute(o, o.remaining, prices) for o in book.offers)
+            clearing = Clearing(prices, fills, notes=("pure CoW, every order whole",))
+            if is_valid(clearing):
+                candidates.append(clearing)
+    return candidates
+
+
+def clear_whole_pairs(
+    book: PairBook,
+    reference_ratio: Fraction,
+    reference: Mapping[TokenAddress, int],
+    charge: Callable[[Sequence[Offer]], Sequence[Offer]],
+    *,
+    whole: bool = True,
+) -> list[Clearing]:
+    """Fill-or-kill pairs and perfect matches among the book's orders: each forward offer
+    with each backward one (at most ``MAX_WHOLE_PAIRS``, loosest limits first), both
+    executed in full (``clear_whole``) after ``charge`` has charged them their fees for a
+    settlement of just the two, and with ``whole`` the book itself, every order executed
+    in full (as charged); valid clearings, most user surplus first."""
+    forward = sorted(book.forward, key=lambda o: _limit_ratio(o, book.a))
+    backward = sorted(book.backward, key=lambda o: -_limit_ratio(o, book.a))
+    candidates = clear_whole(book, reference_ratio) if whole else []
+    for one, other in itertools.islice(itertools.product(forward, backward), MAX_WHOLE_PAIRS):
+        charged = charge([one, other])
+        pair = PairBook(
+            book.a,
+            book.b,
+            tuple(o for o in charged if o.sell == book.a),
+            tuple(o for o in charged if o.sell == book.b),
+        )
+        candidates += clear_whole(pair, reference_ratio)
+    return ranked(candidates, reference)
 
 
 def _with_amm(book: PairBook, ratio: Fraction, quote: AmmQuote) -> Clearing | None:
@@ -137,7 +276,9 @@ def clear_pair(
     # prices where some order of each side can trade: between the loosest limits
     lo = min(_limit_ratio(o, book.a) for o in book.forward)
     hi = max(_limit_ratio(o, book.a) for o in book.backward)
-    marks = sorted({_limit_ratio(o, book.a) for o in book.offers} | {lo, hi})
+    # each order's own limit, and where it holds with its fee on a full fill
+    fee_marks = {m for o in book.offers if (m := _fee_mark(o, book.a)) is not None}
+    marks = sorted({_limit_ratio(o, book.a) for o in book.offers} | fee_marks | {lo, hi})
     marks = [m for m in marks if lo <= m <= hi]
     points = set(marks) | {(x + y) / 2 for x, y in itertools.pairwise(marks)}
     # the market (each direction's AMM rate, and their middle) and the reference price
@@ -156,7 +297,8 @@ def clear_pair(
         fills = balance([book.forward, book.backward], prices)
         if fills:
             candidates.append(Clearing(prices, fills, notes=("pure CoW",)))
-    return _ranked(candidates, reference)
+    candidates += clear_whole(book, reference_ratio)
+    return ranked(candidates, reference)
 
 
 def _exact_for(offer: Offer, ratio: Fraction, a: TokenAddress) -> Fraction:

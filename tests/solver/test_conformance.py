@@ -50,15 +50,6 @@ ISSUE_11 = {
 """The fixes of issue 11, by item number."""
 
 FAILING_TODAY: dict[str, tuple[int, ...]] = {
-    # in_given_out then out_given_in falls 1 wei short (stable pool; v3Plus weighted pool),
-    # 403 wei short on the weighted pool where the constant-product pool would cover it
-    "buy_order_rounding_stable_pool": (1,),
-    "buy_order_rounding_weighted_distant_convergence": (1,),
-    "buy_order_rounding_weighted_vs_constant_product_same_path": (1,),
-    # no referencePrice for the sell token: no fee, no answer; the buy order's v3Plus
-    # weighted pool also falls 697,437 wei short of 1 xCOW (answered with neither fix)
-    "limit_buy_unpriced_fee_via_native": (1, 2),
-    "limit_sell_unpriced_fee_via_native": (2,),
     # we fill to the limit price: 2,171,705,409,470,019 wei of COW of surplus, not 594.87 COW
     "partial_fill_limit_order": (3,),
 }
@@ -176,8 +167,12 @@ def test_no_solution_filling_the_order_is_no_answer() -> None:
 
 
 def test_a_flipped_internalize_flag_on_a_shared_interaction_is_a_mismatch() -> None:
-    def internalize(solution: dict[str, Any]) -> None:
-        solution["interactions"][0]["internalize"] = True
+    """The reference internalizes (trusted input, buffer enough); ours does not."""
+    trusted = next(c for c in CASES if c.name == "internalize_trusted_tokens")
 
-    (order,) = compare(DIRECT, _answer(DIRECT, internalize)).orders
+    def settle_through_the_pool(solution: dict[str, Any]) -> None:
+        assert solution["interactions"][0]["internalize"] is True
+        solution["interactions"][0]["internalize"] = False
+
+    (order,) = compare(trusted, _answer(trusted, settle_through_the_pool)).orders
     assert (order.verdict, order.internalize_match) == ("equal", False)
