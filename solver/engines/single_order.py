@@ -306,7 +306,8 @@ class OrderFiller:
         """``remaining / 2**k`` down while the surplus grows: a bracket ``(low, best,
         high)`` around the best rung, or ``None`` when no rung fills. Without a feasible
         rung it stops once halving no longer improves the rate net of fee (past that,
-        smaller fills only lose more to the fee)."""
+        smaller fills only lose more to the fee); a rung without a route (a buy beyond the
+        reserves) does not stop it."""
         rungs = [search.order.remaining]
         previous = search.attempt(rungs[0])
         for _ in range(MAX_LADDER_STEPS):
@@ -317,7 +318,7 @@ class OrderFiller:
             rungs.append(amount)
             if search.value(amount) < search.value(rungs[-2]) and search.best_fill:
                 break  # past the best rung: the surplus falls again
-            if search.best_fill is None and current.quality <= previous.quality:
+            if search.best_fill is None and 0 < current.quality <= previous.quality:
                 return None
             previous = current
         if search.best_fill is None:
