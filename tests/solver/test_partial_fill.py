@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intents.order import OrderClass, OrderKind
+from solver.auction_file import load_auction
 from solver.checks import check_solution
 from solver.engines import make_engine
 from solver.model import SETTLEMENT_OVERHEAD_GAS, Order, gas_fee, now
-from solver.auction_file import load_auction
 from solver.scoring import score_trades
 from tests.solver.engine_fixtures import GAS_PRICE, PRICES, A, B, auction, order, pool
 
