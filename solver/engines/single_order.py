@@ -10,11 +10,16 @@ For each order:
 * the limit price must hold for what the user pays in total, fee included;
 * a fill-or-kill order is filled completely or not at all: only all that is left of it is
   ever routed (along the search paths, then by the engine's router), never a part;
-* a partially fillable order that cannot be filled completely is filled with the largest
-  amount found for which the limit price holds: a geometric ladder down from the remaining
-  amount finds a feasible amount, then bisection on exact integer amounts (exact pool math
-  along the best few token paths) narrows the boundary to ``PARTIAL_PRECISION``; the
-  engine's own router re-routes the final amount when it can do better;
+* a partially fillable order is filled with the amount that gives its user the most
+  surplus over the limit price (CIP-38's score: what the user receives beyond what the limit
+  price asks for what it pays, the solver fee counted as paid), among the amounts for which
+  the limit price holds; all that is left when that is best. The surplus is unimodal in the
+  amount along a path of AMMs (the marginal rate falls as the amount grows, the fee is
+  fixed), so a geometric ladder down from the remaining amount brackets the best amount and
+  a golden-section search on exact integer amounts (exact pool math along the best few
+  token paths, a bounded number of routes) narrows it to ``PARTIAL_PRECISION``; the engine's
+  own router then routes that amount, and with ``refine_steps`` searches around it (splits
+  may move the best amount), keeping whichever fill gives the user the most surplus;
 * orders are tried until the deadline, market orders first, then the most valuable; an
   order whose best marginal rate along any path of at most ``max_hops`` hops cannot meet
   its limit price is skipped without routing (no route can beat the marginal rates);
@@ -25,6 +30,7 @@ For each order:
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +59,7 @@ from solver.model import (
     limit_respected,
     signed_fee,
 )
+from solver.scoring import surplus
 
 if TYPE_CHECKING:
     from routing.optimizer import RouterConfig
@@ -68,9 +75,11 @@ PathsFn = Callable[[TokenGraph, Order], list[tuple[TokenAddress, ...]]]
 PARTIAL_PRECISION = 10**6
 """A partial fill stops bisecting when the bracket is within 1/this of the amount."""
 MAX_LADDER_STEPS = 24
-MAX_BISECTION_STEPS = 24
-ROUTER_REFINE_STEPS = 6
-"""Optimal engine: bisection steps with the router above a partial fill found along paths."""
+MAX_SEARCH_STEPS = 40
+"""Golden-section steps (one route each) narrowing a partial fill along the search paths."""
+ROUTER_REFINE_STEPS = 8
+"""Optimal engine: golden-section steps with the router around a partial fill found along
+paths."""
 MARGINAL_SLACK = 1e-6
 """Relative slack on float marginal rates before an order is skipped as out of the money."""
 SPLIT_HOPE = 0.98
@@ -254,23 +263,12 @@ class OrderFiller:
             return self._fill_whole(order, screen, along, paths == screen_paths)
         if along is None:
             return _skip(order, "NoRoute", "no search path between its tokens")
-        found = screen.fill
-        if found is not None and paths != screen_paths:
-            found = self.attempt(order, order.remaining, along).fill
-        if found is None:
-            low = self._ladder(order, along, screen.quality)
-            if low is None:
-                return _skip(order, "LimitPrice", "no partial amount meets it net of fee")
-            found = self._bisect(order, along, low)
+        best = self._best_amount(order, along, screen if paths == screen_paths else None)
+        if best is None:
+            return _skip(order, "LimitPrice", "no partial amount meets it net of fee")
         if self.deadline.passed():
-            return found
-        refined = self.attempt(order, found.trade.executed + _paid_fee(found)).fill
-        if refined is None or not _more_for_user(refined, found):
-            return found
-        if found.trade.executed + _paid_fee(found) < order.remaining and self.refine_steps:
-            # the router (splitting) may fill more than the paths did
-            refined = self._bisect(order, self.route, refined, self.refine_steps)
-        return refined
+            return best
+        return self._refine(order, best)
 
     def _fill_whole(
         self, order: Order, screen: _Attempt, along: RouteFn | None, screened: bool
@@ -290,39 +288,62 @@ class OrderFiller:
             found = routed
         return found or _skip(order, "LimitPrice", "no route fills all of it")
 
-    def _ladder(self, order: Order, route: RouteFn, previous: float) -> RoutedFill | None:
-        """The largest of ``remaining / 2**k`` that fills; stops once halving no longer
-        improves the rate net of fee (past that, smaller fills only lose more to the fee)."""
-        amount = order.remaining
-        for _ in range(MAX_LADDER_STEPS):
-            amount //= 2
-            if amount <= 0 or self.deadline.passed():
-                return None
-            attempt = self.attempt(order, amount, route)
-            if attempt.fill is not None:
-                return attempt.fill
-            if attempt.quality <= previous:
-                return None
-            previous = attempt.quality
-        return None
+    def _best_amount(
+        self, order: Order, route: RouteFn, screen: _Attempt | None
+    ) -> RoutedFill | None:
+        """The feasible amount with the most surplus along ``route``: the ladder brackets
+        it, a golden-section search narrows it (``screen``: the attempt at the whole
+        remaining amount along ``route``, when already made)."""
+        search = _SurplusSearch(self, order, route)
+        if screen is not None:
+            search.seed(order.remaining, screen)
+        top = order.remaining
+        if search.value(top) > search.value(top - _tolerance(top)) and search.best_fill:
+            return search.best_fill  # all of it fills and the surplus still grows there
+        bracket = self._ladder(search)
+        if bracket is not None and not self.deadline.passed():
+            _golden(search.value, *bracket, MAX_SEARCH_STEPS, self.deadline.passed)
+        return search.best_fill
 
-    def _bisect(
-        self, order: Order, route: RouteFn, low: RoutedFill, steps: int = MAX_BISECTION_STEPS
-    ) -> RoutedFill:
-        """Bisect between a feasible fill and twice its amount (infeasible, or the
-        remaining amount) for the largest feasible amount."""
-        lo = low.trade.executed + _paid_fee(low)
-        hi = min(2 * lo, order.remaining) + 1
-        best = low
-        for _ in range(steps):
-            if hi - lo <= max(1, lo // PARTIAL_PRECISION) or self.deadline.passed():
+    def _ladder(self, search: _SurplusSearch) -> tuple[int, int, int] | None:
+        """``remaining / 2**k`` down while the surplus grows: a bracket ``(low, best,
+        high)`` around the best rung, or ``None`` when no rung fills. Without a feasible
+        rung it stops once halving no longer improves the rate net of fee (past that,
+        smaller fills only lose more to the fee); a rung without a route (a buy beyond the
+        reserves) does not stop it."""
+        rungs = [search.order.remaining]
+        previous = search.attempt(rungs[0])
+        for _ in range(MAX_LADDER_STEPS):
+            amount = rungs[-1] // 2
+            if amount <= 0 or self.deadline.passed():
                 break
-            mid = (lo + hi) // 2
-            found = self.attempt(order, mid, route).fill
-            if found is None:
-                hi = mid
-            else:
-                lo, best = mid, found
+            current = search.attempt(amount)
+            rungs.append(amount)
+            if search.value(amount) < search.value(rungs[-2]) and search.best_fill:
+                break  # past the best rung: the surplus falls again
+            if search.best_fill is None and 0 < current.quality <= previous.quality:
+                return None
+            previous = current
+        if search.best_fill is None:
+            return None
+        best = max(range(len(rungs)), key=lambda i: (search.value(rungs[i]), rungs[i]))
+        high = rungs[best - 1] if best else rungs[0]
+        low = rungs[best + 1] if best + 1 < len(rungs) else rungs[best] // 2
+        return low, rungs[best], high
+
+    def _refine(self, order: Order, found: RoutedFill) -> RoutedFill:
+        """The engine's own router (which may split) at the amount found along paths, and
+        with ``refine_steps``, a short golden-section search with it around that amount
+        (splits may move the best amount); the fill with the most surplus is kept."""
+        search = _SurplusSearch(self, order, self.route)
+        search.offer(found)
+        amount = found.trade.executed + _paid_fee(found)
+        search.attempt(amount)
+        if self.refine_steps and not self.deadline.passed():
+            low, high = amount // 2, min(2 * amount, order.remaining)
+            _golden(search.value, low, amount, high, self.refine_steps, self.deadline.passed)
+        best = search.best_fill
+        assert best is not None  # found is feasible
         return best
 
     # -- the auction ---------------------------------------------------------------------
@@ -364,6 +385,109 @@ def _skip(order: Order, code: str, reason: str) -> RoutedFill | None:
     no fill."""
     logger.debug("order 0x%s not filled: %s (%s)", order.uid.hex(), code, reason)
     return None
+
+
+class _SurplusSearch:
+    """One order's surplus as a function of the amount routed (sell orders: paid, fee
+    included; buy orders: bought), each amount routed once: exact integer surplus over the
+    limit price (``solver.scoring.surplus``) where the limit holds, else the float
+    shortfall from the attempt's rate (negative), ``-inf`` without a route. The best
+    feasible fill seen is kept (ties: the larger amount)."""
+
+    def __init__(self, filler: OrderFiller, order: Order, route: RouteFn) -> None:
+        self.filler = filler
+        self.order = order
+        self.route = route
+        self.seen: dict[int, _Attempt] = {}
+        self.values: dict[int, float] = {}
+        self.best_fill: RoutedFill | None = None
+        self._best_key: tuple[float, int] | None = None
+
+    def seed(self, amount: int, attempt: _Attempt) -> None:
+        self._record(amount, attempt)
+
+    def offer(self, fill: RoutedFill) -> None:
+        """A feasible fill found elsewhere (another route) competing for the best."""
+        self._keep(fill, float(_fill_surplus(fill)), fill.trade.executed + _paid_fee(fill))
+
+    def attempt(self, amount: int) -> _Attempt:
+        if amount not in self.seen:
+            self._record(amount, self.filler.attempt(self.order, amount, self.route))
+        return self.seen[amount]
+
+    def value(self, amount: int) -> float:
+        if amount <= 0:
+            return -math.inf
+        self.attempt(amount)
+        return self.values[amount]
+
+    def _record(self, amount: int, attempt: _Attempt) -> None:
+        self.seen[amount] = attempt
+        if attempt.fill is not None:
+            value = float(_fill_surplus(attempt.fill))
+            self._keep(attempt.fill, value, amount)
+        elif attempt.quality <= 0:
+            value = -math.inf
+        else:  # what the limit asks beyond what the route gives, in the surplus token
+            order, q = self.order, attempt.quality
+            if order.kind is OrderKind.SELL:
+                value = amount * order.signed_buy_amount / order.signed_sell_amount * (q - 1)
+            else:
+                value = amount * order.signed_sell_amount / order.signed_buy_amount * (1 - 1 / q)
+            value = min(value, -1.0)
+        self.values[amount] = value
+
+    def _keep(self, fill: RoutedFill, value: float, amount: int) -> None:
+        key = (value, amount)
+        if self._best_key is None or key > self._best_key:
+            self._best_key, self.best_fill = key, fill
+
+
+def _fill_surplus(fill: RoutedFill) -> int:
+    """The user's exact surplus over the limit price (``solver.scoring.surplus``: buy token
+    of a sell order, sell token of a buy order; the solver fee counts as paid)."""
+    sold, bought = executed_amounts(fill.order, fill.trade, fill.prices)
+    return surplus(fill.order, sold - signed_fee(fill.order, fill.trade), bought)
+
+
+def _tolerance(amount: int) -> int:
+    """The search's resolution near ``amount``: 1/``PARTIAL_PRECISION`` of it."""
+    return max(1, amount // PARTIAL_PRECISION)
+
+
+def _golden(
+    value: Callable[[int], float],
+    low: int,
+    inner: int,
+    high: int,
+    steps: int,
+    stop: Callable[[], bool],
+) -> None:
+    """Golden-section search for the maximum of a unimodal ``value`` on integers in
+    ``[low, high]`` from an ``inner`` point, at most ``steps`` new evaluations, until the
+    bracket is within ``_tolerance``; ``value`` keeps what it saw (the caller reads the
+    best from it)."""
+    if not low <= inner <= high:
+        return
+    for _ in range(steps):
+        if high - low <= max(2, _tolerance(high)) or stop():
+            return
+        if inner - low >= high - inner:  # probe the larger side at the golden point
+            probe = inner - round((inner - low) * _GOLDEN)
+        else:
+            probe = inner + round((high - inner) * _GOLDEN)
+        probe = min(max(probe, low + 1), high - 1)
+        if probe == inner:
+            probe = inner + 1 if inner + 1 < high else inner - 1
+        left, right = min(inner, probe), max(inner, probe)
+        if value(left) >= value(right):
+            high, inner = right, left
+        else:
+            low, inner = left, right
+
+
+_GOLDEN = (3 - math.sqrt(5)) / 2
+"""The golden section's smaller part (about 0.382)."""
 
 
 def _paid_fee(fill: RoutedFill) -> int:

@@ -155,10 +155,12 @@ def test_partial_fill_is_maximal(order_class: OrderClass) -> None:
     _check(solution, o, pools)
     trade = solution.trades[0]
     total = trade.executed + trade.fee
-    best = _largest_fill(o, trade.fee, total)
-    assert total <= best
-    assert best - total <= best // 10**6  # within the engine's bisection precision
-    assert 100 * E18 < total < 110 * E18
+    largest = _largest_fill(o, trade.fee, total)
+    # the most surplus, not the largest fill: marginal rate 0.997*R_a*R_b/(R_a+0.997x)^2
+    # equals the limit 1.8 at x = (sqrt(0.997*1000*2000/1.8) - 1000)/0.997 ~ 52.67 A
+    best = ((0.997 * 1000 * 2000 / 1.8) ** 0.5 - 1000) / 0.997 * E18 + trade.fee
+    assert total < largest
+    assert abs(total - best) <= best / 10**3
 
 
 def test_fill_or_kill_is_not_partially_filled() -> None:
@@ -171,9 +173,10 @@ def test_partially_filled_buy_order() -> None:
     (solution,) = _solve("baseline", o, pools=pools)
     _, bought = _check(solution, o, pools)
     assert 0 < bought < 1000 * E18
-    # a buy of noticeably more would break the limit price
-    more = bought + bought // 10**4
-    assert not limit_respected(o, POOLS[0].amount_in(A, B, more), more)
+    # the most surplus: the pool's marginal price 1000*2000/(0.997*(2000-y)^2) A per B
+    # meets the limit 0.6 at y = 2000 - sqrt(1000*2000/(0.997*0.6))
+    best = (2000 - (1000 * 2000 / (0.997 * 0.6)) ** 0.5) * E18
+    assert abs(bought - best) <= best / 10**3
 
 
 def test_optimal_splits_where_the_baseline_cannot() -> None:
@@ -294,9 +297,10 @@ def test_optimal_partial_fill_goes_further_with_splits() -> None:
     (best,) = _solve("optimal", o, pools=twins)
     _check(base, o, twins)
     _check(best, o, twins)
-    # one pool holds 1.8 B per A up to ~10.8 A, two pools together up to ~21.6 A
-    assert 10 * E18 < base.trades[0].executed < 11 * E18
-    assert best.trades[0].executed > 20 * E18
+    # the most surplus at a marginal rate of 1.8 B per A: ~5.27 A through one pool,
+    # ~10.5 A split over both
+    assert 5 * E18 < base.trades[0].executed < 5.5 * E18
+    assert best.trades[0].executed > 10 * E18
 
 
 def test_market_orders_then_the_most_valuable_are_tried_first() -> None:
