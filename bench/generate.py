@@ -11,7 +11,7 @@ bytes on every run.
 
 Distributions (defaults in brackets, each one a flag):
 
-* **Liquid priced tokens.** A pool's *depth* is the native value (reference price × reserve)
+* **Liquid priced tokens.** A pool's *depth* is the native value (reference price x reserve)
   of its poorest priced token: Uniswap-V2/Balancer/Curve reserves as listed, Uniswap-V3 what the
   pool holds within 10% of its price (token0 up to 1.1 P, token1 down to P / 1.1, its
   liquidity walked tick by tick). A pool with an
@@ -25,7 +25,7 @@ Distributions (defaults in brackets, each one a flag):
   [0.01 ETH, 100 ETH]: four orders of magnitude.
 * **Kind.** Sell with probability ``--sell-share`` [0.8], else buy.
 * **Class.** Market with probability ``--market-share`` [0.2]: a signed fee of
-  ``gas price × 100,000 gas`` converted into the sell token at reference prices, fill-or-kill.
+  ``gas price x 100,000 gas`` converted into the sell token at reference prices, fill-or-kill.
   Otherwise limit: no fee, partially fillable with probability ``--partial-share`` [0.5].
 * **Limit price.** The market estimate is the reference-price ratio (marginal, size-blind —
   a cheap estimate: large orders meet price impact, so some in-the-money orders cannot be
@@ -34,7 +34,7 @@ Distributions (defaults in brackets, each one a flag):
   margin log-uniform in [0.5%, 5%]; otherwise it asks for more by a margin log-uniform in
   [0.5%, 30%].
 * **Facing orders.** With probability ``--facing`` (after the first order) an order faces an
-  earlier one drawn uniformly: the opposite direction of its pair, a value 0.5–2× its value
+  earlier one drawn uniformly: the opposite direction of its pair, a value 0.5-2x its value
   (log-uniform), and a limit price at most the inverse of the earlier order's (so the two
   limits overlap and a coincidence of wants is possible). On CoW mainnet about 0.2% of
   orders settle as coincidences of wants; the default ``--market normal`` sets
@@ -153,19 +153,23 @@ def _pool_reserves(amm: Mapping[str, Any]) -> dict[str, int]:
     return reserves
 
 
+def sqrt_at(tick: int) -> float:
+    """sqrt(1.0001 ** tick): a V3 tick's square-root price (unscaled)."""
+    return float(1.0001 ** (tick / 2))
+
+
 def _band_amounts(
     sqrt_price: float, tick: int, liquidity: int, nets: Mapping[int, int]
 ) -> tuple[float, float]:
-    """A Uniswap-V3 pool's token0 held between the price and ``BAND`` × it, and token1
+    """A Uniswap-V3 pool's token0 held between the price and ``BAND`` x it, and token1
     held between the price and its ``1/BAND``: the liquidity walked tick by tick."""
     span = round(math.log(BAND) / math.log(1.0001))
-    sqrt_at = lambda t: 1.0001 ** (t / 2)  # noqa: E731
     amount0, active, here = 0.0, liquidity, sqrt_price
-    for t in sorted(t for t in nets if tick < t <= tick + span) + [tick + span]:
+    for t in [*sorted(t for t in nets if tick < t <= tick + span), tick + span]:
         amount0 += max(active, 0) * (1 / here - 1 / sqrt_at(t))
         here, active = sqrt_at(t), active + nets.get(t, 0)
     amount1, active, here = 0.0, liquidity, sqrt_price
-    for t in sorted((t for t in nets if tick - span <= t <= tick), reverse=True) + [tick - span]:
+    for t in [*sorted((t for t in nets if tick - span <= t <= tick), reverse=True), tick - span]:
         amount1 += max(active, 0) * (here - sqrt_at(t))
         here, active = sqrt_at(t), active - nets.get(t, 0)
     return max(amount0, 0.0), max(amount1, 0.0)
