@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 SUITES = {
     "conformance": "bench.conformance:main",
+    "generate": "bench.generate:main",
     "intake": "bench.intake:main",
     "routing": "bench.routing:main",
     "settlement-gas": "bench.settlement_gas:main",

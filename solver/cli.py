@@ -159,7 +159,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_price_deviation(solve_engine)
 
     bench = sub.add_parser("bench", help="benchmarks (see bench/README.md)")
-    bench.add_argument("suite", help="which benchmark: routing, signatures, intake")
+    bench.add_argument("suite", help="which benchmark: routing, solver, generate, ...")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="the benchmark's own options")
     return parser
 

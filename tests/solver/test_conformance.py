@@ -50,8 +50,6 @@ ISSUE_11 = {
 """The fixes of issue 11, by item number."""
 
 FAILING_TODAY: dict[str, tuple[int, ...]] = {
-    # we fill to the limit price: 2,171,705,409,470,019 wei of COW of surplus, not 594.87 COW
-    "partial_fill_limit_order": (3,),
 }
 """Case -> the items of issue 11 whose fixes it waits for (all of them, before it passes).
 Drop an item when its fix merges; drop the case once no item is left."""
