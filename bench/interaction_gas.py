@@ -26,7 +26,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.settlement_gas import fund_buffer, measure
+from bench.settlement_gas import fund_buffer, measure, signed_sell
 from devnet.anvil import Devnet, Tx
 from devnet.gpv2 import deploy_gpv2
 from devnet.uniswap import (
@@ -42,13 +42,10 @@ from devnet.uniswap import (
     deploy_uniswap_v3,
 )
 from devnet.uniswap import mint as mint_token
-from intents.eip712 import order_digest
-from intents.order import Order, OrderKind, SigningScheme
-from intents.signing import sign
-from intents.types import ZERO_ADDRESS, Address, TokenAddress
+from intents.types import Address, TokenAddress
 from routing.interaction_gas import UNISWAP_V2_GAS, UNISWAP_V3_GAS
 from settlement.deployment import Deployment
-from settlement.encoding import Settlement, Trade, token_indices, trade_for_order
+from settlement.encoding import Settlement, Trade, token_indices
 from settlement.interactions import Leg, PoolKind, route_interactions
 from solver.model import SETTLEMENT_BASE_GAS, TRADE_GAS, settlement_gas
 
@@ -122,24 +119,7 @@ def _sell_trades(
     trades = []
     for i, amount in enumerate(sells):
         trader = devnet.accounts[2 + i]
-        order = Order(
-            sell_token=a,
-            buy_token=c,
-            receiver=ZERO_ADDRESS,
-            sell_amount=amount,
-            buy_amount=1,
-            valid_to=valid_to,
-            app_data=bytes(32),
-            fee_amount=0,
-            kind=OrderKind.SELL,
-            partially_fillable=False,
-        )
-        digest = order_digest(devnet.domain_separator, order)
-        key = bytes.fromhex(trader.private_key.removeprefix("0x"))
-        signature = sign(SigningScheme.EIP712, digest, key)
-        trades.append(
-            trade_for_order(order, index, SigningScheme.EIP712, trader.address, signature)
-        )
+        trades.append(signed_sell(devnet, trader, a, c, amount, 1, valid_to, index))
     return trades
 
 

@@ -14,7 +14,7 @@ the figures are the settlement's own cost: signature recovery, the two transfers
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from devnet.anvil import Devnet, Tx
 from devnet.artifacts import OPENZEPPELIN, load_artifact
@@ -23,10 +23,39 @@ from intents.eip712 import order_digest
 from intents.order import Order, OrderKind, SigningScheme
 from intents.signing import sign
 from intents.types import ZERO_ADDRESS, Address, TokenAddress
-from settlement.deployment import Deployment
+from settlement.deployment import Account, Deployment
 from settlement.encoding import Settlement, Trade, token_indices, trade_for_order
 
 BUFFER = 10**24
+
+
+def signed_sell(
+    devnet: Deployment,
+    trader: Account,
+    sell: TokenAddress,
+    buy: TokenAddress,
+    sell_amount: int,
+    buy_amount: int,
+    valid_to: int,
+    index: Mapping[TokenAddress, int],
+) -> Trade:
+    """The settlement trade of a fill-or-kill eip712 sell order signed by ``trader``."""
+    order = Order(
+        sell_token=sell,
+        buy_token=buy,
+        receiver=ZERO_ADDRESS,
+        sell_amount=sell_amount,
+        buy_amount=buy_amount,
+        valid_to=valid_to,
+        app_data=bytes(32),
+        fee_amount=0,
+        kind=OrderKind.SELL,
+        partially_fillable=False,
+    )
+    digest = order_digest(devnet.domain_separator, order)
+    key = bytes.fromhex(trader.private_key.removeprefix("0x"))
+    signature = sign(SigningScheme.EIP712, digest, key)
+    return trade_for_order(order, index, SigningScheme.EIP712, trader.address, signature)
 
 
 def _trades(
@@ -40,24 +69,9 @@ def _trades(
     for i in range(n):
         trader = devnet.accounts[i % len(devnet.accounts)]
         sell, buy = (a, b) if i % 2 == 0 else (b, a)
-        order = Order(
-            sell_token=sell,
-            buy_token=buy,
-            receiver=ZERO_ADDRESS,
-            sell_amount=10**18 + i,  # distinct orders, distinct UIDs
-            buy_amount=10**18,
-            valid_to=valid_to,
-            app_data=bytes(32),
-            fee_amount=0,
-            kind=OrderKind.SELL,
-            partially_fillable=False,
-        )
-        digest = order_digest(devnet.domain_separator, order)
-        key = bytes.fromhex(trader.private_key.removeprefix("0x"))
-        signature = sign(SigningScheme.EIP712, digest, key)
         trades.append(
-            trade_for_order(order, index, SigningScheme.EIP712, trader.address, signature)
-        )
+            signed_sell(devnet, trader, sell, buy, 10**18 + i, 10**18, valid_to, index)
+        )  # distinct sell amounts: distinct orders, distinct UIDs
     return tokens, trades
 
 
