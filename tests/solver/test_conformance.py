@@ -49,8 +49,7 @@ ISSUE_11 = {
 }
 """The fixes of issue 11, by item number."""
 
-FAILING_TODAY: dict[str, tuple[int, ...]] = {
-}
+FAILING_TODAY: dict[str, tuple[int, ...]] = {}
 """Case -> the items of issue 11 whose fixes it waits for (all of them, before it passes).
 Drop an item when its fix merges; drop the case once no item is left."""
 
