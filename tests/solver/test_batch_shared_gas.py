@@ -36,6 +36,7 @@ from solver.model import (
     gas_fee,
     settlement_gas,
 )
+from tests.solver.engine_fixtures import model_order
 
 E18 = 10**18
 D = TokenAddress("0x" + "d1" * 20)
@@ -75,17 +76,17 @@ def _order(
     partial: bool = False,
     order_class: OrderClass = OrderClass.LIMIT,
 ) -> Order:
-    return Order(
-        uid=OrderUid(bytes([n]) * 56),
-        owner=Address("0x" + f"{n:02x}" * 20),
-        sell_token=sell,
-        buy_token=buy,
-        signed_sell_amount=sell_amount,
-        signed_buy_amount=buy_amount,
-        kind=kind,
-        partially_fillable=partial,
+    """Order ``n`` (uid and owner from ``n``), a ``limit`` order unless told."""
+    return model_order(
+        OrderUid(bytes([n]) * 56),
+        Address("0x" + f"{n:02x}" * 20),
+        sell,
+        buy,
+        sell_amount,
+        buy_amount,
+        kind,
+        partial=partial,
         order_class=order_class,
-        remaining=sell_amount if kind is OrderKind.SELL else buy_amount,
     )
 
 
