@@ -20,25 +20,44 @@ comes from the devnet (``bench.interaction_gas``, with ``--devnet-gas``): the sh
 mainnet tokens and 842 pools are not on the devnet, so its winners cannot be settled there;
 generated one- and two-trade solutions through the devnet's Uniswap V2 and V3 pools are
 settled instead and their declared gas compared with the receipts' gasUsed.
+
+Issue 12 (``bench.scale``, ``bench.judgment``): the auctions may be generated in the run
+(``--generate 1000,5000 --seed 7 --market busy``) or several files; per auction, besides the
+table above, every solution's declared gas is held against ``--gas-limit`` (a solution over
+it is counted and kept out of the bids: it could not be mined), trades per solution are
+summarized, one round is run over all engine sets' bids pooled against ``baseline``'s alone,
+and ``tributary solve --time-limit T`` is measured as a process tree (wall, peak memory).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from bench.judgment import MAX_WINNERS, REFERENCE, judge, one_round
+from bench.judgment import report as judgment_report
+from bench.scale import (
+    GAS_LIMIT,
+    MARKETS,
+    Source,
+    cli_report,
+    file_sources,
+    generated_sources,
+    run_cli,
+    sizes,
+    trades_summary,
+)
 from intents.order import OrderKind
 from solver.auction_file import load_auction
 from solver.checks import CheckedTrade, SolutionRejected, check_solution
-from solver.competition import Bid, arbitrate
+from solver.competition import Bid
 from solver.engines import make_engine, solve_all
 from solver.engines.base import forget_token_graph
 from solver.model import Auction, Solution, now
@@ -55,6 +74,9 @@ class Outcome:
     solutions: int
     valid: int
     rejected: dict[str, int]
+    over_gas_limit: int
+    trades: list[int]
+    """Trades per valid solution."""
     orders_filled: int
     offered_score: int
     offered_surplus: int
@@ -83,11 +105,26 @@ def _solve(raw: bytes, engines: str, time_limit: float) -> tuple[float, Auction,
     return time.perf_counter() - started, auction, solutions
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    outcome: Outcome
+    bids: list[Bid[Solution]]
+    """The valid solutions within the gas limit, as bids named after the engine set."""
+
+
 def evaluate(
-    engines: str, seconds: list[float], auction: Auction, solutions: list[Solution], winners: int
-) -> Outcome:
+    engines: str,
+    seconds: list[float],
+    auction: Auction,
+    solutions: list[Solution],
+    winners: int,
+    gas_limit: int = GAS_LIMIT,
+) -> Evaluated:
+    """Check (one settlement each, legs re-simulated in order), hold against the gas limit,
+    score, and run one round over the engine set's own bids."""
     rejected: dict[str, int] = {}
     bids: list[tuple[Bid[Solution], int, frozenset[bytes]]] = []
+    over = 0
     for solution in solutions:
         try:
             checked = check_solution(auction, solution, solver=engines)
@@ -99,6 +136,9 @@ def evaluate(
         except ScoringError as error:
             rejected[error.code] = rejected.get(error.code, 0) + 1
             continue
+        if solution.gas > gas_limit:
+            over += 1
+            continue
         bids.append((made, gained, frozenset(t.order.uid for t in checked)))
     taken: set[bytes] = set()
     offered_score = offered_surplus = 0
@@ -108,58 +148,47 @@ def evaluate(
             offered_score += made.score
             offered_surplus += gained
     surplus_of = {id(made): gained for made, gained, _ in bids}
-    ranking = arbitrate([made for made, _, _ in bids], max_winners=winners)
-    return Outcome(
+    own = one_round((made for made, _, _ in bids), max_winners=winners)
+    outcome = Outcome(
         engines=engines,
         seconds=seconds,
         solutions=len(solutions),
-        valid=len(bids),
+        valid=len(bids) + over,
         rejected=rejected,
+        over_gas_limit=over,
+        trades=[len(made.solution.trades) for made, _, _ in bids],
         orders_filled=len(taken),
         offered_score=offered_score,
         offered_surplus=offered_surplus,
-        round_winners=len(ranking.winners),
-        round_score=ranking.total_score,
-        round_surplus=sum(surplus_of[id(w)] for w in ranking.winners),
-        round_trades=sum(len(w.solution.trades) for w in ranking.winners),
-        round_gas=sum(w.solution.gas for w in ranking.winners),
+        round_winners=len(own.winners),
+        round_score=own.score,
+        round_surplus=sum(surplus_of[id(w)] for w in own.winners),
+        round_trades=own.orders,
+        round_gas=own.gas,
     )
-
-
-def time_cli(auction: str, runs: int) -> list[tuple[float, int]]:
-    """Wall seconds and number of solutions of ``tributary solve --auction FILE`` as a
-    whole process."""
-    command = [str(Path(sys.executable).with_name("tributary")), "solve", "--auction", auction]
-    results = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, check=False)
-        elapsed = time.perf_counter() - started
-        if done.returncode != 0:
-            raise RuntimeError(f"tributary solve failed: {done.stderr.decode()[-500:]}")
-        results.append((elapsed, len(json.loads(done.stdout)["solutions"])))
-    return results
+    return Evaluated(outcome=outcome, bids=[made for made, _, _ in bids])
 
 
 def _ratio(value: int, base: int) -> str:
     return f"{value / base:.3f}" if base else "n/a"
 
 
-def report(
-    outcomes: Sequence[Outcome], cli: list[tuple[float, int]], orders: int, command: str
-) -> str:
+def report(outcomes: Sequence[Outcome], orders: int, title: str) -> str:
+    """One auction's table, one row per engine set (the first is the reference)."""
     base = outcomes[0]
     lines = [
-        f"`{command}` — {orders} orders",
+        f"{title} — {orders} orders",
         "",
-        "| engines | wall s (median) | solutions | valid | orders filled | offered score "
-        "(wei) | x baseline | offered surplus (wei) | x baseline | one-round winners | "
-        "one-round score (wei) | x baseline | declared gas/trade |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| engines | wall s (median) | solutions | valid | over gas limit | trades/solution "
+        "median / max | orders filled | offered score (wei) | x baseline | offered surplus "
+        "(wei) | x baseline | one-round winners | one-round score (wei) | x baseline | "
+        "declared gas/trade |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         lines.append(
             f"| {o.engines} | {statistics.median(o.seconds):.2f} | {o.solutions} | {o.valid} | "
+            f"{o.over_gas_limit} | {trades_summary(o.trades)} | "
             f"{o.orders_filled} | {o.offered_score:,} | "
             f"{_ratio(o.offered_score, base.offered_score)} | {o.offered_surplus:,} | "
             f"{_ratio(o.offered_surplus, base.offered_surplus)} | {o.round_winners} | "
@@ -167,16 +196,7 @@ def report(
             f"{o.round_gas // o.round_trades if o.round_trades else 0:,} |"
         )
     rejected = {o.engines: o.rejected for o in outcomes if o.rejected}
-    lines += [
-        "",
-        f"rejected by the checks: {rejected or 'none'}",
-    ]
-    if cli:
-        lines.append(
-            "`tributary solve` (default engine) as a process: median "
-            f"{statistics.median(s for s, _ in cli):.2f} s wall; runs: "
-            + ", ".join(f"{s:.2f} s / {n} solutions" for s, n in cli)
-        )
+    lines += ["", f"rejected by the checks: {rejected or 'none'}"]
     return "\n".join(lines)
 
 
@@ -196,37 +216,74 @@ def devnet_gas_report() -> list[str]:
     ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tributary bench solver")
-    parser.add_argument("--auction", default=DEFAULT_AUCTION, help="auction JSON (either format)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--auction", nargs="+", default=[DEFAULT_AUCTION], help="auction JSON file(s)"
+    )
+    source.add_argument(
+        "--generate", type=sizes, metavar="N[,N...]", help="generate auctions of N orders"
+    )
+    parser.add_argument("--snapshot", default=DEFAULT_AUCTION, help="liquidity for --generate")
+    parser.add_argument("--seed", type=int, default=7, help="seed for --generate")
+    parser.add_argument("--market", choices=sorted(MARKETS), default="default")
     parser.add_argument("--runs", type=int, default=3, help="timed solves per engine set")
     parser.add_argument("--time-limit", type=float, default=3.0, help="seconds per solve")
-    parser.add_argument("--max-winners", type=int, default=10, help="winners of one round")
+    parser.add_argument("--max-winners", type=int, default=MAX_WINNERS, help="winners of a round")
+    parser.add_argument("--gas-limit", type=int, default=GAS_LIMIT, help="gas of one settlement")
     parser.add_argument(
         "--engines", nargs="+", default=list(ENGINE_SETS), help="engine sets, first = reference"
     )
     parser.add_argument("--cli-runs", type=int, default=3, help="timed `tributary solve` runs")
+    parser.add_argument("--cli-engine", default=None, help="`tributary solve --engine` (default)")
     parser.add_argument(
         "--devnet-gas",
         action="store_true",
         help="also settle generated V2/V3 solutions on a devnet: declared gas vs receipt",
     )
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
-    raw = Path(args.auction).read_bytes()
-    outcomes = []
+    return parser
+
+
+def bench_auction(source: Source, args: argparse.Namespace) -> str:
+    """Every engine set on one auction, the pooled judgment and the measured process."""
+    evaluated: list[Evaluated] = []
     orders = 0
     for engines in args.engines:
         seconds: list[float] = []
         for _ in range(args.runs):
-            elapsed, auction, solutions = _solve(raw, engines, args.time_limit)
+            elapsed, auction, solutions = _solve(source.raw, engines, args.time_limit)
             seconds.append(elapsed)
         orders = len(auction.orders)
-        outcomes.append(evaluate(engines, seconds, auction, solutions, args.max_winners))
+        evaluated.append(
+            evaluate(engines, seconds, auction, solutions, args.max_winners, args.gas_limit)
+        )
         print(f"{engines}: {', '.join(f'{s:.2f}' for s in seconds)} s", file=sys.stderr)
-    cli = time_cli(args.auction, args.cli_runs) if args.cli_runs else []
-    command = "python -m bench.solver " + " ".join(argv)
-    print(report(outcomes, cli, orders, command.strip()))
+    parts = [report([e.outcome for e in evaluated], orders, source.label)]
+    bids = {e.outcome.engines: e.bids for e in evaluated}
+    if REFERENCE in bids and len(bids) > 1:
+        parts.append("\n".join(["", *judgment_report(judge(bids, max_winners=args.max_winners))]))
+    runs = [
+        run_cli(source.path, args.time_limit, args.gas_limit, args.cli_engine)
+        for _ in range(args.cli_runs)
+    ]
+    if runs:
+        parts.append("\n".join(["", *cli_report(runs, args.time_limit, args.cli_engine)]))
+    return "\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    print("`" + " ".join(["python -m bench.solver", *argv]) + "`")
+    with tempfile.TemporaryDirectory(prefix="bench-solver-") as directory:
+        sources = (
+            generated_sources(args.snapshot, args.generate, args.seed, args.market, Path(directory))
+            if args.generate
+            else file_sources(args.auction)
+        )
+        for source in sources:
+            print("\n" + bench_auction(source, args), flush=True)
     if args.devnet_gas:
         print("\n" + "\n".join(devnet_gas_report()))
     return 0
