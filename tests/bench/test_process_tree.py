@@ -1,0 +1,38 @@
+"""``bench.process_tree``: a process tree's memory is summed, not just the biggest process's."""
+
+from __future__ import annotations
+
+import sys
+
+from bench.process_tree import run_measured, tree
+
+MIB = 2**20
+# touch every page of 120 MiB, print, hold it a while
+HOLD = "b = bytearray(120 * 2**20); b[::4096] = b'x' * len(b[::4096]); import time; time.sleep(0.5)"
+PARENT = (
+    "import subprocess, sys; "
+    f"child = subprocess.Popen([sys.executable, '-c', {HOLD!r}]); "
+    f"{HOLD}; child.wait(); print('done')"
+)
+
+
+def test_parent_and_child_are_summed() -> None:
+    run = run_measured([sys.executable, "-c", PARENT], interval=0.02)
+    assert run.returncode == 0 and run.stdout.strip() == b"done"
+    assert run.processes == 2
+    # each holds >= 120 MiB at once; the kernel's per-process figure sees only one of them
+    assert run.peak_tree_rss >= 240 * MIB
+    assert 120 * MIB <= run.max_rss < 200 * MIB
+    assert run.peak_bound >= run.peak_tree_rss
+    assert run.wall >= 0.5 and run.samples >= 2
+
+
+def test_failure_is_reported() -> None:
+    run = run_measured([sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert run.returncode == 3
+
+
+def test_tree_holds_the_root() -> None:
+    import os
+
+    assert tree(os.getpid())[0] == os.getpid()
