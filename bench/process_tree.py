@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,11 +120,14 @@ class _Sampler(threading.Thread):
             self.stop.wait(self.interval)
 
 
-def run_measured(command: Sequence[str], interval: float = 0.05) -> ProcessRun:
-    """Run ``command`` to its end (output captured), sampling its tree's memory."""
+def run_measured(
+    command: Sequence[str], interval: float = 0.05, env: Mapping[str, str] | None = None
+) -> ProcessRun:
+    """Run ``command`` to its end (output captured, environment ``env`` or ours), sampling
+    its tree's memory."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         sampler = _Sampler(process.pid, interval)
         sampler.start()
         _, status, usage = os.wait4(process.pid, 0)

@@ -15,12 +15,14 @@ whole process tree, and what it printed — solutions and their trades.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import solver
 from bench.generate import FACING, Settings, generate
 from bench.process_tree import ProcessRun, run_measured
 
@@ -75,6 +77,15 @@ class CliRun:
     over_gas_limit: int
 
 
+def same_code_env() -> dict[str, str]:
+    """Our environment with the checkout whose ``solver`` this process imported first on
+    ``PYTHONPATH``: the ``tributary`` script of a shared venv would otherwise import the
+    checkout it was installed from, not the worktree being measured."""
+    root = str(Path(solver.__file__).resolve().parent.parent)
+    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def run_cli(
     path: Path, time_limit: float, gas_limit: int = GAS_LIMIT, engine: str | None = None
 ) -> CliRun:
@@ -84,7 +95,7 @@ def run_cli(
     command += ["--time-limit", str(time_limit)]
     if engine:
         command += ["--engine", engine]
-    run = run_measured(command)
+    run = run_measured(command, env=same_code_env())
     if run.returncode != 0:
         raise RuntimeError(f"tributary solve failed: {run.stderr.decode()[-500:]}")
     solutions = json.loads(run.stdout)["solutions"]

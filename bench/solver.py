@@ -32,6 +32,7 @@ and ``tributary solve --time-limit T`` is measured as a process tree (wall, peak
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -40,12 +41,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from bench.judgment import MAX_WINNERS, REFERENCE, judge, one_round
+from bench.judgment import MAX_WINNERS, REFERENCE, Judgment, judge, one_round
 from bench.judgment import report as judgment_report
 from bench.scale import (
     GAS_LIMIT,
     MARKETS,
+    CliRun,
     Source,
     cli_report,
     file_sources,
@@ -237,6 +240,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cli-runs", type=int, default=3, help="timed `tributary solve` runs")
     parser.add_argument("--cli-engine", default=None, help="`tributary solve --engine` (default)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--plot", metavar="PNG", help="also plot them (matplotlib)")
     parser.add_argument(
         "--devnet-gas",
         action="store_true",
@@ -245,7 +250,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def bench_auction(source: Source, args: argparse.Namespace) -> str:
+@dataclass(frozen=True, slots=True)
+class AuctionResult:
+    name: str
+    """Short: the file's stem."""
+    label: str
+    orders: int
+    outcomes: list[Outcome]
+    judgment: Judgment | None
+    """``None`` without ``baseline`` and another engine set."""
+    cli: list[CliRun]
+
+
+def bench_auction(source: Source, args: argparse.Namespace) -> AuctionResult:
     """Every engine set on one auction, the pooled judgment and the measured process."""
     evaluated: list[Evaluated] = []
     orders = 0
@@ -259,23 +276,77 @@ def bench_auction(source: Source, args: argparse.Namespace) -> str:
             evaluate(engines, seconds, auction, solutions, args.max_winners, args.gas_limit)
         )
         print(f"{engines}: {', '.join(f'{s:.2f}' for s in seconds)} s", file=sys.stderr)
-    parts = [report([e.outcome for e in evaluated], orders, source.label)]
     bids = {e.outcome.engines: e.bids for e in evaluated}
-    if REFERENCE in bids and len(bids) > 1:
-        parts.append("\n".join(["", *judgment_report(judge(bids, max_winners=args.max_winners))]))
+    judged = (
+        judge(bids, max_winners=args.max_winners) if REFERENCE in bids and len(bids) > 1 else None
+    )
     runs = [
         run_cli(source.path, args.time_limit, args.gas_limit, args.cli_engine)
         for _ in range(args.cli_runs)
     ]
-    if runs:
-        parts.append("\n".join(["", *cli_report(runs, args.time_limit, args.cli_engine)]))
+    return AuctionResult(
+        source.path.stem, source.label, orders, [e.outcome for e in evaluated], judged, runs
+    )
+
+
+def render(result: AuctionResult, args: argparse.Namespace) -> str:
+    parts = [report(result.outcomes, result.orders, result.label)]
+    if result.judgment is not None:
+        parts += ["", *judgment_report(result.judgment)]
+    if result.cli:
+        parts += ["", *cli_report(result.cli, args.time_limit, args.cli_engine)]
     return "\n".join(parts)
+
+
+def summary(result: AuctionResult) -> dict[str, Any]:
+    """The figures of one auction as plain JSON (``--json``; ``bench.scale_plot`` reads it)."""
+    judged = result.judgment
+    return {
+        "name": result.name,
+        "auction": result.label,
+        "orders": result.orders,
+        "engines": [
+            {
+                "engines": o.engines,
+                "seconds": o.seconds,
+                "solutions": o.solutions,
+                "valid": o.valid,
+                "over_gas_limit": o.over_gas_limit,
+                "trades": o.trades,
+                "offered_score": o.offered_score,
+                "round_score": o.round_score,
+                "round_trades": o.round_trades,
+            }
+            for o in result.outcomes
+        ],
+        "judgment": None
+        if judged is None
+        else {
+            "pooled_score": judged.pooled.score,
+            "pooled_orders": judged.pooled.orders,
+            "alone_score": judged.alone.score,
+            "alone_orders": judged.alone.orders,
+            "ratio": judged.ratio,
+        },
+        "cli": [
+            {
+                "wall": c.run.wall,
+                "peak_tree_rss": c.run.peak_tree_rss,
+                "peak_bound": c.run.peak_bound,
+                "solutions": len(c.trades),
+                "trades": sum(c.trades),
+                "over_gas_limit": c.over_gas_limit,
+            }
+            for c in result.cli
+        ],
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     print("`" + " ".join(["python -m bench.solver", *argv]) + "`")
+    results = []
     with tempfile.TemporaryDirectory(prefix="bench-solver-") as directory:
         sources = (
             generated_sources(args.snapshot, args.generate, args.seed, args.market, Path(directory))
@@ -283,7 +354,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             else file_sources(args.auction)
         )
         for source in sources:
-            print("\n" + bench_auction(source, args), flush=True)
+            results.append(summary(result := bench_auction(source, args)))
+            print("\n" + render(result, args), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    if args.plot:
+        from bench.scale_plot import plot
+
+        plot(results, Path(args.plot))
     if args.devnet_gas:
         print("\n" + "\n".join(devnet_gas_report()))
     return 0

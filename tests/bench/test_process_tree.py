@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from bench.process_tree import run_measured, tree
 
 MIB = 2**20
@@ -36,3 +38,14 @@ def test_tree_holds_the_root() -> None:
     import os
 
     assert tree(os.getpid())[0] == os.getpid()
+
+
+def test_the_measured_process_imports_our_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import solver
+    from bench.scale import same_code_env
+
+    # without it a shared venv's editable install decides which checkout the child runs
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    probe = "import os; os.chdir('/'); import solver; print(solver.__file__)"
+    run = run_measured([sys.executable, "-c", probe], env=same_code_env())
+    assert run.stdout.decode().strip() == solver.__file__

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -43,9 +44,10 @@ def test_solution_over_the_gas_limit_is_counted_and_kept_out() -> None:
     assert pooled.pooled.score >= pooled.alone.score > 0
 
 
-def test_report_renders(capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_renders(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     argv = ["--generate", "40", "--seed", "3", "--snapshot", str(MAINNET_AUCTION)]
     argv += ["--runs", "1", "--cli-runs", "1", "--time-limit", "1"]
+    argv += ["--json", str(tmp_path / "f.json"), "--plot", str(tmp_path / "f.png")]
     assert main([*argv, "--engines", "baseline", "batch,optimal"]) == 0
     out = capsys.readouterr().out
     assert "generated: 40 orders" in out and "seed 3, market default" in out
@@ -57,3 +59,8 @@ def test_report_renders(capsys: pytest.CaptureFixture[str]) -> None:
     run = re.search(r"^\| 1 \| ([\d.]+) \| (\d+) \| (\d+) \| (\d+) \| 1 \|", out, re.M)
     assert run is not None, out
     assert 0 < float(run.group(1)) < 30 and int(run.group(2)) > 50  # MiB
+    (figures,) = json.loads((tmp_path / "f.json").read_text())
+    assert figures["name"] == "gen-40-s3-default" and figures["orders"] == 40
+    assert [e["engines"] for e in figures["engines"]] == ["baseline", "batch,optimal"]
+    assert figures["cli"][0]["wall"] == pytest.approx(float(run.group(1)), abs=0.01)
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
