@@ -31,7 +31,6 @@ GAS_LIMIT = 15_000_000
 the solver names its own constant."""
 MARKETS = {"default": "normal", "busy": "busy"}
 """``--market`` -> ``bench.generate``'s facing preset."""
-WALL_TARGET = 8.0
 MEMORY_TARGET = 2**30
 MIB = 2**20
 
@@ -137,8 +136,8 @@ def cli_report(runs: Sequence[CliRun], time_limit: float, engine: str | None) ->
     memory = max(c.run.peak_bound for c in runs)
     lines += [
         "",
-        f"slowest {wall:.2f} s (target <= {WALL_TARGET:g} s: "
-        f"{'met' if wall <= WALL_TARGET else 'NOT met'}); largest peak bound "
+        f"slowest {wall:.2f} s (target: within the time limit, {time_limit:g} s: "
+        f"{'met' if wall <= time_limit else 'NOT met'}); largest peak bound "
         f"{memory / MIB:,.0f} MiB (target <= {MEMORY_TARGET // MIB:,} MiB at 10,000 orders: "
         f"{'met' if memory <= MEMORY_TARGET else 'NOT met'})",
     ]

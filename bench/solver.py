@@ -298,13 +298,14 @@ def render(result: AuctionResult, args: argparse.Namespace) -> str:
     return "\n".join(parts)
 
 
-def summary(result: AuctionResult) -> dict[str, Any]:
+def summary(result: AuctionResult, time_limit: float) -> dict[str, Any]:
     """The figures of one auction as plain JSON (``--json``; ``bench.scale_plot`` reads it)."""
     judged = result.judgment
     return {
         "name": result.name,
         "auction": result.label,
         "orders": result.orders,
+        "time_limit": time_limit,
         "engines": [
             {
                 "engines": o.engines,
@@ -354,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else file_sources(args.auction)
         )
         for source in sources:
-            results.append(summary(result := bench_auction(source, args)))
+            results.append(summary(result := bench_auction(source, args), args.time_limit))
             print("\n" + render(result, args), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
