@@ -48,8 +48,8 @@ bench: install
 
 # Issue 12's scale acceptance: generated auctions of 1k, 5k, 10k orders (default market, seed
 # 7) and 5k (busy market, seed 11) over $(AUCTION); every engine set, the pooled round against
-# baseline's, `tributary solve --time-limit 8` as a process. About 4 minutes on an idle 2-core
-# machine (each engine set and the process take ~8 s per auction). Not part of `make test`.
+# baseline's, `tributary solve --time-limit 8` as a process. About 3 minutes (2 min 40 s at load
+# ~1 on 2 cores: each engine set and the process take ~8 s per auction). Not in `make test`.
 SCALE := --runs 1 --cli-runs 1 --time-limit 8 --snapshot $(AUCTION)
 bench-scale: install
 	$(BIN)/python -m bench.solver --generate 1000,5000,10000 --seed 7 --market default $(SCALE)
