@@ -10,12 +10,14 @@ figures come out of it, bracketing the truth:
   shorter than ``interval`` can fall between samples, and pages a forked worker shares
   copy-on-write with its parent count once per process (so it errs high for forks);
 * ``peak_bound``: the sum over every process seen of its own high-water mark (``VmHWM``, kept
-  by the kernel, read at each sample), the command's own replaced by ``max_rss`` when that is
-  larger (its peak after the last sample) — an upper bound, as the processes need not peak at
-  once.
+  by the kernel for the process's memory since its ``exec``, read at each sample) — an upper
+  bound, as the processes need not peak at once; only growth in the last ``interval`` before
+  a process exits is missed.
 
-``max_rss`` is the kernel's ``ru_maxrss`` from ``wait4`` for the command: the largest single
-process among it and the descendants it waited for (what ``RUSAGE_CHILDREN`` would say).
+Sampling starts when ``Popen`` returns, i.e. after the command's ``exec`` succeeded, so the
+forked copy of this process is never counted. The kernel's ``ru_maxrss`` (``wait4``,
+``RUSAGE_CHILDREN``) is deliberately not used: Linux carries the forking process's peak across
+``exec`` into it, so a child of a 300 MiB bench reports >= 300 MiB however small it is.
 No cgroup is needed and nothing outside the tree is counted.
 """
 
@@ -44,7 +46,8 @@ class ProcessRun:
     stderr: bytes
     peak_tree_rss: int
     peak_bound: int
-    max_rss: int
+    largest: int
+    """The largest single process's high-water mark."""
     processes: int
     """How many distinct processes the tree had (the command included)."""
     samples: int
@@ -130,24 +133,21 @@ def run_measured(
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         sampler = _Sampler(process.pid, interval)
         sampler.start()
-        _, status, usage = os.wait4(process.pid, 0)
+        process.wait()
         wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         sampler.stop.set()
         sampler.join()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    max_rss = usage.ru_maxrss * 1024  # kilobytes on Linux
-    root = sampler.hwm.pop(process.pid, 0)
     return ProcessRun(
         returncode=process.returncode,
         wall=wall,
         stdout=stdout,
         stderr=stderr,
         peak_tree_rss=sampler.peak,
-        peak_bound=sum(sampler.hwm.values()) + max(root, max_rss),
-        max_rss=max_rss,
-        processes=len(sampler.hwm) + 1,
+        peak_bound=sum(sampler.hwm.values()),
+        largest=max(sampler.hwm.values(), default=0),
+        processes=len(sampler.hwm),
         samples=sampler.samples,
     )

@@ -129,7 +129,7 @@ def cli_report(runs: Sequence[CliRun], time_limit: float, engine: str | None) ->
         r = cli.run
         lines.append(
             f"| {i} | {r.wall:.2f} | {r.peak_tree_rss / MIB:,.0f} | {r.peak_bound / MIB:,.0f} | "
-            f"{r.max_rss / MIB:,.0f} | {r.processes} | {len(cli.trades)} | {sum(cli.trades)} | "
+            f"{r.largest / MIB:,.0f} | {r.processes} | {len(cli.trades)} | {sum(cli.trades)} | "
             f"{trades_summary(cli.trades)} | {cli.over_gas_limit} |"
         )
     wall = max(c.run.wall for c in runs)

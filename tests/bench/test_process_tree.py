@@ -22,11 +22,21 @@ def test_parent_and_child_are_summed() -> None:
     run = run_measured([sys.executable, "-c", PARENT], interval=0.02)
     assert run.returncode == 0 and run.stdout.strip() == b"done"
     assert run.processes == 2
-    # each holds >= 120 MiB at once; the kernel's per-process figure sees only one of them
+    # each holds >= 120 MiB at once; a per-process figure sees only one of them
     assert run.peak_tree_rss >= 240 * MIB
-    assert 120 * MIB <= run.max_rss < 200 * MIB
+    assert 120 * MIB <= run.largest < 200 * MIB
     assert run.peak_bound >= run.peak_tree_rss
     assert run.wall >= 0.5 and run.samples >= 2
+
+
+def test_the_measuring_process_is_not_counted() -> None:
+    # the kernel's ru_maxrss would report this process's 300 MiB for the small child
+    held = bytearray(300 * MIB)
+    held[::4096] = b"x" * len(held[::4096])
+    run = run_measured([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    assert run.processes == 1
+    assert run.peak_bound < 100 * MIB and run.peak_tree_rss < 100 * MIB
+    del held
 
 
 def test_failure_is_reported() -> None:
