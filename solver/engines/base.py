@@ -34,6 +34,14 @@ class Deadline:
         left = (auction.deadline - now()).total_seconds() - margin_s
         self.stop_at = time.monotonic() + max(left, 0.0)
 
+    @classmethod
+    def at(cls, stop_at: float) -> Deadline:
+        """The deadline at ``stop_at`` on the monotonic clock (system-wide: another process's
+        deadline)."""
+        deadline = cls.__new__(cls)
+        deadline.stop_at = stop_at
+        return deadline
+
     def left(self) -> float:
         """Seconds left (negative once passed)."""
         return self.stop_at - time.monotonic()

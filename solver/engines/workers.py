@@ -1,0 +1,233 @@
+"""The per-order engines' candidate loop in worker processes over one snapshot of the auction.
+
+``fill_in_workers`` runs ``OrderFiller.fill`` over the ranked candidates in ``count``
+processes. Candidates are handed out in ranked order from one shared counter (each worker
+takes the next index when it is free), so the most valuable are solved first whatever the
+number of workers. Each worker sends every fill as soon as it has it (anytime): at the
+deadline the parent keeps what arrived and ends the workers; a worker that is late or dies
+loses only the order it was on (the others take the rest). The fills come back in ranked
+order, each the fill the in-process loop finds for that order (``OrderFiller.fill`` depends
+only on the order and the snapshot), so N workers return what 1 does for the orders reached.
+
+Two ways to share the snapshot:
+
+* ``fork`` (the CLI, any process with one thread): the auction, its token graph and the
+  filler are built, and the candidates screened, before the fork; the children share them
+  copy-on-write (``gc.freeze`` first, so the collector does not touch, and copy, the
+  pages);
+* ``forkserver`` (a process with threads, such as the node and the solver-engine API, where
+  forking would copy locks other threads hold): the snapshot (the filler's recipe, the
+  auction, the ranked uids) is pickled once and each worker builds its token graph from it.
+
+The count is process-wide: ``set_workers`` (``--workers`` of ``tributary solve``,
+``solve-engine`` and ``serve``); by default every core the process may use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copyreg
+import gc
+import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import threading
+import time
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from routing.graph import TokenGraph
+from solver.engines.base import Deadline, token_graph
+from solver.model import Auction, Order
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+    from multiprocessing.process import BaseProcess
+
+    from solver.engines.single_order import OrderFiller, PathsFn, RouteFn, RoutedFill
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.02
+"""How often the parent looks for a dead worker while no fill arrives."""
+PRELOAD = ["solver.engines.single_order", "routing.optimizer"]
+"""Imported once by the fork server, not by every worker."""
+
+_count: int | None = None
+
+
+def _proxy(items: dict[Any, Any]) -> types.MappingProxyType[Any, Any]:
+    return types.MappingProxyType(items)
+
+
+def _reduce_proxy(proxy: types.MappingProxyType[Any, Any]) -> tuple[Any, ...]:
+    return _proxy, (dict(proxy),)
+
+
+copyreg.pickle(types.MappingProxyType, _reduce_proxy)
+"""The model's read-only mappings travel to a fork server's workers as copies."""
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def set_workers(count: int | None) -> None:
+    """The worker processes of every per-order engine of this process (``None``: every
+    core; 1: the engines' loop runs in-process)."""
+    global _count
+    if count is not None and count < 1:
+        raise ValueError(f"at least one worker, not {count}")
+    _count = count
+
+
+def worker_count() -> int:
+    return _count if _count is not None else cores()
+
+
+@dataclass(frozen=True, slots=True)
+class FillerSpec:
+    """How an engine builds its ``OrderFiller`` (picklable: a worker builds its own)."""
+
+    make_route: Callable[[TokenGraph], RouteFn]
+    search_paths: PathsFn
+    refine_steps: int = 0
+    max_hops: int = 3
+
+    def build(self, auction: Auction, graph: TokenGraph, deadline: Deadline) -> OrderFiller:
+        from solver.engines.single_order import OrderFiller
+
+        return OrderFiller(
+            auction,
+            graph,
+            self.make_route(graph),
+            deadline,
+            search_paths=self.search_paths,
+            refine_steps=self.refine_steps,
+            max_hops=self.max_hops,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    fills: list[RoutedFill]
+    """In ranked order."""
+    routed: int
+    """Orders whose routing finished before the deadline."""
+
+
+def start_method() -> str:
+    """``fork`` when this process runs one thread, else ``forkserver``."""
+    return "fork" if threading.active_count() == 1 else "forkserver"
+
+
+def fill_in_workers(
+    spec: FillerSpec,
+    filler: OrderFiller,
+    ranked: Sequence[Order],
+    count: int,
+    method: str | None = None,
+) -> Outcome:
+    """The fills of ``ranked`` by ``count`` worker processes until ``filler``'s deadline
+    (``method``: ``fork`` or ``forkserver``, by default ``start_method()``)."""
+    method = method or start_method()
+    ctx = multiprocessing.get_context(method)
+    next_index: Any = ctx.Value("l", 0)
+    results: Any = ctx.Queue()
+    if method == "fork":
+        target: Callable[..., None] = _forked
+        args: tuple[Any, ...] = (filler, ranked)
+        gc.freeze()  # the children's collections leave the shared pages alone
+    else:
+        ctx.set_forkserver_preload(PRELOAD)
+        target = _spawned
+        uids = [order.uid for order in ranked]
+        args = (pickle.dumps((spec, filler.auction, uids, filler.deadline.stop_at), protocol=5),)
+    started = time.perf_counter()
+    procs = [
+        ctx.Process(target=target, args=(*args, next_index, results), daemon=True)
+        for _ in range(count)
+    ]
+    try:
+        for proc in procs:
+            proc.start()
+    finally:
+        if method == "fork":
+            gc.unfreeze()
+    logger.debug("%d %s workers started in %.3f s", count, method, time.perf_counter() - started)
+    found = _collect(procs, results, filler.deadline)
+    _stop(procs, results)
+    fills = [fill for _, fill in sorted(found.items()) if fill is not None]
+    return Outcome(fills, len(found))
+
+
+def _collect(
+    procs: list[BaseProcess], results: Any, deadline: Deadline
+) -> dict[int, RoutedFill | None]:
+    """Index -> fill (``None``: not fillable) for every order a worker finished, until all
+    are done or dead, or the deadline."""
+    found: dict[int, RoutedFill | None] = {}
+    running = {proc.pid for proc in procs}
+    while running and not deadline.passed():
+        try:
+            pid, index, fill = results.get(timeout=max(min(POLL_S, deadline.left()), 0.001))
+        except queue.Empty:
+            for proc in procs:  # a worker that died without saying it is done
+                if proc.pid in running and proc.exitcode is not None:
+                    if proc.exitcode:
+                        logger.error("worker %d died (exit code %d)", proc.pid, proc.exitcode)
+                    running.discard(proc.pid)
+            continue
+        if index < 0:
+            running.discard(pid)
+        else:
+            found[index] = fill
+    if running:
+        logger.warning("deadline reached after %d orders, %d workers busy", len(found), len(running))
+    return found
+
+
+def _stop(procs: list[BaseProcess], results: Any) -> None:
+    for proc in procs:
+        if proc.exitcode is None:
+            proc.kill()  # late: its unfinished order is lost
+    for proc in procs:
+        proc.join(timeout=0.5)
+    results.close()
+    results.cancel_join_thread()
+
+
+def _forked(filler: OrderFiller, ranked: Sequence[Order], next_index: Any, results: Any) -> None:
+    _serve(filler, ranked, next_index, results)
+
+
+def _spawned(snapshot: bytes, next_index: Any, results: Any) -> None:
+    spec, auction, uids, stop_at = pickle.loads(snapshot)
+    deadline = Deadline.at(stop_at)
+    filler = spec.build(auction, token_graph(auction), deadline)
+    orders = {order.uid: order for order in auction.orders}
+    _serve(filler, [orders[uid] for uid in uids], next_index, results)
+
+
+def _serve(filler: OrderFiller, ranked: Sequence[Order], next_index: Any, results: Any) -> None:
+    """Take the next ranked order until none is left or the deadline, send each fill."""
+    pid = os.getpid()
+    while not filler.deadline.passed():
+        with next_index.get_lock():
+            index = next_index.value
+            next_index.value += 1
+        if index >= len(ranked):
+            break
+        results.put((pid, index, filler.fill_safely(ranked[index])))
+    with contextlib.suppress(ValueError, OSError):
+        results.put((pid, -1, None))
+    results.close()
+    results.join_thread()  # everything sent before the process ends
