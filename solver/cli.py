@@ -56,6 +56,16 @@ def _add_price_deviation(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_workers(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"worker processes of the per-order engines (default: {default}; 1 = in-process)",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tributary",
@@ -106,6 +116,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="built-in devnet: seed pools among WETH, base tokens and N more snapshot tokens",
     )  # fmt: skip
     _add_price_deviation(serve)
+    _add_workers(serve, "all cores but one, at least 1: the API keeps a core")
 
     demo = sub.add_parser("demo", help="post signed demo intents to a node, print their fills")
     demo.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")
@@ -147,6 +158,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--time-limit", type=float, default=3.0, help="seconds until the answer (default 3)"
     )
     _add_price_deviation(solve)
+    _add_workers(solve, "all cores")
 
     solve_engine = sub.add_parser(
         "solve-engine", help="serve only the solver-engine API (POST /solve, POST /notify)"
@@ -157,6 +169,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--engine", default="optimal", help="engine(s): baseline, optimal, batch (comma-separated)"
     )
     _add_price_deviation(solve_engine)
+    _add_workers(solve_engine, "all cores")
 
     bench = sub.add_parser("bench", help="benchmarks (see bench/README.md)")
     bench.add_argument("suite", help="which benchmark: routing, solver, generate, ...")

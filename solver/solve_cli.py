@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from datetime import timedelta
@@ -19,6 +20,7 @@ from solver.auction_file import AuctionFormatError, load_auction
 from solver.checks import passing_solutions
 from solver.dto_convert import solution_to_dto
 from solver.engines import UnknownEngine, make_engine, solve_all
+from solver.engines.workers import set_workers
 from solver.model import now
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,24 @@ def engine_names(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
+ANSWER_RESERVE_SHARE = 0.05
+"""Of ``--time-limit``, what the engines leave for checking and writing the answer (about
+0.4 ms per solution)."""
+ANSWER_RESERVE_MIN_S = 0.05
+
+
+def started_ago() -> float:
+    """Seconds since this process started (the interpreter and imports count against
+    ``--time-limit``); 0 where ``/proc`` does not say."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rpartition(")")[2].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return max(uptime - int(fields[19]) / ticks, 0.0)
+
+
 def _bound(args: argparse.Namespace) -> Fraction | None:
     """``--max-price-deviation`` (the default when the namespace has none)."""
     return getattr(args, "max_price_deviation", DEFAULT_MAX_DEVIATION)
@@ -36,8 +56,9 @@ def _bound(args: argparse.Namespace) -> Fraction | None:
 
 def solve_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    deadline = now() + timedelta(seconds=args.time_limit)
+    deadline = now() + timedelta(seconds=args.time_limit - started_ago())
     try:
+        set_workers(getattr(args, "workers", None))
         engines = [
             make_engine(name, max_price_deviation=_bound(args))
             for name in engine_names(args.engine)
@@ -47,9 +68,11 @@ def solve_command(args: argparse.Namespace) -> int:
     except (UnknownEngine, AuctionFormatError, OSError, ValueError) as exc:
         print(f"tributary solve: {exc}", file=sys.stderr)
         return 2
-    # an auction file's own deadline has long passed: solve against the time limit
+    # an auction file's own deadline has long passed: solve against the time limit, less
+    # what checking and writing the answer take
+    reserve = max(ANSWER_RESERVE_MIN_S, ANSWER_RESERVE_SHARE * args.time_limit)
     auction = auction.with_deadline(deadline)
-    found = solve_all(engines, auction)
+    found = solve_all(engines, auction.with_deadline(deadline - timedelta(seconds=reserve)))
     # the orders' validity is not checked: an auction file's orders have long expired too
     solutions = passing_solutions(auction, found)
     orders = {order.uid: order for order in auction.orders}
@@ -72,11 +95,12 @@ def solve_engine_command(args: argparse.Namespace) -> int:
     from solver.solve_api import make_app
 
     try:
+        set_workers(getattr(args, "workers", None))
         engines = [
             make_engine(name, max_price_deviation=_bound(args))
             for name in engine_names(args.engine)
         ]
-    except UnknownEngine as exc:
+    except (UnknownEngine, ValueError) as exc:
         print(f"tributary solve-engine: {exc}", file=sys.stderr)
         return 2
     logger.info(

@@ -23,13 +23,16 @@ graph's prices: the auction's, else derived through pools), in native wei.
 Dropping: a limit order is dropped when its limit price cannot hold net of the fee at
 marginal rates (within ``MARGINAL_SLACK``); no route could fill it, so dropping loses
 nothing the engine would fill. A market order is dropped when its optimistic surplus plus
-fee does not cover ``1 - GAS_MARGIN`` of its gas lower bound; any fill of it would cost the
+fee, at marginal rates, does not cover ``1 - GAS_MARGIN`` of its gas lower bound; any fill of it would cost the
 solver more gas than it brings, by at least that margin (a route's surplus is below the
 estimate, its gas above it). Orders whose buy token has no price cannot be valued: they
 pass with an estimate of 0 (ranked after every order worth something).
 
 Ranking: estimated net surplus, most valuable first (ties: the order's uid, so the order is
-deterministic).
+deterministic), at the rates of a swap of the order's size (``BestRates`` at the graph's
+depth level of its sell amount: realised rates of probe swaps, so large orders that price
+impact would stop rank below what they promise at the margin); this estimate only orders,
+it drops nothing.
 """
 
 from __future__ import annotations
@@ -101,25 +104,38 @@ class GasScreen:
         fee = self.filler.fee(order, gas - SETTLEMENT_OVERHEAD_GAS)
         if fee is None:  # a limit order whose fee cannot be charged is never filled
             return Estimate(order, 0.0, False)
-        surplus, asked = self._surplus_in_buy_token(order, fee)
+        surplus, asked = self._surplus_in_buy_token(order, fee, None)
         if surplus < -MARGINAL_SLACK * asked:
             return Estimate(order, 0.0, False)
-        graph, auction = self.filler.graph, self.filler.auction
-        buy_price = graph.prices.get(order.buy_token)
-        if not buy_price:
+        graph = self.filler.graph
+        if not graph.prices.get(order.buy_token):
             return Estimate(order, 0.0, True)
-        net = surplus * buy_price / PRICE_BASE
-        if order.order_class is OrderClass.LIMIT:
-            return Estimate(order, net, True)
-        signed_fee = order.signed_fee_amount * order.remaining / max(order.signed_amount, 1)
-        net += signed_fee * (graph.prices.get(order.sell_token) or 0) / PRICE_BASE
-        gas_wei = gas * auction.gas_price
-        return Estimate(order, net - gas_wei, net >= (1 - GAS_MARGIN) * gas_wei)
+        gas_wei = gas * self.filler.auction.gas_price
+        best = self._net_wei(order, surplus, gas_wei)
+        if order.order_class is OrderClass.MARKET and best < -GAS_MARGIN * gas_wei:
+            return Estimate(order, best, False)
+        sell_amount = order.remaining_amounts()[0]
+        level = graph.level(order.sell_token, sell_amount)
+        at_size = self._surplus_in_buy_token(order, fee, level)[0] if level is not None else surplus
+        return Estimate(order, self._net_wei(order, at_size, gas_wei), True)
 
-    def _surplus_in_buy_token(self, order: Order, fee: int) -> tuple[float, float]:
-        """(optimistic surplus over the limit price, what the limit asks), both in the buy
-        token (a buy order's surplus in its sell token converted at its limit rate)."""
-        rate = self.filler.rate(order.sell_token, order.buy_token)
+    def _net_wei(self, order: Order, surplus: float, gas_wei: int) -> float:
+        """``surplus`` (buy token) in native wei, net of the gas a market order costs the
+        solver (its signed fee paying part of it)."""
+        prices = self.filler.graph.prices
+        net = surplus * (prices.get(order.buy_token) or 0) / PRICE_BASE
+        if order.order_class is OrderClass.LIMIT:
+            return net  # the fee paid the gas
+        signed_fee = order.signed_fee_amount * order.remaining / max(order.signed_amount, 1)
+        return net + signed_fee * (prices.get(order.sell_token) or 0) / PRICE_BASE - gas_wei
+
+    def _surplus_in_buy_token(
+        self, order: Order, fee: int, level: int | None
+    ) -> tuple[float, float]:
+        """(surplus over the limit price at the best rate at ``level``, what the limit
+        asks), both in the buy token (a buy order's surplus in its sell token converted at
+        its limit rate); ``level`` ``None``: marginal rates, an upper bound."""
+        rate = self.filler.rate(order.sell_token, order.buy_token, level)
         sell, buy = order.signed_sell_amount, order.signed_buy_amount
         amount = order.remaining
         if order.kind is OrderKind.SELL:

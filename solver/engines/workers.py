@@ -124,6 +124,15 @@ class Outcome:
     """Orders whose routing finished before the deadline."""
 
 
+def warm_up() -> None:
+    """Start the fork server now (its imports take about half a second), not in the first
+    auction's budget: the node calls it at start when it runs workers."""
+    from multiprocessing import forkserver
+
+    forkserver.set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
+
+
 def start_method() -> str:
     """``fork`` when this process runs one thread, else ``forkserver``."""
     return "fork" if threading.active_count() == 1 else "forkserver"
@@ -147,10 +156,11 @@ def fill_in_workers(
         args: tuple[Any, ...] = (filler, ranked)
         gc.freeze()  # the children's collections leave the shared pages alone
     else:
-        ctx.set_forkserver_preload(PRELOAD)
+        warm_up()
         target = _spawned
         uids = [order.uid for order in ranked]
         args = (pickle.dumps((spec, filler.auction, uids, filler.deadline.stop_at), protocol=5),)
+        logger.debug("snapshot of %d bytes pickled", len(args[0]))
     started = time.perf_counter()
     procs = [
         ctx.Process(target=target, args=(*args, next_index, results), daemon=True)
@@ -210,10 +220,12 @@ def _forked(filler: OrderFiller, ranked: Sequence[Order], next_index: Any, resul
 
 
 def _spawned(snapshot: bytes, next_index: Any, results: Any) -> None:
+    started = time.perf_counter()
     spec, auction, uids, stop_at = pickle.loads(snapshot)
     deadline = Deadline.at(stop_at)
     filler = spec.build(auction, token_graph(auction), deadline)
     orders = {order.uid: order for order in auction.orders}
+    logger.debug("worker %d: snapshot built in %.3f s", os.getpid(), time.perf_counter() - started)
     _serve(filler, [orders[uid] for uid in uids], next_index, results)
 
 
