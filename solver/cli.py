@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
@@ -185,6 +186,7 @@ def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    args.started_monotonic = time.monotonic()  # the subcommand's imports count in its budget
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from datetime import timedelta
@@ -37,18 +36,6 @@ ANSWER_RESERVE_SHARE = 0.05
 ANSWER_RESERVE_MIN_S = 0.05
 
 
-def started_ago() -> float:
-    """Seconds since this process started (the interpreter and imports count against
-    ``--time-limit``); 0 where ``/proc`` does not say."""
-    try:
-        fields = Path("/proc/self/stat").read_text().rpartition(")")[2].split()
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        ticks = os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    return max(uptime - int(fields[19]) / ticks, 0.0)
-
-
 def _bound(args: argparse.Namespace) -> Fraction | None:
     """``--max-price-deviation`` (the default when the namespace has none)."""
     return getattr(args, "max_price_deviation", DEFAULT_MAX_DEVIATION)
@@ -56,7 +43,9 @@ def _bound(args: argparse.Namespace) -> Fraction | None:
 
 def solve_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    deadline = now() + timedelta(seconds=args.time_limit - started_ago())
+    # the imports since ``tributary`` parsed its command line count against the limit
+    since = time.monotonic() - getattr(args, "started_monotonic", time.monotonic())
+    deadline = now() + timedelta(seconds=args.time_limit - since)
     try:
         set_workers(getattr(args, "workers", None))
         engines = [
