@@ -25,19 +25,18 @@ The count is process-wide: ``set_workers`` (``--workers`` of ``tributary solve``
 
 from __future__ import annotations
 
-import contextlib
 import copyreg
 import gc
 import logging
 import multiprocessing
 import os
 import pickle
-import queue
 import threading
 import time
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from routing.graph import TokenGraph
@@ -52,8 +51,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-POLL_S = 0.02
-"""How often the parent looks for a dead worker while no fill arrives."""
 PRELOAD = ["solver.engines.single_order", "routing.optimizer"]
 """Imported once by the fork server, not by every worker."""
 
@@ -150,7 +147,6 @@ def fill_in_workers(
     method = method or start_method()
     ctx = multiprocessing.get_context(method)
     next_index: Any = ctx.Value("l", 0)
-    results: Any = ctx.Queue()
     if method == "fork":
         target: Callable[..., None] = _forked
         args: tuple[Any, ...] = (filler, ranked)
@@ -162,84 +158,80 @@ def fill_in_workers(
         args = (pickle.dumps((spec, filler.auction, uids, filler.deadline.stop_at), protocol=5),)
         logger.debug("snapshot of %d bytes pickled", len(args[0]))
     started = time.perf_counter()
-    procs = [
-        ctx.Process(target=target, args=(*args, next_index, results), daemon=True)
-        for _ in range(count)
-    ]
+    procs: dict[Connection, BaseProcess] = {}
     try:
-        for proc in procs:
+        for _ in range(count):
+            reader, writer = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=target, args=(*args, next_index, writer), daemon=True)
             proc.start()
+            writer.close()  # the worker holds it: its end closes when the worker ends
+            procs[reader] = proc
     finally:
         if method == "fork":
             gc.unfreeze()
     logger.debug("%d %s workers started in %.3f s", count, method, time.perf_counter() - started)
-    found = _collect(procs, results, filler.deadline)
-    _stop(procs, results)
+    found = _collect(procs, filler.deadline)
+    _stop(procs)
     fills = [fill for _, fill in sorted(found.items()) if fill is not None]
     return Outcome(fills, len(found))
 
 
 def _collect(
-    procs: list[BaseProcess], results: Any, deadline: Deadline
+    procs: dict[Connection, BaseProcess], deadline: Deadline
 ) -> dict[int, RoutedFill | None]:
     """Index -> fill (``None``: not fillable) for every order a worker finished, until all
-    are done or dead, or the deadline."""
+    are done or gone, or the deadline. Each worker sends on its own pipe, synchronously: a
+    fill sent is a fill received, whatever becomes of the worker after."""
     found: dict[int, RoutedFill | None] = {}
-    running = {proc.pid for proc in procs}
-    while running and not deadline.passed():
-        try:
-            pid, index, fill = results.get(timeout=max(min(POLL_S, deadline.left()), 0.001))
-        except queue.Empty:
-            for proc in procs:  # a worker that died without saying it is done
-                if proc.pid in running and proc.exitcode is not None:
-                    if proc.exitcode:
-                        logger.error("worker %d died (exit code %d)", proc.pid, proc.exitcode)
-                    running.discard(proc.pid)
-            continue
-        if index < 0:
-            running.discard(pid)
-        else:
+    open_ = set(procs)
+    while open_ and not deadline.passed():
+        for ready in wait(list(open_), timeout=max(deadline.left(), 0.0)):
+            reader = ready if isinstance(ready, Connection) else None
+            assert reader is not None
+            try:
+                index, fill = reader.recv()
+            except (EOFError, OSError, pickle.UnpicklingError):  # ended, or died mid-send
+                open_.discard(reader)
+                code = procs[reader].join(timeout=0.1) or procs[reader].exitcode
+                if code:
+                    logger.error("worker %d died (exit code %s)", procs[reader].pid, code)
+                continue
             found[index] = fill
-    if running:
-        logger.warning("deadline reached after %d orders, %d workers busy", len(found), len(running))
+    if open_:
+        logger.warning("deadline reached after %d orders, %d workers busy", len(found), len(open_))
     return found
 
 
-def _stop(procs: list[BaseProcess], results: Any) -> None:
-    for proc in procs:
+def _stop(procs: dict[Connection, BaseProcess]) -> None:
+    for proc in procs.values():
         if proc.exitcode is None:
             proc.kill()  # late: its unfinished order is lost
-    for proc in procs:
+    for reader, proc in procs.items():
         proc.join(timeout=0.5)
-    results.close()
-    results.cancel_join_thread()
+        reader.close()
 
 
-def _forked(filler: OrderFiller, ranked: Sequence[Order], next_index: Any, results: Any) -> None:
-    _serve(filler, ranked, next_index, results)
+def _forked(filler: OrderFiller, ranked: Sequence[Order], next_index: Any, out: Connection) -> None:
+    _serve(filler, ranked, next_index, out)
 
 
-def _spawned(snapshot: bytes, next_index: Any, results: Any) -> None:
+def _spawned(snapshot: bytes, next_index: Any, out: Connection) -> None:
     started = time.perf_counter()
     spec, auction, uids, stop_at = pickle.loads(snapshot)
     deadline = Deadline.at(stop_at)
     filler = spec.build(auction, token_graph(auction), deadline)
     orders = {order.uid: order for order in auction.orders}
     logger.debug("worker %d: snapshot built in %.3f s", os.getpid(), time.perf_counter() - started)
-    _serve(filler, [orders[uid] for uid in uids], next_index, results)
+    _serve(filler, [orders[uid] for uid in uids], next_index, out)
 
 
-def _serve(filler: OrderFiller, ranked: Sequence[Order], next_index: Any, results: Any) -> None:
+def _serve(filler: OrderFiller, ranked: Sequence[Order], next_index: Any, out: Connection) -> None:
     """Take the next ranked order until none is left or the deadline, send each fill."""
-    pid = os.getpid()
     while not filler.deadline.passed():
         with next_index.get_lock():
             index = next_index.value
             next_index.value += 1
         if index >= len(ranked):
             break
-        results.put((pid, index, filler.fill_safely(ranked[index])))
-    with contextlib.suppress(ValueError, OSError):
-        results.put((pid, -1, None))
-    results.close()
-    results.join_thread()  # everything sent before the process ends
+        out.send((index, filler.fill_safely(ranked[index])))
+    out.close()
