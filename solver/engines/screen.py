@@ -23,10 +23,11 @@ graph's prices: the auction's, else derived through pools), in native wei.
 Dropping: a limit order is dropped when its limit price cannot hold net of the fee at
 marginal rates (within ``MARGINAL_SLACK``); no route could fill it, so dropping loses
 nothing the engine would fill. A market order is dropped when its optimistic surplus plus
-fee, at marginal rates, does not cover ``1 - GAS_MARGIN`` of its gas lower bound; any fill of it would cost the
-solver more gas than it brings, by at least that margin (a route's surplus is below the
-estimate, its gas above it). Orders whose buy token has no price cannot be valued: they
-pass with an estimate of 0 (ranked after every order worth something).
+fee, at marginal rates, does not cover ``1 - GAS_MARGIN`` of its gas lower bound; any fill
+of it would cost the solver more gas than it brings, by at least that margin (a route's
+surplus is below the estimate, its gas above it). Orders whose buy token has no price
+cannot be valued: they pass with an estimate of 0 (ranked after every order worth
+something).
 
 Ranking: estimated net surplus, most valuable first (ties: the order's uid, so the order is
 deterministic), at the rates of a swap of the order's size (``BestRates`` at the graph's

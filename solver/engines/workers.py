@@ -44,10 +44,9 @@ from solver.engines.base import Deadline, token_graph
 from solver.model import Auction, Order
 
 if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
     from multiprocessing.process import BaseProcess
 
-    from solver.engines.single_order import OrderFiller, PathsFn, RouteFn, RoutedFill
+    from solver.engines.single_order import OrderFiller, PathsFn, RoutedFill, RouteFn
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +144,7 @@ def fill_in_workers(
     """The fills of ``ranked`` by ``count`` worker processes until ``filler``'s deadline
     (``method``: ``fork`` or ``forkserver``, by default ``start_method()``)."""
     method = method or start_method()
-    ctx = multiprocessing.get_context(method)
+    ctx: Any = multiprocessing.get_context(method)
     next_index: Any = ctx.Value("l", 0)
     if method == "fork":
         target: Callable[..., None] = _forked
@@ -192,7 +191,8 @@ def _collect(
                 index, fill = reader.recv()
             except (EOFError, OSError, pickle.UnpicklingError):  # ended, or died mid-send
                 open_.discard(reader)
-                code = procs[reader].join(timeout=0.1) or procs[reader].exitcode
+                procs[reader].join(timeout=0.1)
+                code = procs[reader].exitcode
                 if code:
                     logger.error("worker %d died (exit code %s)", procs[reader].pid, code)
                 continue
