@@ -32,7 +32,7 @@ from intents.validation import OrderValidator
 from settlement.chain_reader import ChainMismatchError, RpcChainReader, verify_chain
 from settlement.deployment import Deployment
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
-from solver.engines.workers import cores, set_workers
+from solver.engines.workers import cores, set_workers, warm_up, worker_count
 from solver.errors import SolverError
 from solver.leader import leadership_for
 from solver.network import NetworkSettings, running_network, settings_from_args
@@ -220,6 +220,8 @@ def serve_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         log.error("cannot start: %s", exc)
         return 2
+    if worker_count() > 1:
+        warm_up()  # the engines' workers start from a fork server (the node runs threads)
     with _devnet_if_needed(args) as devnet:
         try:
             config = resolve_config(args, devnet)

@@ -19,7 +19,7 @@ from solver.auction_file import AuctionFormatError, load_auction
 from solver.checks import passing_solutions
 from solver.dto_convert import solution_to_dto
 from solver.engines import UnknownEngine, make_engine, solve_all
-from solver.engines.workers import set_workers
+from solver.engines.workers import set_workers, warm_up, worker_count
 from solver.model import now
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,8 @@ def solve_engine_command(args: argparse.Namespace) -> int:
     except (UnknownEngine, ValueError) as exc:
         print(f"tributary solve-engine: {exc}", file=sys.stderr)
         return 2
+    if worker_count() > 1:
+        warm_up()  # solves run in a thread: the workers start from a fork server
     logger.info(
         "solver engine (%s) on http://%s:%d",
         ", ".join(e.name for e in engines),
