@@ -38,20 +38,16 @@ it drops nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from intents.order import OrderClass, OrderKind
+from routing.graph import TokenGraph
 from routing.pool import TokenAddress
-from solver.model import SETTLEMENT_OVERHEAD_GAS, Order
+from solver.fee_price import PRICE_BASE
+from solver.model import SETTLEMENT_OVERHEAD_GAS, Auction, Order
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from solver.engines.single_order import OrderFiller
-
-PRICE_BASE = 10**18
-"""Reference prices are native wei per ``10**18`` base units."""
 MARGINAL_SLACK = 1e-6
 """Relative slack on float marginal rates before an order is dropped as out of the money."""
 GAS_MARGIN = 0.5
@@ -80,10 +76,23 @@ class Screened:
     """The orders that pass, most valuable first."""
 
 
+class Filler(Protocol):
+    """What the screen reads of ``single_order.OrderFiller``."""
+
+    auction: Auction
+    graph: TokenGraph
+
+    def promise(self, order: Order) -> float: ...
+
+    def rate(self, sell: TokenAddress, buy: TokenAddress, level: int | None = None) -> float: ...
+
+    def fee(self, order: Order, route_gas: int) -> int | None: ...
+
+
 class GasScreen:
     """Estimates over one ``OrderFiller``'s graph, rates and fee prices."""
 
-    def __init__(self, filler: OrderFiller) -> None:
+    def __init__(self, filler: Filler) -> None:
         self.filler = filler
         self._min_gas: dict[TokenAddress, int] = {}
 

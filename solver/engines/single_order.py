@@ -50,7 +50,7 @@ from routing.route import OrderKind as RouteKind
 from solver.engines.base import Deadline, token_graph
 from solver.engines.screen import GasScreen, Screened
 from solver.engines.stats import SolveStats
-from solver.engines.workers import FillerSpec, fill_in_workers, worker_count
+from solver.engines.workers import fill_in_workers, worker_count, worth_starting
 from solver.fee_price import FeePrices
 from solver.model import (
     SETTLEMENT_OVERHEAD_GAS,
@@ -522,6 +522,27 @@ def base_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]
     return path_routing.base_paths(graph, order.sell_token, order.buy_token)
 
 
+@dataclass(frozen=True, slots=True)
+class FillerSpec:
+    """How an engine builds its ``OrderFiller`` (picklable: a worker builds its own)."""
+
+    make_route: Callable[[TokenGraph], RouteFn]
+    search_paths: PathsFn
+    refine_steps: int = 0
+    max_hops: int = 3
+
+    def build(self, auction: Auction, graph: TokenGraph, deadline: Deadline) -> OrderFiller:
+        return OrderFiller(
+            auction,
+            graph,
+            self.make_route(graph),
+            deadline,
+            search_paths=self.search_paths,
+            refine_steps=self.refine_steps,
+            max_hops=self.max_hops,
+        )
+
+
 MIN_PARALLEL = 8
 """Fewer screened candidates than this are routed in-process (workers would cost more)."""
 
@@ -529,7 +550,8 @@ MIN_PARALLEL = 8
 class SingleOrderEngine:
     """One solution per fillable order: screened along ``search_paths``, routed by
     ``make_route(graph)``, in ``workers`` processes (``None``: ``workers.worker_count()``;
-    1: in-process). ``last_stats``: what the last solve did."""
+    1, few candidates, or too little time left: in-process). ``last_stats``: what the last
+    solve did."""
 
     def __init__(self, name: str, spec: FillerSpec, *, workers: int | None = None) -> None:
         self._name = name
@@ -547,7 +569,7 @@ class SingleOrderEngine:
         filler = self.spec.build(auction, token_graph(auction), deadline)
         screened = filler.candidates()
         count = self.workers or worker_count()
-        if count > 1 and len(screened.ranked) >= MIN_PARALLEL:
+        if count > 1 and len(screened.ranked) >= MIN_PARALLEL and worth_starting(deadline):
             outcome = fill_in_workers(self.spec, filler, screened.ranked, count)
             fills, routed = outcome.fills, outcome.routed
         else:

@@ -37,7 +37,7 @@ import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from routing.graph import TokenGraph
 from solver.engines.base import Deadline, token_graph
@@ -45,8 +45,6 @@ from solver.model import Auction, Order
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
-
-    from solver.engines.single_order import OrderFiller, PathsFn, RoutedFill, RouteFn
 
 logger = logging.getLogger(__name__)
 
@@ -89,32 +87,24 @@ def worker_count() -> int:
     return _count if _count is not None else cores()
 
 
-@dataclass(frozen=True, slots=True)
-class FillerSpec:
-    """How an engine builds its ``OrderFiller`` (picklable: a worker builds its own)."""
+class Filler(Protocol):
+    """What a worker uses of ``single_order.OrderFiller``."""
 
-    make_route: Callable[[TokenGraph], RouteFn]
-    search_paths: PathsFn
-    refine_steps: int = 0
-    max_hops: int = 3
+    auction: Auction
+    deadline: Deadline
 
-    def build(self, auction: Auction, graph: TokenGraph, deadline: Deadline) -> OrderFiller:
-        from solver.engines.single_order import OrderFiller
+    def fill_safely(self, order: Order) -> Any: ...
 
-        return OrderFiller(
-            auction,
-            graph,
-            self.make_route(graph),
-            deadline,
-            search_paths=self.search_paths,
-            refine_steps=self.refine_steps,
-            max_hops=self.max_hops,
-        )
+
+class Recipe(Protocol):
+    """How a worker builds its filler (``single_order.FillerSpec``; picklable)."""
+
+    def build(self, auction: Auction, graph: TokenGraph, deadline: Deadline) -> Filler: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    fills: list[RoutedFill]
+    fills: list[Any]
     """In ranked order."""
     routed: int
     """Orders whose routing finished before the deadline."""
@@ -129,14 +119,25 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
+MIN_BUDGET_S = {"fork": 0.2, "forkserver": 1.0}
+"""Less time left than this, and the loop runs in-process: starting workers (a fork of the
+built snapshot: a few milliseconds; a fork server's worker: about 0.3 s to unpickle the
+snapshot and build its token graph) would eat the budget."""
+
+
+def worth_starting(deadline: Deadline) -> bool:
+    """Is there time enough left for workers to pay for their start?"""
+    return deadline.left() >= MIN_BUDGET_S[start_method()]
+
+
 def start_method() -> str:
     """``fork`` when this process runs one thread, else ``forkserver``."""
     return "fork" if threading.active_count() == 1 else "forkserver"
 
 
 def fill_in_workers(
-    spec: FillerSpec,
-    filler: OrderFiller,
+    spec: Recipe,
+    filler: Filler,
     ranked: Sequence[Order],
     count: int,
     method: str | None = None,
@@ -175,13 +176,11 @@ def fill_in_workers(
     return Outcome(fills, len(found))
 
 
-def _collect(
-    procs: dict[Connection, BaseProcess], deadline: Deadline
-) -> dict[int, RoutedFill | None]:
+def _collect(procs: dict[Connection, BaseProcess], deadline: Deadline) -> dict[int, Any]:
     """Index -> fill (``None``: not fillable) for every order a worker finished, until all
     are done or gone, or the deadline. Each worker sends on its own pipe, synchronously: a
     fill sent is a fill received, whatever becomes of the worker after."""
-    found: dict[int, RoutedFill | None] = {}
+    found: dict[int, Any] = {}
     open_ = set(procs)
     while open_ and not deadline.passed():
         for ready in wait(list(open_), timeout=max(deadline.left(), 0.0)):
@@ -211,7 +210,7 @@ def _stop(procs: dict[Connection, BaseProcess]) -> None:
         reader.close()
 
 
-def _forked(filler: OrderFiller, ranked: Sequence[Order], next_index: Any, out: Connection) -> None:
+def _forked(filler: Filler, ranked: Sequence[Order], next_index: Any, out: Connection) -> None:
     _serve(filler, ranked, next_index, out)
 
 
@@ -225,7 +224,7 @@ def _spawned(snapshot: bytes, next_index: Any, out: Connection) -> None:
     _serve(filler, [orders[uid] for uid in uids], next_index, out)
 
 
-def _serve(filler: OrderFiller, ranked: Sequence[Order], next_index: Any, out: Connection) -> None:
+def _serve(filler: Filler, ranked: Sequence[Order], next_index: Any, out: Connection) -> None:
     """Take the next ranked order until none is left or the deadline, send each fill."""
     while not filler.deadline.passed():
         with next_index.get_lock():
