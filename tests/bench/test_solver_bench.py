@@ -56,7 +56,7 @@ def test_report_renders(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     ratio = re.search(r"score ratio ([\d.]+|n/a)", out)
     assert ratio is not None and (ratio.group(1) == "n/a" or float(ratio.group(1)) >= 1.0)
     assert "all engine sets' bids" in out and "`baseline`'s bids alone" in out
-    run = re.search(r"^\| 1 \| ([\d.]+) \| (\d+) \| (\d+) \| (\d+) \| 1 \|", out, re.M)
+    run = re.search(r"^\| 1 \| ([\d.]+) \| (\d+) \| (\d+) \| (\d+) \| \d+ \|", out, re.M)
     assert run is not None, out
     assert 0 < float(run.group(1)) < 30 and int(run.group(2)) > 50  # MiB
     (figures,) = json.loads((tmp_path / "f.json").read_text())
