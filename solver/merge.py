@@ -37,12 +37,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from intents.order import OrderKind
 from intents.types import OrderUid
 from routing.pool import PoolId, TokenAddress
 from routing.route import Leg
 from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_solution
 from solver.competition import Pair, is_fair, reference_scores
-from solver.merge_legs import PoolState, ReplayFailed, replay_fixed, replay_route
+from solver.merge_legs import PoolState, Replayed, ReplayFailed, replay_fixed, replay_route
 from solver.merge_prices import PairFlow, component_prices, pair_ratio
 from solver.model import Auction, Order, Solution, Trade, settlement_gas
 from solver.scoring import ScoringError, bid, score_trades
@@ -55,6 +56,12 @@ settlement fits in a block beside other transactions and a block can hold two wi
 (the builder, not the solver, decides what else goes in)."""
 MAX_BINS = 10
 """Merged solutions per auction: the winners the fair combinatorial auction picks."""
+BUY_TOP_UPS = 4
+"""Times a buy order's route, replayed on pools earlier legs moved, is given more input to
+produce what the order buys."""
+TOP_UP_MARGIN = Fraction(1, 10**9)
+"""Relative extra input per top-up (the pools' curves are concave: the first guess falls
+short)."""
 PRICE_BITS_MARGIN = 2
 """Prices are at least this many bits above the largest amount of their tree, so rounding
 a price costs no user a base unit."""
@@ -222,7 +229,7 @@ class _Bin:
         order = checked.order
         legs: tuple[Leg, ...] = unit.solution.legs
         if state is not None:
-            replayed = replay_route(state, legs, order.sell_token)
+            replayed = self._replay(state, legs, order, checked.trade.executed)
             legs, net = replayed.legs, dict(replayed.net)
         else:
             net = _net(legs)
@@ -231,6 +238,25 @@ class _Bin:
             return None
         flow = PairFlow(order.kind, checked.trade.executed, spent, produced)
         return _Step(unit, legs, _Member(order, checked.trade, legs, flow), state)
+
+    def _replay(
+        self, state: PoolState, legs: Sequence[Leg], order: Order, executed: int
+    ) -> Replayed:
+        """The route replayed on ``state``; a buy order's route, if it now produces less
+        than the order buys, with its inputs raised until it does (at most
+        ``BUY_TOP_UPS`` times)."""
+        base = state.fork()
+        replayed = replay_route(state, legs, order.sell_token)
+        scale = Fraction(1)
+        for _ in range(BUY_TOP_UPS if order.kind is OrderKind.BUY else 0):
+            produced = replayed.net.get(order.buy_token, 0)
+            if produced >= executed or produced <= 0:
+                break
+            scale = scale * executed / produced * (1 + TOP_UP_MARGIN)
+            attempt = base.fork()
+            replayed = replay_route(attempt, legs, order.sell_token, scale)
+            state.changed, state.totals = attempt.changed, attempt.totals
+        return replayed
 
     def _plan(self, step: _Step) -> _Plan | None:
         """The tree the step joins, priced; ``None`` unless every order's limit holds,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 from routing.pool import Pool, PoolId, PoolMathError, TokenAddress
 from routing.route import Leg
@@ -120,10 +121,13 @@ class Replayed:
     net: Mapping[TokenAddress, int]
 
 
-def replay_route(state: PoolState, legs: Sequence[Leg], source: TokenAddress) -> Replayed:
+def replay_route(
+    state: PoolState, legs: Sequence[Leg], source: TokenAddress, scale: Fraction = Fraction(1)
+) -> Replayed:
     """Replay one order's route on ``state`` (modified in place): legs out of ``source``
-    keep their inputs, a leg out of another token gets its original share of what the
-    legs before it now produce of that token; every output is what the pool pays now."""
+    take their inputs times ``scale`` (rounded up), a leg out of another token gets its
+    original share of what the legs before it now produce of that token; every output is
+    what the pool pays now."""
     produced: dict[TokenAddress, int] = {}
     produced_before: dict[TokenAddress, int] = {}
     spent: dict[TokenAddress, int] = {}
@@ -131,7 +135,7 @@ def replay_route(state: PoolState, legs: Sequence[Leg], source: TokenAddress) ->
     net: dict[TokenAddress, int] = {}
     for leg in legs:
         token = leg.token_in
-        amount = leg.amount_in
+        amount = -(-leg.amount_in * scale.numerator // scale.denominator)
         if token != source:
             had, has = produced_before.get(token, 0), produced.get(token, 0)
             if had <= 0:

@@ -51,8 +51,9 @@ class PairFlow:
 def pair_ratio(flows: Iterable[PairFlow]) -> Fraction | None:
     """The largest ``price[sell] / price[buy]`` at which the pair's orders are paid out of
     what their legs produce (see the module docstring); ``None`` if there is none."""
-    sells = [f for f in flows if f.kind is OrderKind.SELL]
-    buys = [f for f in flows if f.kind is OrderKind.BUY]
+    found = list(flows)
+    sells = [f for f in found if f.kind is OrderKind.SELL]
+    buys = [f for f in found if f.kind is OrderKind.BUY]
     produced = sum(f.produced for f in sells) + sum(f.produced for f in buys)
     bought = sum(f.executed for f in buys)
     bounds: list[Fraction] = []
