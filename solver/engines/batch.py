@@ -23,8 +23,8 @@
 6. The answer: the merged solutions, the kept CoW solutions and the ``optimal`` solutions
    of every other order (they set the single-pair references and may win other pairs).
 
-Time: the CoW groups take at most ``COW_SHARE`` of it, ``MERGE_SHARE`` is kept for the
-merge, the per-order routing has the rest.
+Time: no CoW group is started after ``COW_SHARE`` of it (one under way finishes),
+``MERGE_SHARE`` is kept for the merge, the per-order routing has the rest.
 """
 
 from __future__ import annotations
@@ -138,10 +138,14 @@ class BatchEngine:
         started = time.perf_counter()
         left = auction.deadline - now()
         cow_deadline = Deadline(auction.with_deadline(auction.deadline - left * (1 - COW_SHARE)))
+        routing_deadline = auction.deadline - left * MERGE_SHARE
         graph = token_graph(auction)
         router = Router(graph, self._config)
         groups = cow_groups(auction, graph)
-        clearer = _Clearer(auction, graph, router, cow_deadline)
+        # no new group starts after the CoW share; one under way routes until the merge
+        clearer = _Clearer(
+            auction, graph, router, Deadline(auction.with_deadline(routing_deadline))
+        )
         found: list[CowMatch] = []
         for index, (kind, members) in enumerate(groups):
             if cow_deadline.passed():
@@ -165,7 +169,7 @@ class BatchEngine:
             rest = replace(
                 auction,
                 orders=tuple(o for o in auction.orders if o.uid not in taken),
-                deadline=auction.deadline - left * MERGE_SHARE,
+                deadline=routing_deadline,
             )
             solutions += self._optimal.solve(rest)
         merged = merge_solutions(auction, solutions, stop=Deadline(auction).passed)

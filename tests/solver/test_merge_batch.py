@@ -7,19 +7,15 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from fractions import Fraction
-from types import MappingProxyType
 
-from intents.order import OrderClass, OrderKind
-from intents.types import Address, OrderUid
-from routing.liquidity import Snapshot, TokenInfo
 from routing.pool import PoolId, TokenAddress
 from routing.uniswap_v2 import ConstantProductPool
 from solver.checks import check_solution
 from solver.competition import arbitrate
 from solver.engines.batch import BatchEngine
-from solver.model import Auction, Order, Token
+from solver.model import Auction, Order
 from solver.scoring import bid
-from tests.solver.engine_fixtures import model_order
+from tests.solver.engine_fixtures import numbered_order, snapshot_auction
 
 E18 = 10**18
 D = TokenAddress("0x" + "d1" * 20)
@@ -36,40 +32,17 @@ POOLS = (
 
 
 def _auction(*orders: Order) -> Auction:
-    gas_price = 20 * 10**9
-    return Auction(
-        id="1",
-        orders=orders,
-        tokens=MappingProxyType({t: Token(t, 18, None, p, 0, True) for t, p in REFERENCE.items()}),
-        liquidity=Snapshot(
-            pools=POOLS,
-            tokens={t: TokenInfo(t, 18, None, p) for t, p in REFERENCE.items()},
-            gas_price=gas_price,
-            native_token=D,
-        ),
-        gas_price=gas_price,
-        deadline=datetime(2030, 1, 1, tzinfo=UTC),
-    )
-
-
-def _order(
-    n: int, sell: TokenAddress, buy: TokenAddress, sell_amount: int, buy_amount: int
-) -> Order:
-    return model_order(
-        OrderUid(bytes([n]) * 56),
-        Address("0x" + f"{n:02x}" * 20),
-        sell,
-        buy,
-        sell_amount,
-        buy_amount,
-        OrderKind.SELL,
-        order_class=OrderClass.MARKET,
+    return snapshot_auction(
+        orders, POOLS, REFERENCE, 20 * 10**9, D, datetime(2030, 1, 1, tzinfo=UTC)
     )
 
 
 def test_a_cow_and_routed_orders_settle_in_one_merged_solution() -> None:
-    cow = [_order(1, D, E, 10 * E18, 19 * E18), _order(2, E, D, 20 * E18, 9 * E18)]
-    routed = [_order(3, X, Y, E18, E18 * 9 // 10), _order(4, Y, Z, E18, E18 * 9 // 10)]
+    cow = [numbered_order(1, D, E, 10 * E18, 19 * E18), numbered_order(2, E, D, 20 * E18, 9 * E18)]
+    routed = [
+        numbered_order(3, X, Y, E18, E18 * 9 // 10),
+        numbered_order(4, Y, Z, E18, E18 * 9 // 10),
+    ]
     auction = _auction(*cow, *routed)
     solutions = BatchEngine().solve(auction)
     merged = [s for s in solutions if len(s.trades) == 4]
