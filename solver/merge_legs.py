@@ -32,6 +32,7 @@ from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
 from routing.uniswap_v3 import ConcentratedLiquidityPool
 from solver.checks import swap_leg
+from solver.errors import SolverError
 
 STATEFUL = (ConstantProductPool, ConcentratedLiquidityPool)
 """The pool kinds ``solver.checks`` re-simulates leg by leg on the state the legs before
@@ -41,8 +42,10 @@ Direction = tuple[PoolId, TokenAddress, TokenAddress]
 """A stateless pool and the direction it is swapped in."""
 
 
-class ReplayFailed(Exception):
+class ReplayFailed(SolverError, ArithmeticError):
     """The legs cannot run on the pools as they are now (internal to ``solver.merge``)."""
+
+    code = "ReplayFailed"
 
 
 @dataclass(slots=True)
