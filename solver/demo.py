@@ -3,7 +3,7 @@ posted to a running node, followed until final, and how each was filled.
 
 The intents trade WETH against the token of the deepest seeded WETH pair, priced from that
 pair's reserves: a market-like sell, a coincidence of wants (two users selling each other's
-token within 0.5% of the pair's price: matched against each other when that pays them more
+token within 1% of the pair's price: matched against each other when that pays them more
 than routing each alone, routed otherwise), a partially fillable limit sell, and a buy
 order.
 """
@@ -104,10 +104,10 @@ def demo_intents(deployment: Deployment, pool: dto.ConstantProductPool) -> list[
             "market sell WETH", a[0], limit_order(a[0].address, weth, token, unit, at * 9 // 10)
         ),
         Intent(
-            "CoW: sells WETH", a[1], limit_order(a[1].address, weth, token, unit, at * 995 // 1000)
+            "CoW: sells WETH", a[1], limit_order(a[1].address, weth, token, unit, at * 99 // 100)
         ),
         Intent(
-            "CoW: sells token", a[2], limit_order(a[2].address, token, weth, at, unit * 995 // 1000)
+            "CoW: sells token", a[2], limit_order(a[2].address, token, weth, at, unit * 99 // 100)
         ),
         Intent(
             "partially fillable limit sell",

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from intents.order import OrderClass, OrderKind
 from intents.types import Address, OrderUid
-from routing.liquidity import Pools
+from routing.liquidity import Pools, Snapshot, TokenInfo
 from routing.pool import Pool, PoolId, TokenAddress
 from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
@@ -75,6 +75,56 @@ def model_auction(
         orders=tuple(orders),
         tokens=MappingProxyType(tokens),
         liquidity=Pools(tuple(pools)),
+        gas_price=gas_price,
+        deadline=deadline,
+    )
+
+
+def numbered_order(
+    n: int,
+    sell: TokenAddress,
+    buy: TokenAddress,
+    sell_amount: int,
+    buy_amount: int,
+    kind: OrderKind = OrderKind.SELL,
+    *,
+    partial: bool = False,
+    order_class: OrderClass = OrderClass.MARKET,
+) -> Order:
+    """Order ``n``: its uid and owner made from ``n``."""
+    return model_order(
+        OrderUid(bytes([n]) * 56),
+        Address("0x" + f"{n:02x}" * 20),
+        sell,
+        buy,
+        sell_amount,
+        buy_amount,
+        kind,
+        partial=partial,
+        order_class=order_class,
+    )
+
+
+def snapshot_auction(
+    orders: Sequence[Order],
+    pools: Sequence[Pool],
+    prices: Mapping[TokenAddress, int],
+    gas_price: int,
+    native_token: TokenAddress,
+    deadline: datetime,
+) -> Auction:
+    """``model_auction`` with its liquidity as a snapshot (tokens, gas price, native token),
+    as an auction file gives it."""
+    return Auction(
+        id="1",
+        orders=tuple(orders),
+        tokens=MappingProxyType({t: Token(t, 18, None, p, 0, True) for t, p in prices.items()}),
+        liquidity=Snapshot(
+            pools=tuple(pools),
+            tokens={t: TokenInfo(t, 18, None, p) for t, p in prices.items()},
+            gas_price=gas_price,
+            native_token=native_token,
+        ),
         gas_price=gas_price,
         deadline=deadline,
     )

@@ -11,15 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
-from types import MappingProxyType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intents.order import OrderClass, OrderKind
-from intents.types import Address, OrderUid
-from routing.liquidity import Snapshot, TokenInfo
 from routing.pool import PoolId, TokenAddress
 from routing.uniswap_v2 import ConstantProductPool
 from solver.checks import check_solution
@@ -31,12 +28,11 @@ from solver.model import (
     Auction,
     Order,
     Solution,
-    Token,
     Trade,
     gas_fee,
     settlement_gas,
 )
-from tests.solver.engine_fixtures import model_order
+from tests.solver.engine_fixtures import numbered_order, snapshot_auction
 
 E18 = 10**18
 D = TokenAddress("0x" + "d1" * 20)
@@ -50,18 +46,8 @@ ELSEWHERE = ConstantProductPool(id=PoolId("xy"), tokens=(X, Y), reserves=(10**24
 
 
 def _auction(*orders: Order, gas_price: int = GAS_PRICE) -> Auction:
-    return Auction(
-        id="1",
-        orders=orders,
-        tokens=MappingProxyType({t: Token(t, 18, None, p, 0, True) for t, p in REFERENCE.items()}),
-        liquidity=Snapshot(
-            pools=(ELSEWHERE,),
-            tokens={t: TokenInfo(t, 18, None, p) for t, p in REFERENCE.items()},
-            gas_price=gas_price,
-            native_token=D,
-        ),
-        gas_price=gas_price,
-        deadline=datetime(2030, 1, 1, tzinfo=UTC),
+    return snapshot_auction(
+        orders, (ELSEWHERE,), REFERENCE, gas_price, D, datetime(2030, 1, 1, tzinfo=UTC)
     )
 
 
@@ -76,17 +62,9 @@ def _order(
     partial: bool = False,
     order_class: OrderClass = OrderClass.LIMIT,
 ) -> Order:
-    """Order ``n`` (uid and owner from ``n``), a ``limit`` order unless told."""
-    return model_order(
-        OrderUid(bytes([n]) * 56),
-        Address("0x" + f"{n:02x}" * 20),
-        sell,
-        buy,
-        sell_amount,
-        buy_amount,
-        kind,
-        partial=partial,
-        order_class=order_class,
+    """Order ``n``, a ``limit`` order unless told."""
+    return numbered_order(
+        n, sell, buy, sell_amount, buy_amount, kind, partial=partial, order_class=order_class
     )
 
 
