@@ -67,7 +67,7 @@ from solver.model import Auction, Solution, now
 from solver.scoring import ScoringError, bid, native_value, surplus
 
 DEFAULT_AUCTION = "../shared/data/auctions/mainnet-7400681.json"  # as `make bench`
-ENGINE_SETS = ("baseline", "optimal", "batch", "batch,optimal")
+ENGINE_SETS = ("baseline", "optimal", "batch", "batch,optimal", "baseline,optimal,batch")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from routing.sanity import DEFAULT_MAX_DEVIATION
-from solver.engines.base import Engine
+from solver.engines.base import BuildsOnEarlier, Engine
 from solver.engines.sanity import PriceSanity
 from solver.errors import SolverError
 from solver.internalization import with_buffer_internalizations
@@ -53,13 +53,19 @@ def make_engine(
 
 def solve_all(engines: Sequence[Engine], auction: Auction) -> list[Solution]:
     """Every engine's solutions for ``auction``, renumbered ``0..n-1``, each with the legs
-    CoW's rule allows internalized (``solver.internalization``). The engines run one after
-    the other, each with an equal share of the time left to the deadline."""
+        CoW's rule allows internalized (``solver.internalization``). The engines run one after
+        the other, each with an equal share of the time left to the deadline; an engine that
+    builds on earlier solutions (``BuildsOnEarlier``: ``batch``) is given those found before
+    it, and adds its own."""
     solutions: list[Solution] = []
     for index, engine in enumerate(engines):
         share = (auction.deadline - now()) / (len(engines) - index)
         try:
-            found = engine.solve(auction.with_deadline(min(auction.deadline, now() + share)))
+            due = auction.with_deadline(min(auction.deadline, now() + share))
+            if isinstance(engine, BuildsOnEarlier) and solutions:
+                found = engine.solve_after(due, solutions)
+            else:
+                found = engine.solve(due)
         except Exception:  # one engine's bug must not cost the others' solutions
             logger.exception("engine %s failed on auction %s", engine.name, auction.id)
             continue

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from routing.graph import TokenGraph
 from routing.pool import Pool, TokenAddress
@@ -27,6 +28,15 @@ class Engine(Protocol):
     def name(self) -> str: ...
 
     def solve(self, auction: Auction) -> list[Solution]: ...
+
+
+@runtime_checkable
+class BuildsOnEarlier(Protocol):
+    """An engine that also takes the solutions engines before it found for the same
+    auction (``solve_all``): the ``batch`` engine merges them into settlements of many
+    orders and measures its merged pairs against them."""
+
+    def solve_after(self, auction: Auction, earlier: Sequence[Solution]) -> list[Solution]: ...
 
 
 class Deadline:

@@ -135,6 +135,13 @@ class BatchEngine:
         return "batch"
 
     def solve(self, auction: Auction) -> list[Solution]:
+        return self.solve_after(auction, ())
+
+    def solve_after(self, auction: Auction, earlier: Sequence[Solution]) -> list[Solution]:
+        """Its CoW and per-order solutions and the merged ones; ``earlier`` solutions of
+        the auction (other engines', ``solve_all``) are merged too and count as the
+        references merged pairs must reach, and the orders they fill are not routed
+        again (they are not returned: their engines propose them)."""
         started = time.perf_counter()
         left = auction.deadline - now()
         cow_deadline = Deadline(auction.with_deadline(auction.deadline - left * (1 - COW_SHARE)))
@@ -166,13 +173,14 @@ class BatchEngine:
         cow_seconds = time.perf_counter() - started
         solutions = [m.solution for m in chosen]
         if self._route_rest:
+            routed = taken | {t.order for s in earlier for t in s.trades}
             rest = replace(
                 auction,
-                orders=tuple(o for o in auction.orders if o.uid not in taken),
+                orders=tuple(o for o in auction.orders if o.uid not in routed),
                 deadline=routing_deadline,
             )
             solutions += self._optimal.solve(rest)
-        merged = merge_solutions(auction, solutions, stop=Deadline(auction).passed)
+        merged = merge_solutions(auction, [*solutions, *earlier], stop=Deadline(auction).passed)
         solutions = [replace(s, id=i) for i, s in enumerate(merged + solutions)]
         seconds = time.perf_counter() - started
         self.last_report = BatchReport(

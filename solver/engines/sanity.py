@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 from intents.order import OrderKind
@@ -29,7 +29,7 @@ from routing.sanity import (
     scientific,
     with_sane_pools,
 )
-from solver.engines.base import Engine
+from solver.engines.base import BuildsOnEarlier, Engine
 from solver.model import Auction, Solution, trade_execution
 
 logger = logging.getLogger(__name__)
@@ -130,9 +130,17 @@ class PriceSanity:
         return self.inner.name
 
     def solve(self, auction: Auction) -> list[Solution]:
+        return self.solve_after(auction, ())
+
+    def solve_after(self, auction: Auction, earlier: Sequence[Solution]) -> list[Solution]:
+        """``inner``'s sane solutions, given ``earlier`` when it builds on them."""
         sane = sane_auction(auction, self.bound)
+        if isinstance(self.inner, BuildsOnEarlier) and earlier:
+            proposed = self.inner.solve_after(sane, earlier)
+        else:
+            proposed = self.inner.solve(sane)
         kept: list[Solution] = []
-        for solution in self.inner.solve(sane):
+        for solution in proposed:
             found = solution_deviation(solution, sane, self.bound)
             if found is None:
                 kept.append(solution)

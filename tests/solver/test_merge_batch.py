@@ -12,6 +12,7 @@ from routing.pool import PoolId, TokenAddress
 from routing.uniswap_v2 import ConstantProductPool
 from solver.checks import check_solution
 from solver.competition import arbitrate
+from solver.engines import make_engine, solve_all
 from solver.engines.batch import BatchEngine
 from solver.model import Auction, Order
 from solver.scoring import bid
@@ -61,3 +62,26 @@ def test_a_cow_and_routed_orders_settle_in_one_merged_solution() -> None:
     ranking = arbitrate(bids)
     assert not ranking.unfair
     assert [len(w.solution.trades) for w in ranking.winners] == [4]
+
+
+def test_solve_all_hands_batch_the_earlier_engines_fills_to_merge() -> None:
+    """Run after ``baseline`` (``solve_all``), ``batch`` merges baseline's fills, does not
+    route their orders again, and does not propose them a second time."""
+    orders = [
+        numbered_order(3, X, Y, E18, E18 * 9 // 10),
+        numbered_order(4, Y, Z, E18, E18 * 9 // 10),
+    ]
+    auction = _auction(*orders)
+    solutions = solve_all([make_engine("baseline"), make_engine("batch")], auction)
+    by_engine: dict[str, list[frozenset[bytes]]] = {}
+    for solution in solutions:
+        check_solution(auction, solution, solver=solution.engine)
+        uids = frozenset(t.order for t in solution.trades)
+        by_engine.setdefault(solution.engine, []).append(uids)
+    both = frozenset(o.uid for o in orders)
+    assert sorted(map(len, by_engine["baseline"])) == [1, 1]
+    # batch's only answer is the merge of baseline's two fills
+    assert by_engine["batch"] == [both]
+    merged = next(s for s in solutions if s.engine == "batch")
+    alone = [s for s in solutions if s.engine == "baseline"]
+    assert merged.gas < sum(s.gas for s in alone)
