@@ -153,7 +153,10 @@ def _build_parser() -> argparse.ArgumentParser:
     solve = sub.add_parser("solve", help="solve an auction file and print the solutions JSON")
     solve.add_argument("--auction", required=True, help="auction JSON (legacy or solver format)")
     solve.add_argument(
-        "--engine", default="optimal", help="engine(s): baseline, optimal, batch (comma-separated)"
+        "--engine",
+        default="baseline,optimal,batch",
+        help="engine(s), run one after the other: baseline, optimal, batch (comma-separated; "
+        "batch last merges the others' fills; default: as the node)",
     )
     solve.add_argument(
         "--time-limit", type=float, default=3.0, help="seconds until the answer (default 3)"
@@ -167,7 +170,10 @@ def _build_parser() -> argparse.ArgumentParser:
     solve_engine.add_argument("--host", default="127.0.0.1", help="address to listen on")
     solve_engine.add_argument("--port", type=int, default=8090, help="port to listen on")
     solve_engine.add_argument(
-        "--engine", default="optimal", help="engine(s): baseline, optimal, batch (comma-separated)"
+        "--engine",
+        default="baseline,optimal,batch",
+        help="engine(s), run one after the other: baseline, optimal, batch (comma-separated; "
+        "batch last merges the others' fills; default: as the node)",
     )
     _add_price_deviation(solve_engine)
     _add_workers(solve_engine, "all cores")
