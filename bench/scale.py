@@ -25,10 +25,10 @@ from pathlib import Path
 import solver
 from bench.generate import FACING, Settings, generate
 from bench.process_tree import ProcessRun, run_measured
+from solver.model import MAX_SETTLEMENT_GAS
 
-GAS_LIMIT = 15_000_000
-"""Default gas limit of one settlement (``--gas-limit``): a share of the block gas limit, until
-the solver names its own constant."""
+GAS_LIMIT = MAX_SETTLEMENT_GAS
+"""Default gas limit of one settlement (``--gas-limit``): the solver's own."""
 MARKETS = {"default": "normal", "busy": "busy"}
 """``--market`` -> ``bench.generate``'s facing preset."""
 MEMORY_TARGET = 2**30

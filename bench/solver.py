@@ -59,7 +59,7 @@ from bench.scale import (
 )
 from intents.order import OrderKind
 from solver.auction_file import load_auction
-from solver.checks import CheckedTrade, SolutionRejected, check_solution
+from solver.checks import CheckedTrade, Rejection, SolutionRejected, check_solution
 from solver.competition import Bid
 from solver.engines import make_engine, solve_all
 from solver.engines.base import forget_token_graph
@@ -130,17 +130,17 @@ def evaluate(
     over = 0
     for solution in solutions:
         try:
-            checked = check_solution(auction, solution, solver=engines)
+            checked = check_solution(auction, solution, solver=engines, gas_limit=gas_limit)
             made = bid(engines, solution, checked, auction)
             gained = sum(surplus_native(t, auction) for t in checked)
         except SolutionRejected as error:
-            rejected[str(error.code)] = rejected.get(str(error.code), 0) + 1
+            if error.code is Rejection.GAS_LIMIT_EXCEEDED:
+                over += 1
+            else:
+                rejected[str(error.code)] = rejected.get(str(error.code), 0) + 1
             continue
         except ScoringError as error:
             rejected[error.code] = rejected.get(error.code, 0) + 1
-            continue
-        if solution.gas > gas_limit:
-            over += 1
             continue
         bids.append((made, gained, frozenset(t.order.uid for t in checked)))
     taken: set[bytes] = set()

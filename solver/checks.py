@@ -41,6 +41,7 @@ from routing.uniswap_v3 import ConcentratedLiquidityPool
 from solver.errors import SolverError
 from solver.internalization import buffer_shortfalls, untrusted_inputs
 from solver.model import (
+    MAX_SETTLEMENT_GAS,
     Auction,
     Order,
     Solution,
@@ -78,6 +79,7 @@ class Rejection(enum.StrEnum):
     UNSUPPORTED_SOLUTION = "UnsupportedSolution"
     NON_BUFFERABLE_TOKENS_USED = "NonBufferableTokensUsed"
     INSUFFICIENT_BUFFER = "InsufficientBuffer"
+    GAS_LIMIT_EXCEEDED = "GasLimitExceeded"
 
 
 class SolutionRejected(SolverError, ValueError):
@@ -378,11 +380,23 @@ def _log_rejection(solver: str, solution: Solution, error: SolutionRejected) -> 
 
 
 def check_solution(
-    auction: Auction, solution: Solution, *, solver: str, now: int | None = None
+    auction: Auction,
+    solution: Solution,
+    *,
+    solver: str,
+    now: int | None = None,
+    gas_limit: int = MAX_SETTLEMENT_GAS,
 ) -> list[CheckedTrade]:
     """Run every check that needs no chain; return the trades as they execute.
-    ``now`` (unix seconds), when given, also rejects orders expired by then."""
+    ``now`` (unix seconds), when given, also rejects orders expired by then; a solution
+    declaring more than ``gas_limit`` gas is rejected (CoW's driver: ``GasLimitExceeded``)."""
     try:
+        if solution.gas > gas_limit:
+            raise SolutionRejected(
+                Rejection.GAS_LIMIT_EXCEEDED,
+                f"the settlement declares {solution.gas:,} gas, more than the {gas_limit:,} "
+                "one settlement may use",
+            )
         checked = _checked(auction, solution, now)
         balances = token_balances(checked, _amm_flows(auction, solution))
         _check_internalization(auction, solution)

@@ -45,15 +45,13 @@ from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_sol
 from solver.competition import Pair, is_fair, reference_scores
 from solver.merge_legs import PoolState, Replayed, ReplayFailed, replay_fixed, replay_route
 from solver.merge_prices import PairFlow, component_prices, pair_ratio
-from solver.model import Auction, Order, Solution, Trade, settlement_gas
+from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
 from solver.scoring import ScoringError, bid, score_trades
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_GAS_LIMIT = 15_000_000
-"""Gas one merged solution may declare: half of mainnet's 30M block gas limit, so a
-settlement fits in a block beside other transactions and a block can hold two winners
-(the builder, not the solver, decides what else goes in)."""
+DEFAULT_GAS_LIMIT = MAX_SETTLEMENT_GAS
+"""Gas one merged solution may declare (``solver.model.MAX_SETTLEMENT_GAS``)."""
 MAX_BINS = 10
 """Merged solutions per auction: the winners the fair combinatorial auction picks."""
 BUY_TOP_UPS = 4

@@ -44,6 +44,13 @@ SETTLEMENT_OVERHEAD_GAS = SETTLEMENT_BASE_GAS + TRADE_GAS
 """Gas of a settlement with one trade beyond its interactions (CoW's ``SETTLEMENT_OVERHEAD``)."""
 
 
+MAX_SETTLEMENT_GAS = 15_000_000
+"""Gas one settlement (one solution) may declare. CoW's driver rejects a solution above
+half the block gas limit or the chain's per-transaction cap, whichever is lower
+(``GasLimitExceeded``; mainnet's EIP-7825 cap is 16,777,215): half of a 30M block, so it
+fits beside other transactions and a block holds two winners."""
+
+
 def settlement_gas(trades: int, interactions_gas: int) -> int:
     """Gas of one settlement of ``trades`` trades whose interactions cost ``interactions_gas``:
     the trades share the base cost."""

@@ -20,7 +20,7 @@ from routing.uniswap_v2 import ConstantProductPool
 from solver import dto
 from solver.checks import Rejection, SolutionRejected, check_solution, verify_solution
 from solver.dto_convert import auction_from_dto
-from solver.model import Auction, Order, Solution, Trade
+from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade
 from tests.solver.engine_fixtures import model_auction, model_order
 from tests.solver.test_dto import UID, _auction, _order
 from tests.solver.test_dto import A as DTO_A
@@ -104,6 +104,15 @@ def test_good_solutions_pass() -> None:
     assert [(t.sold, t.bought) for t in checked] == [(1000, 1000), (1000, 1000)]
     checked = check_solution(AMM, AMM_SOLUTION, solver="test")
     assert [(t.sold, t.bought) for t in checked] == [(1000, AMM_OUT)]
+
+
+def test_a_settlement_over_the_gas_limit_is_rejected() -> None:
+    at_limit = dataclasses.replace(AMM_SOLUTION, gas=MAX_SETTLEMENT_GAS)
+    check_solution(AMM, at_limit, solver="test")
+    over = dataclasses.replace(AMM_SOLUTION, gas=MAX_SETTLEMENT_GAS + 1)
+    assert rejected(AMM, over) is Rejection.GAS_LIMIT_EXCEEDED
+    with pytest.raises(SolutionRejected):
+        check_solution(AMM, AMM_SOLUTION, solver="test", gas_limit=AMM_SOLUTION.gas - 1)
 
 
 def test_empty_solution() -> None:
