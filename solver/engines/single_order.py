@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 from typing import TYPE_CHECKING, NamedTuple
 
 from intents.order import OrderClass, OrderKind
@@ -42,7 +43,7 @@ from intents.types import OrderUid
 from routing import path_routing
 from routing.baseline import baseline_route
 from routing.graph import TokenGraph
-from routing.path_routing import BestRates, route_along
+from routing.path_routing import BestRates, Path, route_along
 from routing.pool import TokenAddress
 from routing.route import NoRoute, Route
 from routing.route import OrderKind as RouteKind
@@ -145,6 +146,8 @@ class OrderFiller:
         """Gas of the order's last route: the first guess of its fee."""
         self.rates = BestRates(graph)
         self.fee_prices = FeePrices(graph)
+        self._paths: dict[tuple[TokenAddress, TokenAddress, int | None], list[Path]] = {}
+        """``best_paths`` per pair and size level (orders on one pair share the search)."""
 
     # -- pruning -------------------------------------------------------------------------
 
@@ -247,9 +250,10 @@ class OrderFiller:
             return _skip(order, "Filled", "nothing left to fill")
         if order.needs_more_than_a_swap:
             return _skip(order, "Unsupported", "needs a flash loan or wrapper")
-        screen_paths = best_paths(self.graph, order)
+        screen_paths = self.best_paths(order)
         if not screen_paths:
             return _skip(order, "NoRoute", "no path between its tokens")
+        self._gas_hint.setdefault(order.uid, self._least_gas(screen_paths))
         screen = self.attempt(
             order, order.remaining, partial(route_along, self.graph, screen_paths)
         )
@@ -269,6 +273,26 @@ class OrderFiller:
         if self.deadline.passed():
             return best
         return self._refine(order, best)
+
+    def best_paths(self, order: Order) -> list[Path]:
+        """``best_paths`` of the order, shared by the orders of its pair and size level."""
+        key = (
+            order.sell_token,
+            order.buy_token,
+            self.graph.level(order.sell_token, order.remaining),
+        )
+        found = self._paths.get(key)
+        if found is None:
+            found = self._paths[key] = best_paths(self.graph, order)
+        return found
+
+    def _least_gas(self, paths: list[Path]) -> int:
+        """The least gas a route along ``paths`` can take (the cheapest pool of each hop):
+        the first guess of a fee, never above the fee of the route found."""
+        return min(
+            sum(min(e.pool.gas for e in self.graph.edges(u, v)) for u, v in pairwise(p))
+            for p in paths
+        )
 
     def _fill_whole(
         self, order: Order, screen: _Attempt, along: RouteFn | None, screened: bool
@@ -298,8 +322,9 @@ class OrderFiller:
         if screen is not None:
             search.seed(order.remaining, screen)
         top = order.remaining
-        if search.value(top) > search.value(top - _tolerance(top)) and search.best_fill:
-            return search.best_fill  # all of it fills and the surplus still grows there
+        top_value = search.value(top)  # all of it fills and the surplus still grows there:
+        if search.best_fill is not None and top_value > search.value(top - _tolerance(top)):
+            return search.best_fill
         bracket = self._ladder(search)
         if bracket is not None and not self.deadline.passed():
             _golden(search.value, *bracket, MAX_SEARCH_STEPS, self.deadline.passed)
