@@ -193,7 +193,9 @@ class OrderFiller:
 
     def attempt(self, order: Order, amount: int, route: RouteFn | None = None) -> _Attempt:
         """Fill ``amount`` of the order (sell orders: total sell token paid, fee included;
-        buy orders: buy token received) if its limit price holds."""
+        buy orders: buy token received) if its limit price holds. A sell order's fee is
+        raised to its route's gas only while the limit holds at the lower fee (a higher fee
+        routes less for more paid, so it cannot help); the quality is then the lower fee's."""
         route = route or self.route
         sell, buy = order.sell_token, order.buy_token
         try:
@@ -212,10 +214,9 @@ class OrderFiller:
                 self._gas_hint[order.uid] = found.gas
                 if needed is None:
                     return _Attempt(None, 0.0)
-                if needed <= fee:
-                    return self._judge(
-                        RoutedFill(order, Trade(order.uid, amount - fee, fee), found)
-                    )
+                judged = self._judge(RoutedFill(order, Trade(order.uid, amount - fee, fee), found))
+                if needed <= fee or judged.fill is None:
+                    return judged  # a larger fee only lowers what the user gets for it
                 fee = needed
             return _Attempt(None, 0.0)
         except NoRoute:
