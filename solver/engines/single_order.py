@@ -254,14 +254,14 @@ class OrderFiller:
         screen_paths = self.best_paths(order)
         if not screen_paths:
             return _skip(order, "NoRoute", "no path between its tokens")
-        self._gas_hint.setdefault(order.uid, self._least_gas(screen_paths))
-        screen = self.attempt(
-            order, order.remaining, partial(route_along, self.graph, screen_paths)
-        )
         paths = (
             screen_paths
             if self.search_paths is best_paths
             else self.search_paths(self.graph, order)
+        )
+        self._gas_hint.setdefault(order.uid, self._least_gas([*screen_paths, *paths]))
+        screen = self.attempt(
+            order, order.remaining, partial(route_along, self.graph, screen_paths)
         )
         along = partial(route_along, self.graph, paths) if paths else None
         if not order.partially_fillable:
@@ -291,7 +291,9 @@ class OrderFiller:
         """The least gas a route along ``paths`` can take (the cheapest pool of each hop):
         the first guess of a fee, never above the fee of the route found."""
         return min(
-            sum(min(e.pool.gas for e in self.graph.edges(u, v)) for u, v in pairwise(p))
+            sum(
+                min((e.pool.gas for e in self.graph.edges(u, v)), default=0) for u, v in pairwise(p)
+            )
             for p in paths
         )
 
@@ -323,9 +325,8 @@ class OrderFiller:
         if screen is not None:
             search.seed(order.remaining, screen)
         top = order.remaining
-        top_value = search.value(top)  # all of it fills and the surplus still grows there:
-        if search.best_fill is not None and top_value > search.value(top - _tolerance(top)):
-            return search.best_fill
+        if search.value(top) > search.value(top - _tolerance(top)) and search.best_fill:
+            return search.best_fill  # all of it fills and the surplus still grows there
         bracket = self._ladder(search)
         if bracket is not None and not self.deadline.passed():
             _golden(search.value, *bracket, MAX_SEARCH_STEPS, self.deadline.passed)
