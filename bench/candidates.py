@@ -55,9 +55,7 @@ def make_filler(engine: SingleOrderEngine, auction: Auction) -> OrderFiller:
 
 def screened(filler: OrderFiller, sample: int | None) -> list[Order]:
     """The orders that pass the screen, in priority order; ``sample`` evenly spaced."""
-    orders = [
-        o for o in filler.auction.orders if filler.promise(o) * (1 + MARGINAL_SLACK) >= 1.0
-    ]
+    orders = [o for o in filler.auction.orders if filler.promise(o) * (1 + MARGINAL_SLACK) >= 1.0]
     orders.sort(key=filler.priority, reverse=True)
     if sample is None or sample >= len(orders):
         return orders
