@@ -8,7 +8,7 @@ ARGS ?=
 AUCTION ?= ../shared/data/auctions/mainnet-7400681.json
 BENCH ?= routing --auction $(AUCTION) --report bench/out/routing
 
-.PHONY: run test check bench install clean fmt
+.PHONY: run test check bench bench-scale install clean fmt
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -45,6 +45,15 @@ fmt: install
 # `make bench` runs the routing-quality benchmark; `make bench BENCH="intake"` another suite.
 bench: install
 	$(BIN)/python -m bench $(BENCH)
+
+# Issue 12's scale acceptance: generated auctions of 1k, 5k, 10k orders (default market, seed
+# 7) and 5k (busy market, seed 11) over $(AUCTION); every engine set, the pooled round against
+# baseline's, `tributary solve --time-limit 8` as a process. About 3 minutes (2 min 40 s at load
+# ~1 on 2 cores: each engine set and the process take ~8 s per auction). Not in `make test`.
+SCALE := --runs 1 --cli-runs 1 --time-limit 8 --snapshot $(AUCTION)
+bench-scale: install
+	$(BIN)/python -m bench.solver --generate 1000,5000,10000 --seed 7 --market default $(SCALE)
+	$(BIN)/python -m bench.solver --generate 5000 --seed 11 --market busy $(SCALE)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

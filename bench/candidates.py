@@ -2,14 +2,13 @@
 timed per order.
 
 The auction's token graph and the engine's ``OrderFiller`` are built once (untimed); the
-orders that pass the engine's screen (best marginal rate within ``MARGINAL_SLACK`` of the
-limit price, as ``OrderFiller.fills`` screens them) are taken in the engine's priority
-order, ``--sample`` of them evenly spaced over that order (all by default), and each one's
-``fill`` is timed with ``perf_counter``. Reported: median, p90 and p99 milliseconds per
-routed candidate, the fills found and their total surplus over the limit prices in native
-wei (CoW's conversion, as ``bench solver``), so a speed-up that loses fills shows.
-``--out FILE`` writes each candidate's amount filled and surplus, to compare two runs
-order by order.
+orders that pass the engine's screen (``OrderFiller.candidates``: the gas-inclusive screen
+of ``solver.engines.screen``) are taken in the engine's ranking, ``--sample`` of them
+evenly spaced over it (all by default), and each one's ``fill`` is timed with
+``perf_counter``. Reported: median, p90 and p99 milliseconds per routed candidate, the
+fills found and their total surplus over the limit prices in native wei (CoW's
+conversion, as ``bench solver``), so a speed-up that loses fills shows. ``--out FILE``
+writes each candidate's amount filled and surplus, to compare two runs order by order.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from solver.auction_file import load_auction
 from solver.checks import CheckedTrade
 from solver.engines.base import Deadline, token_graph
 from solver.engines.single_order import (
-    MARGINAL_SLACK,
     OrderFiller,
     RoutedFill,
     SingleOrderEngine,
@@ -41,22 +39,13 @@ ENGINES = {"baseline": baseline_engine, "optimal": optimal_engine}
 
 def make_filler(engine: SingleOrderEngine, auction: Auction) -> OrderFiller:
     """The ``OrderFiller`` the engine's ``solve`` would build for ``auction``."""
-    graph = token_graph(auction)
-    return OrderFiller(
-        auction,
-        graph,
-        engine._make_route(graph),
-        Deadline(auction),
-        search_paths=engine._search_paths,
-        refine_steps=engine._refine_steps,
-        max_hops=engine._max_hops,
-    )
+    return engine.spec.build(auction, token_graph(auction), Deadline(auction))
 
 
 def screened(filler: OrderFiller, sample: int | None) -> list[Order]:
-    """The orders that pass the screen, in priority order; ``sample`` evenly spaced."""
-    orders = [o for o in filler.auction.orders if filler.promise(o) * (1 + MARGINAL_SLACK) >= 1.0]
-    orders.sort(key=filler.priority, reverse=True)
+    """The orders that pass the engine's screen, ranked as it ranks them; ``sample``
+    evenly spaced."""
+    orders = list(filler.candidates().ranked)
     if sample is None or sample >= len(orders):
         return orders
     return [orders[i * len(orders) // sample] for i in range(sample)]

@@ -20,6 +20,13 @@ comes from the devnet (``bench.interaction_gas``, with ``--devnet-gas``): the sh
 mainnet tokens and 842 pools are not on the devnet, so its winners cannot be settled there;
 generated one- and two-trade solutions through the devnet's Uniswap V2 and V3 pools are
 settled instead and their declared gas compared with the receipts' gasUsed.
+
+Issue 12 (``bench.scale``, ``bench.judgment``): the auctions may be generated in the run
+(``--generate 1000,5000 --seed 7 --market busy``) or several files; per auction, besides the
+table above, every solution's declared gas is held against ``--gas-limit`` (a solution over
+it is counted and kept out of the bids: it could not be mined), trades per solution are
+summarized, one round is run over all engine sets' bids pooled against ``baseline``'s alone,
+and ``tributary solve --time-limit T`` is measured as a process tree (wall, peak memory).
 """
 
 from __future__ import annotations
@@ -27,18 +34,33 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+from bench.judgment import MAX_WINNERS, REFERENCE, Judgment, judge, one_round
+from bench.judgment import report as judgment_report
+from bench.scale import (
+    GAS_LIMIT,
+    MARKETS,
+    CliRun,
+    Source,
+    cli_report,
+    file_sources,
+    generated_sources,
+    run_cli,
+    sizes,
+    trades_summary,
+)
 from intents.order import OrderKind
 from solver.auction_file import load_auction
 from solver.checks import CheckedTrade, SolutionRejected, check_solution
-from solver.competition import Bid, arbitrate
+from solver.competition import Bid
 from solver.engines import make_engine, solve_all
 from solver.engines.base import forget_token_graph
 from solver.model import Auction, Solution, now
@@ -55,6 +77,9 @@ class Outcome:
     solutions: int
     valid: int
     rejected: dict[str, int]
+    over_gas_limit: int
+    trades: list[int]
+    """Trades per valid solution."""
     orders_filled: int
     offered_score: int
     offered_surplus: int
@@ -83,11 +108,26 @@ def _solve(raw: bytes, engines: str, time_limit: float) -> tuple[float, Auction,
     return time.perf_counter() - started, auction, solutions
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    outcome: Outcome
+    bids: list[Bid[Solution]]
+    """The valid solutions within the gas limit, as bids named after the engine set."""
+
+
 def evaluate(
-    engines: str, seconds: list[float], auction: Auction, solutions: list[Solution], winners: int
-) -> Outcome:
+    engines: str,
+    seconds: list[float],
+    auction: Auction,
+    solutions: list[Solution],
+    winners: int,
+    gas_limit: int = GAS_LIMIT,
+) -> Evaluated:
+    """Check (one settlement each, legs re-simulated in order), hold against the gas limit,
+    score, and run one round over the engine set's own bids."""
     rejected: dict[str, int] = {}
     bids: list[tuple[Bid[Solution], int, frozenset[bytes]]] = []
+    over = 0
     for solution in solutions:
         try:
             checked = check_solution(auction, solution, solver=engines)
@@ -99,6 +139,9 @@ def evaluate(
         except ScoringError as error:
             rejected[error.code] = rejected.get(error.code, 0) + 1
             continue
+        if solution.gas > gas_limit:
+            over += 1
+            continue
         bids.append((made, gained, frozenset(t.order.uid for t in checked)))
     taken: set[bytes] = set()
     offered_score = offered_surplus = 0
@@ -108,58 +151,47 @@ def evaluate(
             offered_score += made.score
             offered_surplus += gained
     surplus_of = {id(made): gained for made, gained, _ in bids}
-    ranking = arbitrate([made for made, _, _ in bids], max_winners=winners)
-    return Outcome(
+    own = one_round((made for made, _, _ in bids), max_winners=winners)
+    outcome = Outcome(
         engines=engines,
         seconds=seconds,
         solutions=len(solutions),
-        valid=len(bids),
+        valid=len(bids) + over,
         rejected=rejected,
+        over_gas_limit=over,
+        trades=[len(made.solution.trades) for made, _, _ in bids],
         orders_filled=len(taken),
         offered_score=offered_score,
         offered_surplus=offered_surplus,
-        round_winners=len(ranking.winners),
-        round_score=ranking.total_score,
-        round_surplus=sum(surplus_of[id(w)] for w in ranking.winners),
-        round_trades=sum(len(w.solution.trades) for w in ranking.winners),
-        round_gas=sum(w.solution.gas for w in ranking.winners),
+        round_winners=len(own.winners),
+        round_score=own.score,
+        round_surplus=sum(surplus_of[id(w)] for w in own.winners),
+        round_trades=own.orders,
+        round_gas=own.gas,
     )
-
-
-def time_cli(auction: str, runs: int) -> list[tuple[float, int]]:
-    """Wall seconds and number of solutions of ``tributary solve --auction FILE`` as a
-    whole process."""
-    command = [str(Path(sys.executable).with_name("tributary")), "solve", "--auction", auction]
-    results = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, check=False)
-        elapsed = time.perf_counter() - started
-        if done.returncode != 0:
-            raise RuntimeError(f"tributary solve failed: {done.stderr.decode()[-500:]}")
-        results.append((elapsed, len(json.loads(done.stdout)["solutions"])))
-    return results
+    return Evaluated(outcome=outcome, bids=[made for made, _, _ in bids])
 
 
 def _ratio(value: int, base: int) -> str:
     return f"{value / base:.3f}" if base else "n/a"
 
 
-def report(
-    outcomes: Sequence[Outcome], cli: list[tuple[float, int]], orders: int, command: str
-) -> str:
+def report(outcomes: Sequence[Outcome], orders: int, title: str) -> str:
+    """One auction's table, one row per engine set (the first is the reference)."""
     base = outcomes[0]
     lines = [
-        f"`{command}` — {orders} orders",
+        f"{title} — {orders} orders",
         "",
-        "| engines | wall s (median) | solutions | valid | orders filled | offered score "
-        "(wei) | x baseline | offered surplus (wei) | x baseline | one-round winners | "
-        "one-round score (wei) | x baseline | declared gas/trade |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| engines | wall s (median) | solutions | valid | over gas limit | trades/solution "
+        "median / max | orders filled | offered score (wei) | x baseline | offered surplus "
+        "(wei) | x baseline | one-round winners | one-round score (wei) | x baseline | "
+        "declared gas/trade |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         lines.append(
             f"| {o.engines} | {statistics.median(o.seconds):.2f} | {o.solutions} | {o.valid} | "
+            f"{o.over_gas_limit} | {trades_summary(o.trades)} | "
             f"{o.orders_filled} | {o.offered_score:,} | "
             f"{_ratio(o.offered_score, base.offered_score)} | {o.offered_surplus:,} | "
             f"{_ratio(o.offered_surplus, base.offered_surplus)} | {o.round_winners} | "
@@ -167,16 +199,7 @@ def report(
             f"{o.round_gas // o.round_trades if o.round_trades else 0:,} |"
         )
     rejected = {o.engines: o.rejected for o in outcomes if o.rejected}
-    lines += [
-        "",
-        f"rejected by the checks: {rejected or 'none'}",
-    ]
-    if cli:
-        lines.append(
-            "`tributary solve` (default engine) as a process: median "
-            f"{statistics.median(s for s, _ in cli):.2f} s wall; runs: "
-            + ", ".join(f"{s:.2f} s / {n} solutions" for s, n in cli)
-        )
+    lines += ["", f"rejected by the checks: {rejected or 'none'}"]
     return "\n".join(lines)
 
 
@@ -196,37 +219,150 @@ def devnet_gas_report() -> list[str]:
     ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tributary bench solver")
-    parser.add_argument("--auction", default=DEFAULT_AUCTION, help="auction JSON (either format)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--auction", nargs="+", default=[DEFAULT_AUCTION], help="auction JSON file(s)"
+    )
+    source.add_argument(
+        "--generate", type=sizes, metavar="N[,N...]", help="generate auctions of N orders"
+    )
+    parser.add_argument("--snapshot", default=DEFAULT_AUCTION, help="liquidity for --generate")
+    parser.add_argument("--seed", type=int, default=7, help="seed for --generate")
+    parser.add_argument("--market", choices=sorted(MARKETS), default="default")
     parser.add_argument("--runs", type=int, default=3, help="timed solves per engine set")
     parser.add_argument("--time-limit", type=float, default=3.0, help="seconds per solve")
-    parser.add_argument("--max-winners", type=int, default=10, help="winners of one round")
+    parser.add_argument("--max-winners", type=int, default=MAX_WINNERS, help="winners of a round")
+    parser.add_argument("--gas-limit", type=int, default=GAS_LIMIT, help="gas of one settlement")
     parser.add_argument(
         "--engines", nargs="+", default=list(ENGINE_SETS), help="engine sets, first = reference"
     )
     parser.add_argument("--cli-runs", type=int, default=3, help="timed `tributary solve` runs")
+    parser.add_argument("--cli-engine", default=None, help="`tributary solve --engine` (default)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--plot", metavar="PNG", help="also plot them (matplotlib)")
     parser.add_argument(
         "--devnet-gas",
         action="store_true",
         help="also settle generated V2/V3 solutions on a devnet: declared gas vs receipt",
     )
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
-    raw = Path(args.auction).read_bytes()
-    outcomes = []
+    return parser
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionResult:
+    name: str
+    """Short: the file's stem."""
+    label: str
+    orders: int
+    outcomes: list[Outcome]
+    judgment: Judgment | None
+    """``None`` without ``baseline`` and another engine set."""
+    cli: list[CliRun]
+
+
+def bench_auction(source: Source, args: argparse.Namespace) -> AuctionResult:
+    """Every engine set on one auction, the pooled judgment and the measured process."""
+    evaluated: list[Evaluated] = []
     orders = 0
     for engines in args.engines:
         seconds: list[float] = []
         for _ in range(args.runs):
-            elapsed, auction, solutions = _solve(raw, engines, args.time_limit)
+            elapsed, auction, solutions = _solve(source.raw, engines, args.time_limit)
             seconds.append(elapsed)
         orders = len(auction.orders)
-        outcomes.append(evaluate(engines, seconds, auction, solutions, args.max_winners))
+        evaluated.append(
+            evaluate(engines, seconds, auction, solutions, args.max_winners, args.gas_limit)
+        )
         print(f"{engines}: {', '.join(f'{s:.2f}' for s in seconds)} s", file=sys.stderr)
-    cli = time_cli(args.auction, args.cli_runs) if args.cli_runs else []
-    command = "python -m bench.solver " + " ".join(argv)
-    print(report(outcomes, cli, orders, command.strip()))
+    bids = {e.outcome.engines: e.bids for e in evaluated}
+    judged = (
+        judge(bids, max_winners=args.max_winners) if REFERENCE in bids and len(bids) > 1 else None
+    )
+    runs = [
+        run_cli(source.path, args.time_limit, args.gas_limit, args.cli_engine)
+        for _ in range(args.cli_runs)
+    ]
+    return AuctionResult(
+        source.path.stem, source.label, orders, [e.outcome for e in evaluated], judged, runs
+    )
+
+
+def render(result: AuctionResult, args: argparse.Namespace) -> str:
+    parts = [report(result.outcomes, result.orders, result.label)]
+    if result.judgment is not None:
+        parts += ["", *judgment_report(result.judgment)]
+    if result.cli:
+        parts += ["", *cli_report(result.cli, args.time_limit, args.cli_engine)]
+    return "\n".join(parts)
+
+
+def summary(result: AuctionResult, time_limit: float) -> dict[str, Any]:
+    """The figures of one auction as plain JSON (``--json``; ``bench.scale_plot`` reads it)."""
+    judged = result.judgment
+    return {
+        "name": result.name,
+        "auction": result.label,
+        "orders": result.orders,
+        "time_limit": time_limit,
+        "engines": [
+            {
+                "engines": o.engines,
+                "seconds": o.seconds,
+                "solutions": o.solutions,
+                "valid": o.valid,
+                "over_gas_limit": o.over_gas_limit,
+                "trades": o.trades,
+                "offered_score": o.offered_score,
+                "round_score": o.round_score,
+                "round_trades": o.round_trades,
+            }
+            for o in result.outcomes
+        ],
+        "judgment": None
+        if judged is None
+        else {
+            "pooled_score": judged.pooled.score,
+            "pooled_orders": judged.pooled.orders,
+            "alone_score": judged.alone.score,
+            "alone_orders": judged.alone.orders,
+            "ratio": judged.ratio,
+        },
+        "cli": [
+            {
+                "wall": c.run.wall,
+                "peak_tree_rss": c.run.peak_tree_rss,
+                "peak_bound": c.run.peak_bound,
+                "solutions": len(c.trades),
+                "trades": sum(c.trades),
+                "over_gas_limit": c.over_gas_limit,
+            }
+            for c in result.cli
+        ],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    print("`" + " ".join(["python -m bench.solver", *argv]) + "`")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-solver-") as directory:
+        sources = (
+            generated_sources(args.snapshot, args.generate, args.seed, args.market, Path(directory))
+            if args.generate
+            else file_sources(args.auction)
+        )
+        for source in sources:
+            results.append(summary(result := bench_auction(source, args), args.time_limit))
+            print("\n" + render(result, args), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    if args.plot:
+        from bench.scale_plot import plot
+
+        plot(results, Path(args.plot))
     if args.devnet_gas:
         print("\n" + "\n".join(devnet_gas_report()))
     return 0

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
@@ -53,6 +54,16 @@ def _add_price_deviation(parser: argparse.ArgumentParser) -> None:
         help="skip pools whose mid rate, and solutions whose realised rate, between two "
         "tokens with reference prices is more than FACTOR times off the reference rate "
         f"(default {DEFAULT_MAX_PRICE_DEVIATION}; 0 = no check)",
+    )
+
+
+def _add_workers(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"worker processes of the per-order engines (default: {default}; 1 = in-process)",
     )
 
 
@@ -106,6 +117,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="built-in devnet: seed pools among WETH, base tokens and N more snapshot tokens",
     )  # fmt: skip
     _add_price_deviation(serve)
+    _add_workers(serve, "all cores but one, at least 1: the API keeps a core")
 
     demo = sub.add_parser("demo", help="post signed demo intents to a node, print their fills")
     demo.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")
@@ -147,6 +159,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--time-limit", type=float, default=3.0, help="seconds until the answer (default 3)"
     )
     _add_price_deviation(solve)
+    _add_workers(solve, "all cores")
 
     solve_engine = sub.add_parser(
         "solve-engine", help="serve only the solver-engine API (POST /solve, POST /notify)"
@@ -157,6 +170,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--engine", default="optimal", help="engine(s): baseline, optimal, batch (comma-separated)"
     )
     _add_price_deviation(solve_engine)
+    _add_workers(solve_engine, "all cores")
 
     bench = sub.add_parser("bench", help="benchmarks (see bench/README.md)")
     bench.add_argument("suite", help="which benchmark: routing, solver, generate, ...")
@@ -172,6 +186,7 @@ def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    args.started_monotonic = time.monotonic()  # the subcommand's imports count in its budget
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -32,6 +32,7 @@ from intents.validation import OrderValidator
 from settlement.chain_reader import ChainMismatchError, RpcChainReader, verify_chain
 from settlement.deployment import Deployment
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
+from solver.engines.workers import cores, set_workers, warm_up, worker_count
 from solver.errors import SolverError
 from solver.leader import leadership_for
 from solver.network import NetworkSettings, running_network, settings_from_args
@@ -213,6 +214,14 @@ def _devnet_if_needed(args: argparse.Namespace) -> Iterator[Deployment | None]:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Entry point of ``tributary serve``; returns the process exit code."""
+    workers = getattr(args, "workers", None)
+    try:
+        set_workers(workers if workers is not None else max(1, cores() - 1))
+    except ValueError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    if worker_count() > 1:
+        warm_up()  # the engines' workers start from a fork server (the node runs threads)
     with _devnet_if_needed(args) as devnet:
         try:
             config = resolve_config(args, devnet)

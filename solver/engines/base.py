@@ -15,7 +15,9 @@ from solver.model import Auction, Solution, now
 logger = logging.getLogger(__name__)
 
 DEADLINE_MARGIN_S = 0.25
-"""Engines stop this long before the auction's deadline, to hand their answer back in time."""
+"""Engines stop this long before the auction's deadline, to hand their answer back in time
+(at most ``DEADLINE_MARGIN_SHARE`` of the time left: a short deadline keeps most of it)."""
+DEADLINE_MARGIN_SHARE = 0.1
 
 
 class Engine(Protocol):
@@ -28,11 +30,21 @@ class Engine(Protocol):
 
 
 class Deadline:
-    """The auction's deadline on the monotonic clock, less a safety margin."""
+    """The auction's deadline on the monotonic clock, less a safety margin (``margin_s``, at
+    most ``DEADLINE_MARGIN_SHARE`` of the time left)."""
 
     def __init__(self, auction: Auction, margin_s: float = DEADLINE_MARGIN_S) -> None:
-        left = (auction.deadline - now()).total_seconds() - margin_s
+        left = (auction.deadline - now()).total_seconds()
+        left -= min(margin_s, DEADLINE_MARGIN_SHARE * max(left, 0.0))
         self.stop_at = time.monotonic() + max(left, 0.0)
+
+    @classmethod
+    def at(cls, stop_at: float) -> Deadline:
+        """The deadline at ``stop_at`` on the monotonic clock (system-wide: another process's
+        deadline)."""
+        deadline = cls.__new__(cls)
+        deadline.stop_at = stop_at
+        return deadline
 
     def left(self) -> float:
         """Seconds left (negative once passed)."""

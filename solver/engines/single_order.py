@@ -20,9 +20,10 @@ For each order:
   token paths, a bounded number of routes) narrows it to ``PARTIAL_PRECISION``; the engine's
   own router then routes that amount, and with ``refine_steps`` searches around it (splits
   may move the best amount), keeping whichever fill gives the user the most surplus;
-* orders are tried until the deadline, market orders first, then the most valuable; an
-  order whose best marginal rate along any path of at most ``max_hops`` hops cannot meet
-  its limit price is skipped without routing (no route can beat the marginal rates);
+* orders are tried until the deadline, the most valuable first, after a gas-inclusive
+  screen (``solver.engines.screen``: estimated net surplus at marginal rates, which no
+  route can beat, less a lower bound on the gas; orders that cannot pay their way are
+  skipped without routing);
 * clearing prices are ``price[sell] = bought``, ``price[buy] = sold`` (fee excluded), so the
   settlement contract pays exactly what the route produced.
 """
@@ -32,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -48,6 +49,9 @@ from routing.pool import TokenAddress
 from routing.route import NoRoute, Route
 from routing.route import OrderKind as RouteKind
 from solver.engines.base import Deadline, token_graph
+from solver.engines.screen import GasScreen, Screened
+from solver.engines.stats import SolveStats
+from solver.engines.workers import fill_in_workers, worker_count, worth_starting
 from solver.fee_price import FeePrices
 from solver.model import (
     SETTLEMENT_OVERHEAD_GAS,
@@ -81,8 +85,6 @@ MAX_SEARCH_STEPS = 40
 ROUTER_REFINE_STEPS = 8
 """Optimal engine: golden-section steps with the router around a partial fill found along
 paths."""
-MARGINAL_SLACK = 1e-6
-"""Relative slack on float marginal rates before an order is skipped as out of the money."""
 SPLIT_HOPE = 0.98
 """A fill-or-kill order missing its limit price along single paths by less than this is
 still given to the engine's router, whose splits may close the gap."""
@@ -161,20 +163,6 @@ class OrderFiller:
             return 0.0
         rate = self.rate(order.sell_token, order.buy_token)
         return rate * order.signed_sell_amount / order.signed_buy_amount
-
-    def priority(self, order: Order) -> tuple[bool, int]:
-        """Market orders first (priced at the market when placed, so most likely to fill),
-        then the most valuable."""
-        return (order.order_class is OrderClass.MARKET, self.value(order))
-
-    def value(self, order: Order) -> int:
-        """Native-token value of what is left of the order (0 when unpriced): the most
-        valuable orders are tried first."""
-        price = self.graph.prices.get(order.sell_token) or 0
-        left = order.remaining
-        if order.kind is OrderKind.BUY:
-            left = order.remaining * order.signed_sell_amount // max(order.signed_buy_amount, 1)
-        return left * price
 
     # -- fees ----------------------------------------------------------------------------
 
@@ -376,35 +364,43 @@ class OrderFiller:
     # -- the auction ---------------------------------------------------------------------
 
     def fills(self) -> list[RoutedFill]:
-        """Fills of the auction's orders, most promising first, until the deadline."""
-        candidates = [
-            order
-            for order in self.auction.orders
-            if self.promise(order) * (1 + MARGINAL_SLACK) >= 1.0
-        ]
-        candidates.sort(key=self.priority, reverse=True)
+        """Fills of the auction's orders that pass the screen, most valuable first, until
+        the deadline."""
+        return self.fill_each(self.candidates().ranked)[0]
+
+    def candidates(self) -> Screened:
+        """The auction's orders worth routing, ranked (``solver.engines.screen``)."""
+        screened = GasScreen(self).screen(self.auction.orders)
         logger.info(
-            "%d of %d orders can meet their limit price at marginal rates",
-            len(candidates),
-            len(self.auction.orders),
+            "%d of %d orders can meet their limit price at marginal rates, %d pay their gas",
+            screened.candidates,
+            screened.orders,
+            len(screened.ranked),
         )
+        return screened
+
+    def fill_each(self, orders: Sequence[Order]) -> tuple[list[RoutedFill], int]:
+        """(fills, orders routed): ``orders`` filled in turn until the deadline."""
         fills: list[RoutedFill] = []
         tried = 0
-        for order in candidates:
+        for order in orders:
             if self.deadline.passed():
-                logger.warning(
-                    "deadline reached after %d of %d candidate orders", tried, len(candidates)
-                )
+                logger.warning("deadline reached after %d of %d orders", tried, len(orders))
                 break
             tried += 1
-            try:
-                found = self.fill(order)
-            except Exception:  # one order's failure must not lose the others' solutions
-                logger.exception("routing order 0x%s failed", order.uid.hex())
-                continue
+            found = self.fill_safely(order)
             if found is not None:
                 fills.append(found)
-        return fills
+        return fills, tried
+
+    def fill_safely(self, order: Order) -> RoutedFill | None:
+        """``fill``, logging (not raising) a failure: one order's must not lose the
+        others' solutions."""
+        try:
+            return self.fill(order)
+        except Exception:
+            logger.exception("routing order 0x%s failed", order.uid.hex())
+            return None
 
 
 def _skip(order: Order, code: str, reason: str) -> RoutedFill | None:
@@ -553,24 +549,42 @@ def base_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]
     return path_routing.base_paths(graph, order.sell_token, order.buy_token)
 
 
+@dataclass(frozen=True, slots=True)
+class FillerSpec:
+    """How an engine builds its ``OrderFiller`` (picklable: a worker builds its own)."""
+
+    make_route: Callable[[TokenGraph], RouteFn]
+    search_paths: PathsFn
+    refine_steps: int = 0
+    max_hops: int = 3
+
+    def build(self, auction: Auction, graph: TokenGraph, deadline: Deadline) -> OrderFiller:
+        return OrderFiller(
+            auction,
+            graph,
+            self.make_route(graph),
+            deadline,
+            search_paths=self.search_paths,
+            refine_steps=self.refine_steps,
+            max_hops=self.max_hops,
+        )
+
+
+MIN_PARALLEL = 8
+"""Fewer screened candidates than this are routed in-process (workers would cost more)."""
+
+
 class SingleOrderEngine:
     """One solution per fillable order: screened along ``search_paths``, routed by
-    ``make_route(graph)``."""
+    ``make_route(graph)``, in ``workers`` processes (``None``: ``workers.worker_count()``;
+    1, few candidates, or too little time left: in-process). ``last_stats``: what the last
+    solve did."""
 
-    def __init__(
-        self,
-        name: str,
-        make_route: Callable[[TokenGraph], RouteFn],
-        search_paths: PathsFn,
-        *,
-        refine_steps: int = 0,
-        max_hops: int = 3,
-    ) -> None:
+    def __init__(self, name: str, spec: FillerSpec, *, workers: int | None = None) -> None:
         self._name = name
-        self._make_route = make_route
-        self._search_paths = search_paths
-        self._refine_steps = refine_steps
-        self._max_hops = max_hops
+        self.spec = spec
+        self.workers = workers
+        self.last_stats: SolveStats | None = None
 
     @property
     def name(self) -> str:
@@ -579,42 +593,58 @@ class SingleOrderEngine:
     def solve(self, auction: Auction) -> list[Solution]:
         started = time.perf_counter()
         deadline = Deadline(auction)
-        graph = token_graph(auction)
-        filler = OrderFiller(
-            auction,
-            graph,
-            self._make_route(graph),
-            deadline,
-            search_paths=self._search_paths,
-            refine_steps=self._refine_steps,
-            max_hops=self._max_hops,
-        )
-        fills = filler.fills()
+        filler = self.spec.build(auction, token_graph(auction), deadline)
+        screened = filler.candidates()
+        count = self.workers or worker_count()
+        if count > 1 and len(screened.ranked) >= MIN_PARALLEL and worth_starting(deadline):
+            outcome = fill_in_workers(self.spec, filler, screened.ranked, count)
+            fills, routed = outcome.fills, outcome.routed
+        else:
+            count = 1
+            fills, routed = filler.fill_each(screened.ranked)
         solutions = [solution_of(fill, i, self.name) for i, fill in enumerate(fills)]
-        logger.info(
-            "%s: %d solutions for %d orders in %.2f s",
-            self.name,
-            len(solutions),
-            len(auction.orders),
-            time.perf_counter() - started,
+        self.last_stats = SolveStats(
+            engine=self.name,
+            orders=screened.orders,
+            candidates=screened.candidates,
+            screened=len(screened.ranked),
+            routed=routed,
+            fills=len(fills),
+            seconds=time.perf_counter() - started,
+            workers=count,
         )
+        logger.info("%s", self.last_stats)
         return solutions
+
+
+def baseline_router(graph: TokenGraph) -> RouteFn:
+    """The baseline's routing function over ``graph``."""
+    return partial(baseline_route, graph)
+
+
+@dataclass(frozen=True, slots=True)
+class OptimalRouter:
+    """The optimizer's routing function over a graph (a class: workers unpickle it)."""
+
+    config: RouterConfig
+
+    def __call__(self, graph: TokenGraph) -> RouteFn:
+        from routing.optimizer import Router
+
+        return Router(graph, self.config).route
 
 
 def baseline_engine() -> SingleOrderEngine:
     """CoW's baseline: the best single path over base tokens per order."""
-    return SingleOrderEngine("baseline", lambda graph: partial(baseline_route, graph), base_paths)
+    return SingleOrderEngine("baseline", FillerSpec(baseline_router, base_paths))
 
 
 def optimal_engine(config: RouterConfig | None = None) -> SingleOrderEngine:
     """Split routing per order with the routing optimizer (OR-Tools is imported only here)."""
-    from routing.optimizer import Router, RouterConfig
+    from routing.optimizer import RouterConfig
 
     cfg = config or RouterConfig()
-    return SingleOrderEngine(
-        "optimal",
-        lambda graph: Router(graph, cfg).route,
-        best_paths,
-        refine_steps=ROUTER_REFINE_STEPS,
-        max_hops=cfg.max_hops,
+    spec = FillerSpec(
+        OptimalRouter(cfg), best_paths, refine_steps=ROUTER_REFINE_STEPS, max_hops=cfg.max_hops
     )
+    return SingleOrderEngine("optimal", spec)

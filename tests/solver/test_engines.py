@@ -124,10 +124,11 @@ def test_limit_order_pays_the_gas_of_its_trade_in_the_sell_token(engine: str) ->
 def test_fee_can_make_an_order_unfillable() -> None:
     # in the money before the fee, not after it: 0.01 A at a limit just under the pool rate
     rate = POOLS[0].amount_out(A, B, 10**16)
-    market = order(A, B, 10**16, rate)
     limit = order(A, B, 10**16, rate, order_class=OrderClass.LIMIT)
-    assert len(_solve("baseline", market)) == 1
     assert _solve("baseline", limit) == []
+    # without the fee (gas price 0) the same order fills
+    free = dataclasses.replace(auction([limit], POOLS), gas_price=0)
+    assert len(make_engine("baseline").solve(free)) == 1
 
 
 def _largest_fill(o: Order, fee: int, feasible: int) -> int:
@@ -303,14 +304,16 @@ def test_optimal_partial_fill_goes_further_with_splits() -> None:
     assert best.trades[0].executed > 10 * E18
 
 
-def test_market_orders_then_the_most_valuable_are_tried_first() -> None:
-    small_market = order(A, B, E18, E18, tag="m")
+def test_the_most_valuable_net_of_gas_are_tried_first_and_dust_is_screened_out() -> None:
+    small_market = order(A, B, 3 * E18, E18, tag="m")
     big_limit = order(A, B, 100 * E18, E18, order_class=OrderClass.LIMIT, tag="l")
     small_limit = order(A, B, E18, E18, order_class=OrderClass.LIMIT, tag="s")
-    a = auction([small_limit, big_limit, small_market], POOLS)
+    dust_market = order(A, B, 10**15, 10**15, tag="d")  # ~5e14 wei of surplus, ~4e15 of gas
+    a = auction([small_limit, dust_market, big_limit, small_market], POOLS)
     filler = OrderFiller(a, token_graph(a), make_engine_route(a), Deadline(a))
-    ranked = sorted(a.orders, key=filler.priority, reverse=True)
-    assert ranked == [small_market, big_limit, small_limit]
+    screened = filler.candidates()
+    assert screened.candidates == 4
+    assert list(screened.ranked) == [big_limit, small_market, small_limit]
 
 
 def make_engine_route(a: Auction) -> RouteFn:

@@ -64,12 +64,13 @@ def _auction_of(
     orders: Sequence[Order],
     pools: Sequence[Pool],
     prices: dict[TokenAddress, int | None] | None = None,
+    gas_price: int = GAS_PRICE,
 ) -> Auction:
     return model_auction(
         orders,
         pools,
         prices or PRICES,  # type: ignore[arg-type]
-        GAS_PRICE,
+        gas_price,
         now() + timedelta(seconds=60),
     )
 
@@ -142,8 +143,10 @@ def test_a_pair_far_off_the_reference_is_not_routed_through(
     amount = 10**15
     assert drained.amount_out(A, B, amount) > 10**4 * SANE.amount_out(A, B, amount)
     o = order(A, B, amount, amount, tag=f"drained-{engine}")
+    # gas at 0.01 gwei: the small market order's surplus pays it (else it is screened out)
+    cheap_gas = _auction_of([o], [SANE, drained], gas_price=10**7)
     with caplog.at_level(logging.INFO, logger="solver.engines.sanity"):
-        solutions = make_engine(engine).solve(_auction_of([o], [SANE, drained]))
+        solutions = make_engine(engine).solve(cheap_gas)
     assert _pools_used(solutions) == {"sane"}
     assert f"pool {drained.id} skipped: PriceDeviation: spot rate" in _messages(caplog)
 
