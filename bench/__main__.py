@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 SUITES = {
+    "candidates": "bench.candidates:main",
     "conformance": "bench.conformance:main",
     "generate": "bench.generate:main",
     "intake": "bench.intake:main",

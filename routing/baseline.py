@@ -30,6 +30,8 @@ WBTC = TokenAddress("0x2260fac5e5542a773aa44fbcfedf7c193bc2c599")
 BASE_TOKENS: tuple[TokenAddress, ...] = (WETH, USDC, USDT, DAI, WBTC)
 MAX_BASE_HOPS = 2
 """Intermediate base tokens on a baseline path (CoW's ``DEFAULT_MAX_HOPS``)."""
+SPOT_SLACK = 1e-6
+"""Relative slack on an edge's float spot rate used as a bound on its exact amounts."""
 
 
 def base_token_paths(
@@ -54,8 +56,13 @@ def base_token_paths(
 def _best_out(
     edges: Sequence[Edge], amount_in: int, used: Collection[PoolId] = ()
 ) -> tuple[Edge, int] | None:
+    """The pool paying most for ``amount_in`` among ``edges`` (best spot rate first): no
+    pool pays more than ``amount_in`` at its spot rate (curves are concave), so the exact
+    math stops at the first pool whose spot bound cannot beat the best exact output."""
     best: tuple[Edge, int] | None = None
     for edge in edges:
+        if best is not None and amount_in * edge.rate * (1 + SPOT_SLACK) < best[1]:
+            break
         if edge.pool.id in used:
             continue
         try:
@@ -70,8 +77,13 @@ def _best_out(
 def _best_in(
     edges: Sequence[Edge], amount_out: int, used: Collection[PoolId] = ()
 ) -> tuple[Edge, int] | None:
+    """The pool asking least to cover ``amount_out`` among ``edges`` (best spot rate
+    first); stops at the first pool whose spot bound (no pool asks less than
+    ``amount_out`` at its spot rate) cannot beat the best exact input."""
     best: tuple[Edge, int] | None = None
     for edge in edges:
+        if best is not None and amount_out > best[1] * edge.rate * (1 + SPOT_SLACK):
+            break
         if edge.pool.id in used:
             continue
         try:

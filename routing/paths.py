@@ -103,7 +103,10 @@ def candidate_paths(
     while stack:
         tokens, rate = stack.pop()
         left = max_hops - len(tokens)  # hops still allowed after the next one
-        for nxt, hop_rate in graph.successors(tokens[-1], level).items():
+        onward = graph.successors(tokens[-1], level)
+        if left == 0:  # the last hop can only be to ``buy``: look it up, skip the others
+            onward = {buy: onward[buy]} if buy in onward else {}
+        for nxt, hop_rate in onward.items():
             if nxt in tokens:
                 continue
             new_rate = rate * hop_rate

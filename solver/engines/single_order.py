@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 from typing import TYPE_CHECKING, NamedTuple
 
 from intents.order import OrderClass, OrderKind
@@ -43,7 +44,7 @@ from intents.types import OrderUid
 from routing import path_routing
 from routing.baseline import baseline_route
 from routing.graph import TokenGraph
-from routing.path_routing import BestRates, route_along
+from routing.path_routing import BestRates, Path, route_along
 from routing.pool import TokenAddress
 from routing.route import NoRoute, Route
 from routing.route import OrderKind as RouteKind
@@ -147,6 +148,8 @@ class OrderFiller:
         """Gas of the order's last route: the first guess of its fee."""
         self.rates = BestRates(graph)
         self.fee_prices = FeePrices(graph)
+        self._paths: dict[tuple[TokenAddress, TokenAddress, int | None], list[Path]] = {}
+        """``best_paths`` per pair and size level (orders on one pair share the search)."""
 
     # -- pruning -------------------------------------------------------------------------
 
@@ -178,7 +181,9 @@ class OrderFiller:
 
     def attempt(self, order: Order, amount: int, route: RouteFn | None = None) -> _Attempt:
         """Fill ``amount`` of the order (sell orders: total sell token paid, fee included;
-        buy orders: buy token received) if its limit price holds."""
+        buy orders: buy token received) if its limit price holds. A sell order's fee is
+        raised to its route's gas only while the limit holds at the lower fee (a higher fee
+        routes less for more paid, so it cannot help); the quality is then the lower fee's."""
         route = route or self.route
         sell, buy = order.sell_token, order.buy_token
         try:
@@ -197,10 +202,9 @@ class OrderFiller:
                 self._gas_hint[order.uid] = found.gas
                 if needed is None:
                     return _Attempt(None, 0.0)
-                if needed <= fee:
-                    return self._judge(
-                        RoutedFill(order, Trade(order.uid, amount - fee, fee), found)
-                    )
+                judged = self._judge(RoutedFill(order, Trade(order.uid, amount - fee, fee), found))
+                if needed <= fee or judged.fill is None:
+                    return judged  # a larger fee only lowers what the user gets for it
                 fee = needed
             return _Attempt(None, 0.0)
         except NoRoute:
@@ -235,16 +239,17 @@ class OrderFiller:
             return _skip(order, "Filled", "nothing left to fill")
         if order.needs_more_than_a_swap:
             return _skip(order, "Unsupported", "needs a flash loan or wrapper")
-        screen_paths = best_paths(self.graph, order)
+        screen_paths = self.best_paths(order)
         if not screen_paths:
             return _skip(order, "NoRoute", "no path between its tokens")
-        screen = self.attempt(
-            order, order.remaining, partial(route_along, self.graph, screen_paths)
-        )
         paths = (
             screen_paths
             if self.search_paths is best_paths
             else self.search_paths(self.graph, order)
+        )
+        self._gas_hint.setdefault(order.uid, self._least_gas([*screen_paths, *paths]))
+        screen = self.attempt(
+            order, order.remaining, partial(route_along, self.graph, screen_paths)
         )
         along = partial(route_along, self.graph, paths) if paths else None
         if not order.partially_fillable:
@@ -257,6 +262,28 @@ class OrderFiller:
         if self.deadline.passed():
             return best
         return self._refine(order, best)
+
+    def best_paths(self, order: Order) -> list[Path]:
+        """``best_paths`` of the order, shared by the orders of its pair and size level."""
+        key = (
+            order.sell_token,
+            order.buy_token,
+            self.graph.level(order.sell_token, order.remaining),
+        )
+        found = self._paths.get(key)
+        if found is None:
+            found = self._paths[key] = best_paths(self.graph, order)
+        return found
+
+    def _least_gas(self, paths: list[Path]) -> int:
+        """The least gas a route along ``paths`` can take (the cheapest pool of each hop):
+        the first guess of a fee, never above the fee of the route found."""
+        return min(
+            sum(
+                min((e.pool.gas for e in self.graph.edges(u, v)), default=0) for u, v in pairwise(p)
+            )
+            for p in paths
+        )
 
     def _fill_whole(
         self, order: Order, screen: _Attempt, along: RouteFn | None, screened: bool
