@@ -349,12 +349,14 @@ class OrderFiller:
     def _refine(self, order: Order, found: RoutedFill) -> RoutedFill:
         """The engine's own router (which may split) at the amount found along paths, and
         with ``refine_steps``, a short golden-section search with it around that amount
-        (splits may move the best amount); the fill with the most surplus is kept."""
+        when it beats the paths there (splits may move the best amount; where they do not
+        pay, nine router calls would not either); the fill with the most surplus is kept."""
         search = _SurplusSearch(self, order, self.route)
         search.offer(found)
         amount = found.trade.executed + _paid_fee(found)
         search.attempt(amount)
-        if self.refine_steps and not self.deadline.passed():
+        # search around only where the router's splits beat the paths at that amount
+        if self.refine_steps and search.best_fill is not found and not self.deadline.passed():
             low, high = amount // 2, min(2 * amount, order.remaining)
             _golden(search.value, low, amount, high, self.refine_steps, self.deadline.passed)
         best = search.best_fill
