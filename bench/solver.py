@@ -154,8 +154,8 @@ def report(
         "",
         "| engines | wall s (median) | solutions | valid | orders filled | offered score "
         "(wei) | x baseline | offered surplus (wei) | x baseline | one-round winners | "
-        "one-round score (wei) | x baseline | declared gas/trade |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "one-round trades | one-round score (wei) | x baseline | declared gas/trade |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         lines.append(
@@ -163,7 +163,7 @@ def report(
             f"{o.orders_filled} | {o.offered_score:,} | "
             f"{_ratio(o.offered_score, base.offered_score)} | {o.offered_surplus:,} | "
             f"{_ratio(o.offered_surplus, base.offered_surplus)} | {o.round_winners} | "
-            f"{o.round_score:,} | {_ratio(o.round_score, base.round_score)} | "
+            f"{o.round_trades} | {o.round_score:,} | {_ratio(o.round_score, base.round_score)} | "
             f"{o.round_gas // o.round_trades if o.round_trades else 0:,} |"
         )
     rejected = {o.engines: o.rejected for o in outcomes if o.rejected}

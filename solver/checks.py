@@ -165,7 +165,10 @@ def _check_fill(order: Order, trade: Trade) -> None:
         )
 
 
-def _check_limit(order: Order, trade: Trade, prices: Mapping[TokenAddress, int]) -> CheckedTrade:
+def check_limit(order: Order, trade: Trade, prices: Mapping[TokenAddress, int]) -> CheckedTrade:
+    """``trade`` of ``order`` at ``prices`` as it executes, if no product overflows uint256
+    and the order's limit price holds (the contract's check and the fee-inclusive one);
+    raises ``SolutionRejected`` otherwise."""
     uid = _uid(order.uid)
     sell_price, buy_price = prices[order.sell_token], prices[order.buy_token]
     products = (
@@ -229,14 +232,15 @@ def _checked(auction: Auction, solution: Solution, now: int | None) -> list[Chec
                     f"order {_uid(order.uid)} trades {token}, which has no clearing price",
                 )
         _check_fill(order, trade)
-        checked.append(_check_limit(order, trade, prices))
+        checked.append(check_limit(order, trade, prices))
     return checked
 
 
-def _swap(pool: Pool, leg: Leg) -> tuple[int, Pool | None]:
+def swap_leg(pool: Pool, leg: Leg) -> tuple[int, Pool | None]:
     """What ``pool`` pays for the leg's input, and its state after the leg (``None`` for
     pool kinds without a state transition). A V2 pair pays exactly what the leg takes (and
-    keeps the rest); a V3 pool pays its whole output (the leg's amount is the minimum)."""
+    keeps the rest); a V3 pool pays its whole output (the leg's amount is the minimum).
+    The one simulation of a leg: ``solver.merge_legs`` replays legs with it too."""
     if isinstance(pool, ConcentratedLiquidityPool):
         result = pool.swap(leg.token_in == pool.tokens[0], leg.amount_in)
         return result.amount_out, pool.after(result)
@@ -279,7 +283,7 @@ def _amm_flows(auction: Auction, solution: Solution) -> dict[TokenAddress, int]:
     for leg in solution.legs:
         pool = _check_leg(pools, leg)
         try:
-            pays, after = _swap(pool, leg)
+            pays, after = swap_leg(pool, leg)
         except PoolMathError as exc:
             raise SolutionRejected(
                 Rejection.AMM_OVERDRAWN,
@@ -312,7 +316,7 @@ def _amm_flows(auction: Auction, solution: Solution) -> dict[TokenAddress, int]:
         legs.append(leg)
     for total in totals.values():
         try:
-            pays, _ = _swap(pools[total.pool], total)
+            pays, _ = swap_leg(pools[total.pool], total)
         except PoolMathError as exc:
             raise SolutionRejected(
                 Rejection.AMM_OVERDRAWN,

@@ -17,7 +17,14 @@
    scores of the orders it fills, and on every directed pair it scores at least the best
    ``optimal`` solution of that pair (so the fair combinatorial auction would not drop it).
    Kept groups are taken by gain over routing, best first, orders disjoint.
-5. The answer: the kept CoW solutions plus the ``optimal`` solutions of every other order.
+5. The kept CoW solutions and the ``optimal`` solutions of every other order are merged
+   (``solver.merge``) into at most ten solutions that each settle many orders, fair
+   against them.
+6. The answer: the merged solutions, the kept CoW solutions and the ``optimal`` solutions
+   of every other order (they set the single-pair references and may win other pairs).
+
+Time: the CoW groups take at most ``COW_SHARE`` of it, ``MERGE_SHARE`` is kept for the
+merge, the per-order routing has the rest.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from solver.engines.cow import (
     may_clear,
     ranked,
 )
+from solver.engines.cow_groups import cow_groups, ring_order
 from solver.engines.cow_pair import PairBook, clear_pair, clear_whole_pairs
 from solver.engines.group_fees import GroupFees
 from solver.engines.single_order import (
@@ -57,8 +65,8 @@ from solver.engines.single_order import (
     optimal_engine,
     solution_of,
 )
-from solver.fee_price import FeePrices
-from solver.model import Auction, Order, Solution, Trade, settlement_gas
+from solver.merge import merge_solutions
+from solver.model import Auction, Order, Solution, Trade, now, settlement_gas
 from solver.scoring import ScoringError, score_trades
 
 logger = logging.getLogger(__name__)
@@ -70,6 +78,12 @@ MAX_CANDIDATES = 8
 
 FEE_ROUNDS = 3
 """Times a clearing whose fees do not match its own trades and legs is cleared again."""
+
+COW_SHARE = 0.3
+"""Share of the time the CoW groups may take: the per-order fills the merged solutions are
+built from need the rest."""
+MERGE_SHARE = 0.1
+"""Share of the time kept for merging the solutions (``solver.merge``) at the end."""
 
 SPOT_PROBE = 10**18
 """Native wei (one native token) swapped to read a path's market rate: smaller probes
@@ -98,6 +112,8 @@ class BatchReport:
     groups: int
     beat_routing: int
     matches: tuple[CowMatch, ...]
+    merged: tuple[Solution, ...]
+    """The merged solutions (``solver.merge``), before renumbering."""
     cow_seconds: float
     """Finding, clearing and comparing the CoW groups."""
     seconds: float
@@ -120,15 +136,18 @@ class BatchEngine:
 
     def solve(self, auction: Auction) -> list[Solution]:
         started = time.perf_counter()
-        deadline = Deadline(auction)
+        left = auction.deadline - now()
+        cow_deadline = Deadline(auction.with_deadline(auction.deadline - left * (1 - COW_SHARE)))
         graph = token_graph(auction)
         router = Router(graph, self._config)
-        groups = _groups(auction, graph)
-        clearer = _Clearer(auction, graph, router, deadline)
+        groups = cow_groups(auction, graph)
+        clearer = _Clearer(auction, graph, router, cow_deadline)
         found: list[CowMatch] = []
         for index, (kind, members) in enumerate(groups):
-            if deadline.passed():
-                logger.warning("batch: deadline reached, %d groups left", len(groups) - index)
+            if cow_deadline.passed():
+                logger.warning(
+                    "batch: CoW share of the time spent, %d groups left", len(groups) - index
+                )
                 break
             match = clearer.clear(kind, members)
             if match is not None:
@@ -143,19 +162,28 @@ class BatchEngine:
         cow_seconds = time.perf_counter() - started
         solutions = [m.solution for m in chosen]
         if self._route_rest:
-            rest = replace(auction, orders=tuple(o for o in auction.orders if o.uid not in taken))
+            rest = replace(
+                auction,
+                orders=tuple(o for o in auction.orders if o.uid not in taken),
+                deadline=auction.deadline - left * MERGE_SHARE,
+            )
             solutions += self._optimal.solve(rest)
-        solutions = [replace(s, id=i) for i, s in enumerate(solutions)]
+        merged = merge_solutions(auction, solutions, stop=Deadline(auction).passed)
+        solutions = [replace(s, id=i) for i, s in enumerate(merged + solutions)]
         seconds = time.perf_counter() - started
-        self.last_report = BatchReport(len(groups), len(found), tuple(chosen), cow_seconds, seconds)
+        self.last_report = BatchReport(
+            len(groups), len(found), tuple(chosen), tuple(merged), cow_seconds, seconds
+        )
         logger.info(
             "batch: %d CoW groups, %d beat routing alone, %d kept (gain %d wei), CoW part "
-            "%.2f s; %d solutions in %.2f s",
+            "%.2f s; %d merged solutions of %d trades; %d solutions in %.2f s",
             len(groups),
             len(found),
             len(chosen),
             sum(m.gain for m in chosen),
             cow_seconds,
+            len(merged),
+            sum(len(m.trades) for m in merged),
             len(solutions),
             seconds,
         )
@@ -164,38 +192,6 @@ class BatchEngine:
 
 def batch_engine() -> BatchEngine:
     return BatchEngine()
-
-
-# -- groups ----------------------------------------------------------------------------------
-
-
-def _groups(auction: Auction, graph: TokenGraph) -> list[tuple[str, tuple[Order, ...]]]:
-    """Pairs with orders both ways, then directed three-token rings, among open orders
-    whose tokens have prices (scoring needs them)."""
-    by_pair: dict[Pair, list[Order]] = {}
-    fees = FeePrices(graph)
-    for order in auction.orders:
-        # scoring prices the buy token by the auction; fees need the sell token's price
-        priced = bool(auction.reference_price(order.buy_token)) and bool(
-            fees.price(order.sell_token, auction.reference_price(order.sell_token))
-        )
-        if order.remaining > 0 and priced and order.sell_token != order.buy_token:
-            by_pair.setdefault((order.sell_token, order.buy_token), []).append(order)
-    groups: list[tuple[str, tuple[Order, ...]]] = []
-    for (a, b), forward in sorted(by_pair.items()):
-        backward = by_pair.get((b, a))
-        if a < b and backward:
-            groups.append(("pair", (*forward, *backward)))
-    successors: dict[TokenAddress, set[TokenAddress]] = {}
-    for a, b in by_pair:
-        successors.setdefault(a, set()).add(b)
-    for a in sorted(successors):
-        for b in sorted(successors[a]):
-            for c in sorted(successors.get(b, ())):
-                if a < b and a < c and c != a and a in successors.get(c, ()):
-                    members = (*by_pair[(a, b)], *by_pair[(b, c)], *by_pair[(c, a)])
-                    groups.append(("ring", members))
-    return groups
 
 
 # -- clearing one group ----------------------------------------------------------------------
@@ -376,7 +372,7 @@ class _Clearer:
                 whole=len(offers) > 2,
             )
             return ranked(found, self.reference)
-        ring = _ring_order(offers)
+        ring = ring_order(offers)
         if ring is None:
             return []
         a, b, c = ring
@@ -488,19 +484,6 @@ class _Clearer:
             return legs, out, gas
 
         return quote
-
-
-def _ring_order(
-    offers: Sequence[Offer],
-) -> tuple[TokenAddress, TokenAddress, TokenAddress] | None:
-    """The ring's tokens in trading order from the smallest address (``None`` if some
-    hop has no offer left)."""
-    nxt = {o.sell: o.buy for o in offers}
-    if len(nxt) != 3:
-        return None
-    a = min(nxt)
-    b = nxt[a]
-    return a, b, nxt[b]
 
 
 def _solution_of(clearing: Clearing, members: Sequence[Order]) -> Solution:

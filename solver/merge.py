@@ -1,0 +1,438 @@
+"""Merged solutions: many candidate solutions settled as one, fair by CoW's rules.
+
+The node's winner selection (``solver.competition``, CoW's CIP-67) takes at most ten
+winners per auction, disjoint on directed token pairs, and drops a batched bid that scores
+below the best single-pair bid on any of its pairs. A solution per order therefore settles
+at most ten orders per auction. ``merge_solutions`` packs valid candidates (one-order
+fills, coincidences of wants) into at most ``max_bins`` merged solutions, each one valid
+settlement:
+
+* **in order on shared pools**: each candidate's legs are replayed (``solver.merge_legs``)
+  on the pools as the merged solution's earlier legs left them, with exact pool math;
+* **uniform prices**: the orders of one directed pair trade at one rate, the best the
+  replayed legs pay for after GPv2's rounding (``solver.merge_prices``); the pairs of a
+  merged solution form a forest of tokens (a new pair may not close a cycle; a second
+  order on a pair already there is pooled at the pair's rate), each tree priced from its
+  root; a coincidence of wants keeps its own prices (scaled) and roots its tree;
+* **one settlement overhead**: gas is ``settlement_gas(trades, legs' gas)``, at most
+  ``gas_limit``; ``limit`` orders keep the fee their candidate charged (it covered a
+  settlement of their own, so it over-covers their share of this one);
+* **fair**: every directed pair scores (``solver.scoring``) at least the best single-pair
+  candidate on it (``competition.reference_scores``, plus any ``references`` given), so
+  ``competition.is_fair`` keeps the merged solution; merged solutions are disjoint on
+  directed pairs, and one pair's two directions are never in one merged solution (routed
+  separately they cannot share a price; their coincidences of wants come as one
+  candidate).
+
+Greedy: candidates are taken by score, best first; each joins the first merged solution
+it keeps valid and fair (a pair already in one can only join that one), else stays on its
+own. Every step is checked as it is taken, and each finished merged solution once more
+with ``solver.checks.check_solution``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from intents.order import OrderKind
+from intents.types import OrderUid
+from routing.pool import PoolId, TokenAddress
+from routing.route import Leg
+from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_solution
+from solver.competition import Pair, is_fair, reference_scores
+from solver.merge_legs import PoolState, Replayed, ReplayFailed, replay_fixed, replay_route
+from solver.merge_prices import PairFlow, component_prices, pair_ratio
+from solver.model import Auction, Order, Solution, Trade, settlement_gas
+from solver.scoring import ScoringError, bid, score_trades
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GAS_LIMIT = 15_000_000
+"""Gas one merged solution may declare: half of mainnet's 30M block gas limit, so a
+settlement fits in a block beside other transactions and a block can hold two winners
+(the builder, not the solver, decides what else goes in)."""
+MAX_BINS = 10
+"""Merged solutions per auction: the winners the fair combinatorial auction picks."""
+BUY_TOP_UPS = 4
+"""Times a buy order's route, replayed on pools earlier legs moved, is given more input to
+produce what the order buys."""
+TOP_UP_MARGIN = Fraction(1, 10**9)
+"""Relative extra input per top-up (the pools' curves are concave: the first guess falls
+short)."""
+PRICE_BITS_MARGIN = 2
+"""Prices are at least this many bits above the largest amount of their tree, so rounding
+a price costs no user a base unit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A candidate solution as a building block: its trades with their orders, score,
+    directed pairs and the gas of its legs. One trade: its rate may move (a routed fill);
+    more: its prices are kept (a coincidence of wants)."""
+
+    solution: Solution
+    checked: tuple[CheckedTrade, ...]
+    score: int
+    pairs: frozenset[Pair]
+    legs_gas: int
+
+    @property
+    def routed(self) -> bool:
+        return len(self.checked) == 1
+
+    @property
+    def tokens(self) -> set[TokenAddress]:
+        return {t for c in self.checked for t in (c.order.sell_token, c.order.buy_token)}
+
+    def pools(self) -> set[PoolId]:
+        return {leg.pool for leg in self.solution.legs}
+
+
+def units_of(
+    auction: Auction, candidates: Iterable[Solution]
+) -> tuple[list[Unit], dict[Pair, int]]:
+    """The candidates that pass the checks and can be scored, best first, and the best
+    single-pair score per directed pair among them."""
+    units = []
+    bids = []
+    for solution in candidates:
+        try:
+            checked = check_solution(auction, solution, solver=solution.engine or "candidate")
+            made = bid(solution.engine, solution, checked, auction)
+        except (SolutionRejected, ScoringError):
+            continue
+        bids.append(made)
+        legs_gas = max(0, solution.gas - settlement_gas(len(checked), 0))
+        units.append(Unit(solution, tuple(checked), made.score, made.pairs, legs_gas))
+    units.sort(key=lambda u: (-u.score, u.solution.engine, u.solution.id))
+    return units, reference_scores(bids)
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """A routed order of a pair: its trade, replayed legs and their flows."""
+
+    order: Order
+    trade: Trade
+    legs: tuple[Leg, ...]
+    flow: PairFlow
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What a unit adds to a bin: its trades, legs, a routed member or a fixed-price
+    anchor, and the pool state after its legs."""
+
+    unit: Unit
+    legs: tuple[Leg, ...]
+    member: _Member | None
+    state: PoolState | None
+    """``None``: the legs did not touch the bin's pools and are not replayed yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A bin's tree as a step would leave it: its tokens, routed pairs with their rates,
+    fixed-price anchors and prices."""
+
+    tokens: set[TokenAddress]
+    groups: dict[Pair, list[_Member]]
+    ratios: dict[Pair, Fraction]
+    anchors: list[dict[TokenAddress, int]]
+    prices: dict[TokenAddress, int]
+
+
+@dataclass(slots=True)
+class _Bin:
+    auction: Auction
+    references: Mapping[Pair, int]
+    gas_limit: int
+    state: PoolState
+    legs: list[Leg] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+    legs_gas: int = 0
+    units: int = 0
+    groups: dict[Pair, list[_Member]] = field(default_factory=dict)
+    ratios: dict[Pair, Fraction] = field(default_factory=dict)
+    anchors: list[dict[TokenAddress, int]] = field(default_factory=list)
+    fixed_pairs: set[Pair] = field(default_factory=set)
+    fixed: list[CheckedTrade] = field(default_factory=list)
+    component: dict[TokenAddress, int] = field(default_factory=dict)
+    prices: dict[TokenAddress, int] = field(default_factory=dict)
+    orders: set[OrderUid] = field(default_factory=set)
+
+    # -- structure -------------------------------------------------------------------------
+
+    def _fits(self, unit: Unit) -> bool:
+        """The unit keeps the bin's pairs a forest with one direction per pair, at most one
+        fixed-price anchor per tree, its orders new, and the gas within the limit."""
+        if any(c.order.uid in self.orders for c in unit.checked):
+            return False
+        gas = settlement_gas(len(self.trades) + len(unit.checked), self.legs_gas + unit.legs_gas)
+        if gas > self.gas_limit:
+            return False
+        taken = set(self.groups) | self.fixed_pairs
+        if any((b, a) in taken for a, b in unit.pairs):
+            return False
+        if unit.routed and next(iter(unit.pairs)) in self.groups:
+            return True  # pooled with the pair's orders at one rate
+        if any(p in taken for p in unit.pairs):
+            return False
+        trees = [self.component.get(t) for t in unit.tokens]
+        joined = [t for t in trees if t is not None]
+        if len(joined) != len(set(joined)):
+            return False  # it would close a cycle
+        anchored = sum(1 for t in joined if self._anchor_of(t) is not None)
+        return anchored + (0 if unit.routed else 1) <= 1
+
+    def _anchor_of(self, tree: int) -> dict[TokenAddress, int] | None:
+        for anchor in self.anchors:
+            if self.component.get(next(iter(anchor))) == tree:
+                return anchor
+        return None
+
+    # -- joining ---------------------------------------------------------------------------
+
+    def add(self, unit: Unit) -> bool:
+        """Add ``unit`` if the bin stays one valid, fair settlement within its gas. Legs
+        on pools the bin has not touched run as they ran alone: they are judged as they
+        are and replayed (to carry the pools' states on) only once the unit is taken."""
+        if not self._fits(unit):
+            return False
+        try:
+            step = self._step(unit, replay=bool(unit.pools() & self.state.touched()))
+            plan = None if step is None else self._plan(step)
+            if plan is not None and step is not None and step.state is None:
+                replayed = self._step(unit, replay=True)
+                if replayed is None:
+                    return False
+                plan = plan if replayed.legs == step.legs else self._plan(replayed)
+                step = replayed
+        except ReplayFailed as exc:
+            logger.debug("merge: solution %d does not join: %s", unit.solution.id, exc)
+            return False
+        if plan is None or step is None:
+            return False
+        self._take(step, plan)
+        return True
+
+    def _step(self, unit: Unit, *, replay: bool) -> _Step | None:
+        state = self.state.fork() if replay else None
+        if not unit.routed:
+            if state is not None:
+                replay_fixed(state, unit.solution.legs)
+            return _Step(unit, unit.solution.legs, None, state)
+        (checked,) = unit.checked
+        order = checked.order
+        legs: tuple[Leg, ...] = unit.solution.legs
+        if state is not None:
+            replayed = self._replay(state, legs, order, checked.trade.executed)
+            legs, net = replayed.legs, dict(replayed.net)
+        else:
+            net = _net(legs)
+        spent, produced = -net.pop(order.sell_token, 0), net.pop(order.buy_token, 0)
+        if any(v < 0 for v in net.values()):
+            return None
+        flow = PairFlow(order.kind, checked.trade.executed, spent, produced)
+        return _Step(unit, legs, _Member(order, checked.trade, legs, flow), state)
+
+    def _replay(
+        self, state: PoolState, legs: Sequence[Leg], order: Order, executed: int
+    ) -> Replayed:
+        """The route replayed on ``state``; a buy order's route, if it now produces less
+        than the order buys, with its inputs raised until it does (at most
+        ``BUY_TOP_UPS`` times)."""
+        base = state.fork()
+        replayed = replay_route(state, legs, order.sell_token)
+        scale = Fraction(1)
+        for _ in range(BUY_TOP_UPS if order.kind is OrderKind.BUY else 0):
+            produced = replayed.net.get(order.buy_token, 0)
+            if produced >= executed or produced <= 0:
+                break
+            scale = scale * executed / produced * (1 + TOP_UP_MARGIN)
+            attempt = base.fork()
+            replayed = replay_route(attempt, legs, order.sell_token, scale)
+            state.changed, state.totals = attempt.changed, attempt.totals
+        return replayed
+
+    def _plan(self, step: _Step) -> _Plan | None:
+        """The tree the step joins, priced; ``None`` unless every order's limit holds,
+        the pairs' flows are covered and every pair of the tree is fair."""
+        unit = step.unit
+        tokens = set(unit.tokens)
+        for token in unit.tokens:
+            tree = self.component.get(token)
+            if tree is not None:
+                tokens |= {t for t, c in self.component.items() if c == tree}
+        groups = dict(self.groups)
+        ratios = dict(self.ratios)
+        anchors = list(self.anchors)
+        if step.member is not None:
+            pair = (step.member.order.sell_token, step.member.order.buy_token)
+            groups[pair] = [*groups.get(pair, []), step.member]
+            ratio = pair_ratio(m.flow for m in groups[pair])
+            if ratio is None:
+                return None
+            ratios[pair] = ratio
+        else:
+            anchors.append({t: unit.solution.prices[t] for t in unit.tokens})
+        plan = _Plan(tokens, groups, ratios, anchors, {})
+        prices = self._price(plan, unit)
+        if prices is None:
+            return None
+        plan.prices.update(prices)
+        return plan
+
+    def _price(self, plan: _Plan, unit: Unit) -> dict[TokenAddress, int] | None:
+        tokens, groups = plan.tokens, plan.groups
+        edges = {p: r for p, r in plan.ratios.items() if p[0] in tokens}
+        anchor = next((a for a in plan.anchors if next(iter(a)) in tokens), None)
+        members = [m for p, ms in groups.items() if p[0] in tokens for m in ms]
+        fixed = [c for c in self.fixed if c.order.sell_token in tokens]
+        if not unit.routed:
+            fixed += unit.checked
+        largest = max(
+            [m.flow.executed for m in members]
+            + [m.flow.produced for m in members]
+            + [m.flow.spent for m in members]
+            + [max(c.sold, c.bought) for c in fixed]
+        )
+        bits = largest.bit_length() + PRICE_BITS_MARGIN
+        try:
+            prices = component_prices(edges, anchor, min(tokens), bits)
+            checked = [check_limit(m.order, m.trade, prices) for m in members]
+            checked += [check_limit(c.order, c.trade, prices) for c in fixed]
+            score = score_trades(checked, self.auction)
+        except (ValueError, SolutionRejected, ScoringError):
+            return None
+        if not _covered(groups, checked, tokens):
+            return None
+        if any(s < self.references.get(p, 0) for p, s in score.by_pair.items()):
+            return None
+        return prices
+
+    def _take(self, step: _Step, plan: _Plan) -> None:
+        unit = step.unit
+        assert step.state is not None
+        self.state = step.state
+        self.legs += step.legs
+        self.trades += [c.trade for c in unit.checked]
+        self.legs_gas += unit.legs_gas
+        self.units += 1
+        self.groups, self.ratios, self.anchors = plan.groups, plan.ratios, plan.anchors
+        if not unit.routed:
+            self.fixed += unit.checked
+            self.fixed_pairs |= unit.pairs
+        tree = min((self.component[t] for t in plan.tokens if t in self.component), default=None)
+        if tree is None:
+            tree = max(self.component.values(), default=-1) + 1
+        for token in plan.tokens:
+            self.component[token] = tree
+        self.prices.update(plan.prices)
+        self.orders |= {c.order.uid for c in unit.checked}
+
+    def solution(self, engine: str) -> Solution:
+        return Solution(
+            id=0,
+            prices=dict(self.prices),
+            trades=tuple(self.trades),
+            legs=tuple(self.legs),
+            gas=settlement_gas(len(self.trades), self.legs_gas),
+            engine=engine,
+        )
+
+
+def _net(legs: Iterable[Leg]) -> dict[TokenAddress, int]:
+    net: dict[TokenAddress, int] = {}
+    for leg in legs:
+        net[leg.token_in] = net.get(leg.token_in, 0) - leg.amount_in
+        net[leg.token_out] = net.get(leg.token_out, 0) + leg.amount_out
+    return net
+
+
+def _covered(
+    groups: Mapping[Pair, list[_Member]], checked: Sequence[CheckedTrade], tokens: set[TokenAddress]
+) -> bool:
+    """Per routed pair of the tree, what its orders pay covers what their legs take in,
+    and what their legs produce covers what they receive."""
+    by_uid = {c.order.uid: c for c in checked}
+    for (sell, _), members in groups.items():
+        if sell not in tokens:
+            continue
+        paid = sum(by_uid[m.order.uid].sold for m in members)
+        received = sum(by_uid[m.order.uid].bought for m in members)
+        if paid < sum(m.flow.spent for m in members):
+            return False
+        if received > sum(m.flow.produced for m in members):
+            return False
+    return True
+
+
+def merge_solutions(
+    auction: Auction,
+    candidates: Iterable[Solution],
+    *,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    max_bins: int = MAX_BINS,
+    references: Mapping[Pair, int] | None = None,
+    stop: Callable[[], bool] | None = None,
+    engine: str = "batch",
+) -> list[Solution]:
+    """Merged solutions of at least two candidates each (see the module docstring);
+    ``references`` adds single-pair scores of other bids to beat, ``stop`` ends the
+    greedy early (what is merged by then is returned)."""
+    units, best = units_of(auction, candidates)
+    for pair, score in (references or {}).items():
+        best[pair] = max(best.get(pair, 0), score)
+    pools = {pool.id: pool for pool in auction.liquidity.pools}
+    bins: list[_Bin] = []
+    owner: dict[Pair, int] = {}
+    for unit in units:
+        if stop is not None and stop():
+            logger.info("merge: stopped with %d candidates left", len(units))
+            break
+        owners = {owner[p] for p in unit.pairs if p in owner}
+        if len(owners) > 1:
+            continue
+        tries = list(owners) if owners else list(range(len(bins) + (len(bins) < max_bins)))
+        for index in tries:
+            fresh = index == len(bins)
+            target = _Bin(auction, best, gas_limit, PoolState(pools)) if fresh else bins[index]
+            if target.add(unit):
+                if fresh:
+                    bins.append(target)
+                owner.update(dict.fromkeys(unit.pairs, index))
+                break
+    merged = []
+    for found in bins:
+        if found.units >= 2:
+            solution = found.solution(engine)
+            if _valid(auction, solution, best):
+                merged.append(solution)
+    logger.info(
+        "merge: %d candidates into %d merged solutions of %s trades",
+        len(units),
+        len(merged),
+        [len(s.trades) for s in merged],
+    )
+    return merged
+
+
+def _valid(auction: Auction, solution: Solution, references: Mapping[Pair, int]) -> bool:
+    """The finished merged solution passes the checks and is fair (a failure is a bug)."""
+    try:
+        checked = check_solution(auction, solution, solver=solution.engine)
+        made = bid(solution.engine, solution, checked, auction)
+    except (SolutionRejected, ScoringError) as exc:
+        logger.error("merge: a merged solution fails the checks: %s", exc)
+        return False
+    if not is_fair(made, references):
+        logger.error("merge: a merged solution is unfair: %s", dict(made.scores))
+        return False
+    return True
+
+
+__all__ = ["DEFAULT_GAS_LIMIT", "MAX_BINS", "Unit", "merge_solutions", "units_of"]

@@ -1,0 +1,170 @@
+"""Merged solutions (``solver.merge``): many candidates settled as one, each merged solution
+valid (``solver.checks``), fair against the candidates (``competition.arbitrate`` keeps
+it), within its gas limit, its orders distinct, merged solutions disjoint on directed
+pairs; legs on shared pools run at the rates the earlier legs leave."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from fractions import Fraction
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from intents.order import OrderKind
+from routing.pool import Pool
+from solver.checks import check_solution
+from solver.competition import arbitrate
+from solver.engines.single_order import optimal_engine
+from solver.merge import merge_solutions
+from solver.model import Auction, Solution, settlement_gas
+from solver.scoring import bid
+from tests.solver.engine_fixtures import order
+from tests.solver.merge_cases import A, B, C, D, orders, small_auction, units_of_native, v2
+
+SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _pairs(auction: Auction, solution: Solution) -> set[tuple[str, str]]:
+    by_uid = {o.uid: o for o in auction.orders}
+    return {(by_uid[t.order].sell_token, by_uid[t.order].buy_token) for t in solution.trades}
+
+
+def _ranking(auction: Auction, solutions: Sequence[Solution]):  # type: ignore[no-untyped-def]
+    bids = []
+    for i, solution in enumerate(solutions):
+        numbered = dataclasses.replace(solution, id=i)
+        bids.append(bid("x", numbered, check_solution(auction, numbered, solver="x"), auction))
+    return arbitrate(bids)
+
+
+@SLOW
+@given(orders(), st.sampled_from([15_000_000, 600_000, 400_000]))
+def test_merged_solutions_are_valid_fair_settlements(found, gas_limit) -> None:  # type: ignore[no-untyped-def]
+    auction = small_auction(found)
+    candidates = optimal_engine().solve(auction)
+    merged = merge_solutions(auction, candidates, gas_limit=gas_limit)
+    seen: set[tuple[str, str]] = set()
+    for solution in merged:
+        check_solution(auction, solution, solver="merge")
+        assert solution.gas <= gas_limit
+        assert solution.gas == settlement_gas(
+            len(solution.trades),
+            sum(
+                next(p for p in auction.liquidity.pools if p.id == leg.pool).gas
+                for leg in solution.legs
+            ),
+        )
+        uids = [t.order for t in solution.trades]
+        assert len(uids) == len(set(uids)) >= 2
+        pairs = _pairs(auction, solution)
+        assert not any((b, a) in pairs for a, b in pairs)  # one direction per pair
+        assert seen.isdisjoint(pairs)
+        seen |= pairs
+    ranking = _ranking(auction, [*merged, *candidates])
+    assert not ranking.unfair
+    assert ranking.total_score >= _ranking(auction, candidates).total_score
+
+
+def _two_sells_one_pool() -> tuple[Auction, list[Solution], Pool]:
+    shared = v2("ab", A, B)
+    amount = units_of_native(A, 10**21)  # 0.1% of the pool each
+    limit = units_of_native(B, 10**21) * 95 // 100
+    found = [order(A, B, amount, limit, tag="1"), order(A, B, amount * 2, limit * 2, tag="2")]
+    auction = small_auction(found, (shared,))
+    return auction, optimal_engine().solve(auction), shared
+
+
+def test_orders_sharing_a_v2_pool_get_the_rate_the_first_leaves() -> None:
+    auction, candidates, shared = _two_sells_one_pool()
+    assert len(candidates) == 2
+    (merged,) = merge_solutions(auction, candidates)
+    first, second = merged.legs
+    assert (first.amount_in, second.amount_in) == tuple(
+        c.legs[0].amount_in for c in sorted(candidates, key=lambda c: -c.legs[0].amount_in)
+    )
+    alone = shared.amount_out(A, B, second.amount_in)
+    reserves = dict(zip(shared.tokens, shared.reserves, strict=True))
+    after = v2("ab", A, B)
+    after = dataclasses.replace(
+        after,
+        reserves=tuple(
+            reserves[t] + (first.amount_in if t == A else -first.amount_out) for t in after.tokens
+        ),
+    )
+    assert second.amount_out == after.amount_out(A, B, second.amount_in) < alone
+    rate = Fraction(merged.prices[A], merged.prices[B])
+    produced = first.amount_out + second.amount_out
+    assert rate <= Fraction(produced, first.amount_in + second.amount_in)
+    assert rate < Fraction(first.amount_out, first.amount_in)  # the first order gets less
+    check_solution(auction, merged, solver="merge")
+
+
+def test_merged_gas_per_trade_is_below_one_order_per_settlement() -> None:
+    auction, candidates, _ = _two_sells_one_pool()
+    (merged,) = merge_solutions(auction, candidates)
+    alone = sum(c.gas for c in candidates) / len(candidates)
+    assert merged.gas / len(merged.trades) < alone
+    assert merged.gas == sum(c.gas for c in candidates) - settlement_gas(0, 0)
+
+
+def test_a_cycle_of_pairs_is_not_one_merged_solution() -> None:
+    pools = (v2("ab", A, B), v2("bc", B, C), v2("ca", C, A))
+    found = [
+        order(s, b, units_of_native(s, 10**21), units_of_native(b, 10**21) * 9 // 10, tag=str(i))
+        for i, (s, b) in enumerate([(A, B), (B, C), (C, A)])
+    ]
+    auction = small_auction(found, pools)
+    candidates = optimal_engine().solve(auction)
+    assert len(candidates) == 3
+    merged = merge_solutions(auction, candidates)
+    assert merged and all(len(m.trades) == 2 for m in merged)
+    assert sum(len(m.trades) for m in merged) == 2  # the third would close the cycle
+
+
+def test_opposite_directions_of_a_pair_are_not_merged() -> None:
+    pools = (v2("ab", A, B), v2("cd", C, D))
+    found = [
+        order(A, B, units_of_native(A, 10**21), units_of_native(B, 10**21) * 9 // 10, tag="1"),
+        order(B, A, units_of_native(B, 10**21), units_of_native(A, 10**21) * 9 // 10, tag="2"),
+    ]
+    auction = small_auction(found, pools)
+    candidates = optimal_engine().solve(auction)
+    assert len(candidates) == 2
+    assert merge_solutions(auction, candidates) == []
+
+
+def test_a_merged_solution_stays_within_its_gas_limit() -> None:
+    pools = (v2("ab", A, B), v2("cd", C, D), v2("bc", B, C))
+    found = [
+        order(s, b, units_of_native(s, 10**21), units_of_native(b, 10**21) * 9 // 10, tag=str(i))
+        for i, (s, b) in enumerate([(A, B), (C, D), (B, C)])
+    ]
+    auction = small_auction(found, pools)
+    candidates = optimal_engine().solve(auction)
+    assert len(candidates) == 3
+    two = settlement_gas(2, 2 * 90_000)
+    (unlimited,) = merge_solutions(auction, candidates)
+    assert len(unlimited.trades) == 3
+    limited = merge_solutions(auction, candidates, gas_limit=two)
+    assert [len(m.trades) for m in limited] == [2]
+    assert limited[0].gas == two
+
+
+def test_a_buy_order_on_a_shared_pool_pays_for_what_its_legs_take() -> None:
+    shared = v2("ab", A, B)
+    amount = units_of_native(B, 10**21)
+    found = [
+        order(A, B, units_of_native(A, 2 * 10**21), amount * 19 // 10, tag="sell"),
+        order(A, B, units_of_native(A, 10**21) * 105 // 100, amount, OrderKind.BUY, tag="buy"),
+    ]
+    auction = small_auction(found, (shared,))
+    candidates = optimal_engine().solve(auction)
+    assert len(candidates) == 2
+    (merged,) = merge_solutions(auction, candidates)
+    checked = check_solution(auction, merged, solver="merge")
+    (buy,) = (c for c in checked if c.order.kind is OrderKind.BUY)
+    spent = sum(leg.amount_in for leg in merged.legs)
+    assert sum(c.sold for c in checked) >= spent  # the buy order pays its legs' share
+    assert buy.bought == buy.trade.executed
