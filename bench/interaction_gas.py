@@ -36,6 +36,7 @@ from devnet.uniswap import (
     UniswapV2,
     UniswapV3,
     add_v3_position,
+    age_v2_pairs,
     create_v2_pair,
     create_v3_pool,
     deploy_uniswap_v2,
@@ -92,11 +93,7 @@ def deploy_pools(
     pair = create_v2_pair(node, v2, a, c, RESERVE, RESERVE)
     pool = create_v3_pool(node, v3, a, c, V3_FEE, 2**96)
     add_v3_position(node, v3, a, c, V3_FEE, -6000, 6000, RESERVE, RESERVE)
-    # a fresh pair's price accumulators are zero, and the first swap in a later second
-    # writes them from zero (two fresh slots, ~44k gas) — a cost no live pair pays. Sync
-    # once a second later so they hold values, as on a pair that has traded.
-    node.rpc("evm_increaseTime", 1)
-    node.send([Tx(devnet.deployer.address, V2_PAIR.encode_call("sync"), pair, what="sync")])
+    age_v2_pairs(node, [pair], devnet.deployer.address)  # as on a pair that has traded
     return Pools(v2=v2, v3=v3, pair=pair, pool=pool)
 
 

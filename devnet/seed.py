@@ -43,6 +43,7 @@ from devnet.uniswap import (
     WETH9,
     UniswapV2,
     UniswapV3,
+    age_v2_pairs,
     deploy_uniswap_v2,
     deploy_uniswap_v3,
     v2_liquidity_txs,
@@ -342,6 +343,7 @@ def _seed_v2(
         fills += v2_liquidity_txs(me, pair, a, reserves[a], b, reserves[b])
         seeded.append(SeededPool("uniswap_v2", pair, to_address(pool.id), factories[i], a, b, 3000))
     devnet.send(fills)
+    age_v2_pairs(devnet, [p.address for p in seeded], me)
     return seeded
 
 

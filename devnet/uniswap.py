@@ -10,6 +10,7 @@ Liquidity providers must hold the tokens they add: use ``mint`` for the test tok
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devnet.anvil import Devnet, Tx
@@ -115,6 +116,17 @@ def create_v2_pair(
     pair = to_address(pair)
     devnet.send(v2_liquidity_txs(provider, pair, token_a, amount_a, token_b, amount_b))
     return pair
+
+
+def age_v2_pairs(devnet: Devnet, pairs: Sequence[Address], sender: Address) -> None:
+    """Give fresh pairs the price accumulators a pair that has traded holds: a second
+    later, ``sync`` each. A fresh pair's accumulators are zero, and its first swap in a
+    later second writes both from zero (two fresh storage slots, ~44k gas) — a cost no
+    live pair pays, which would make every first swap on the devnet look expensive."""
+    if not pairs:
+        return
+    devnet.rpc("evm_increaseTime", 1)
+    devnet.send([Tx(sender, V2_PAIR.encode_call("sync"), p, what="sync") for p in pairs])
 
 
 def v2_liquidity_txs(

@@ -62,6 +62,9 @@ from solver.solution_settlement import settlement_of
 
 logger = logging.getLogger(__name__)
 
+LATE_GRACE = 0.2
+"""Seconds past the solvers' deadline an answer may take to arrive (thread hand-off, HTTP)."""
+
 
 @dataclass(frozen=True, slots=True)
 class AuctioneerConfig:
@@ -71,8 +74,16 @@ class AuctioneerConfig:
     interval: float = 2.0
     """Seconds between the starts of two rounds."""
     solve_time: float = 3.0
-    """Seconds the solvers get (the auction's deadline)."""
+    """Seconds from a round's start to its auction's deadline."""
+    settle_time: float = 0.5
+    """Seconds of that deadline kept for checking (simulating) the solutions and settling
+    the winners: the solvers' deadline is the round's start plus ``solve_time`` minus this
+    (what the round's fund check and liquidity read take comes out of the solvers' share)."""
     max_winners: int = 10
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.settle_time < self.solve_time:
+            raise ValueError("settle_time must leave the solvers part of solve_time")
 
 
 @dataclass
@@ -93,6 +104,12 @@ class RoundReport:
     ranking: Ranking[Solution] | None = None
     submissions: list[tuple[Bid[Solution], Submission]] = field(default_factory=list)
     """Each winner's settlement (``outcome`` is ``settled`` when its fills were recorded)."""
+    dropped: list[tuple[Bid[Solution], str]] = field(default_factory=list)
+    """Winners not sent, with the revert reason: re-simulated on the state the earlier
+    winners' settlements left, they would revert."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of the round's phases: ``build`` (fund check, liquidity, auction),
+    ``solve``, ``verify`` (checks and simulations, scoring, winner selection), ``settle``."""
     error: str | None = None
 
 
@@ -179,10 +196,14 @@ class Auctioneer:
         return kept
 
     async def build_auction(
-        self, orders: list[tuple[StoredOrder, int]], auction_id: int
+        self,
+        orders: list[tuple[StoredOrder, int]],
+        auction_id: int,
+        deadline: datetime | None = None,
     ) -> BookAuction:
         """The auction of ``orders`` (each with what its owner can pay) over the current
-        liquidity and gas price."""
+        liquidity and gas price, due at ``deadline`` (default: the solvers' share of a round
+        starting now, ``solver_deadline``)."""
         liquidity = await self.liquidity.liquidity()
         source = self.gas_price or RpcGasPrice(self.submitter.rpc)
         return book_auction(
@@ -191,8 +212,13 @@ class Auctioneer:
             liquidity,
             weth=PoolToken(self.config.weth),
             gas_price=await source.gas_price(),
-            deadline=datetime.now(UTC) + timedelta(seconds=self.config.solve_time),
+            deadline=deadline or self.solver_deadline(datetime.now(UTC)),
         )
+
+    def solver_deadline(self, started: datetime) -> datetime:
+        """When the solvers' answers are due in a round that started at ``started``: the
+        auction's deadline minus what checking and settling the winners need."""
+        return started + timedelta(seconds=self.config.solve_time - self.config.settle_time)
 
     async def market(self) -> Auction:
         """The current market as an auction without orders (pools, reference prices, gas
@@ -216,7 +242,8 @@ class Auctioneer:
             wire = round_.wire()
             calls += [(s.name, s.solve(session, wire)) for s in self.external]
         tasks = {asyncio.ensure_future(call): name for name, call in calls}
-        grace = self.config.solve_time + 1.0  # engines stop at the deadline themselves
+        # engines stop at the deadline themselves; a late answer is not waited for
+        grace = max((auction.deadline - datetime.now(UTC)).total_seconds(), 0.0) + LATE_GRACE
         done, late = await asyncio.wait(tasks, timeout=grace) if tasks else (set(), set())
         for task in late:
             logger.warning("solver %s missed auction %s's deadline", tasks[task], auction.id)
@@ -236,6 +263,7 @@ class Auctioneer:
         )
 
     async def _round(self, session: aiohttp.ClientSession, report: RoundReport) -> None:
+        started, clock = datetime.now(UTC), time.monotonic()
         await self.fills.catch_up()
         now = time.time()
         expired = await self.book.expire(now)
@@ -246,31 +274,25 @@ class Auctioneer:
         if not orders:
             logger.debug("auction %d: no open orders", report.auction_id)
             return
-        round_ = await self.build_auction(orders, report.auction_id)
-        auction = round_.auction
-        report.auction = auction
+        deadline = self.solver_deadline(started)
+        round_ = await self.build_auction(orders, report.auction_id, deadline)
+        report.auction = round_.auction
+        clock = _phase(report, "build", clock)
+        if deadline <= datetime.now(UTC):
+            logger.warning(
+                "auction %d: building it took the solvers' whole share of the deadline",
+                report.auction_id,
+            )
         proposals = await self._solve(session, round_)
-        simulate = partial(self._simulate, round_)
-        bids: list[Bid[Solution]] = []
-        for name, solution in proposals:
-            report.bids[name] = report.bids.get(name, 0) + 1
-            try:
-                checked = await verify_solution(
-                    auction, solution, solver=name, simulate=simulate, now=int(now)
-                )
-                bids.append(make_bid(name, solution, checked, auction))
-            except SolutionRejected as error:  # logged by the checks
-                report.rejected.append((name, solution.id, str(error.code), error.message))
-            except ScoringError as error:
-                logger.warning(
-                    "solver %s solution %d not scored: %s: %s", name, solution.id, error.code, error
-                )
-                report.rejected.append((name, solution.id, error.code, str(error)))
+        clock = _phase(report, "solve", clock)
         ranking = arbitrate(
-            bids, max_winners=self.config.max_winners, wrapped_native=PoolToken(self.config.weth)
+            await self._bids(round_, proposals, report, int(now)),
+            max_winners=self.config.max_winners,
+            wrapped_native=PoolToken(self.config.weth),
         )
         report.winners = list(ranking.winners)
         report.ranking = ranking
+        clock = _phase(report, "verify", clock)
         logger.info(
             "auction %d: %d order(s), bids %s, %d rejected, winners %s",
             report.auction_id,
@@ -279,11 +301,51 @@ class Auctioneer:
             len(report.rejected),
             [f"{w.solver}#{w.solution_id} score {w.score}" for w in ranking.winners] or "none",
         )
+        # one after the other: each is simulated (``Submitter.submit``) on the state the
+        # earlier ones left once mined, and dropped if it would now revert
         for winner in ranking.winners:
             notification = await self._settle(round_, winner, report)
             external = self._external.get(winner.solver)
             if external is not None:
                 await external.notify(session, notification)
+        _phase(report, "settle", clock)
+        phases = report.phases
+        logger.info(
+            "auction %d phases: build %.3f s, solve %.3f s, verify %.3f s, settle %.3f s "
+            "(solvers' deadline %.3f s after the start)",
+            report.auction_id,
+            phases["build"],
+            phases["solve"],
+            phases["verify"],
+            phases["settle"],
+            (deadline - started).total_seconds(),
+        )
+
+    async def _bids(
+        self,
+        round_: BookAuction,
+        proposals: list[tuple[str, Solution]],
+        report: RoundReport,
+        now: int,
+    ) -> list[Bid[Solution]]:
+        """The proposals that pass the checks and the simulation, scored."""
+        simulate = partial(self._simulate, round_)
+        bids: list[Bid[Solution]] = []
+        for name, solution in proposals:
+            report.bids[name] = report.bids.get(name, 0) + 1
+            try:
+                checked = await verify_solution(
+                    round_.auction, solution, solver=name, simulate=simulate, now=now
+                )
+                bids.append(make_bid(name, solution, checked, round_.auction))
+            except SolutionRejected as error:  # logged by the checks
+                report.rejected.append((name, solution.id, str(error.code), error.message))
+            except ScoringError as error:
+                logger.warning(
+                    "solver %s solution %d not scored: %s: %s", name, solution.id, error.code, error
+                )
+                report.rejected.append((name, solution.id, error.code, str(error)))
+        return bids
 
     async def _settle(
         self, round_: BookAuction, winner: Bid[Solution], report: RoundReport
@@ -305,8 +367,10 @@ class Auctioneer:
         try:
             await self.submitter.submit(submission)
         except SettlementReverted as exc:
+            report.dropped.append((winner, exc.reason))
             logger.warning(
-                "auction %d: winner %s#%d not settled: %s",
+                "auction %d: winner %s#%d dropped: on the state the earlier winners left "
+                "its settlement would revert: %s",
                 report.auction_id,
                 winner.solver,
                 winner.solution_id,
@@ -337,3 +401,10 @@ class Auctioneer:
                 transaction="0x" + tx, auction_id=auction_id, solution_id=solution_id
             )
         return dto_notification.Cancelled(auction_id=auction_id, solution_id=solution_id)
+
+
+def _phase(report: RoundReport, name: str, since: float) -> float:
+    """Record the phase ``name`` as lasting from ``since`` until now; now (monotonic)."""
+    now = time.monotonic()
+    report.phases[name] = now - since
+    return now

@@ -104,7 +104,15 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-auctioneer", action="store_true", help="only take orders")
     serve.add_argument("--auction-interval", type=float, default=2.0, help="seconds per auction")
-    serve.add_argument("--solve-time", type=float, default=3.0, help="solvers' seconds per auction")
+    serve.add_argument(
+        "--solve-time", type=float, default=3.0, help="seconds from a round's start to its deadline"
+    )
+    serve.add_argument(
+        "--settle-time",
+        type=float,
+        default=0.5,
+        help="seconds of the deadline kept for checking and settling (the solvers get the rest)",
+    )
     serve.add_argument(
         "--engines", default="baseline,optimal,batch", help="in-process engines (comma-separated)"
     )

@@ -40,6 +40,9 @@ class NetworkSettings:
     """The deployment JSON: WETH, the solver account and the seeded pools (``liquidity``)."""
     interval: float = 2.0
     solve_time: float = 3.0
+    """Seconds from a round's start to its auction's deadline."""
+    settle_time: float = 0.5
+    """Seconds of the deadline kept for checking and settling (``AuctioneerConfig``)."""
     engines: tuple[str, ...] = ("baseline", "optimal", "batch")
     external: tuple[str, ...] = ()
     seed_tokens: int = 4
@@ -58,6 +61,7 @@ def settings_from_args(args: argparse.Namespace, deployment: str | None) -> Netw
         deployment=Path(deployment),
         interval=getattr(args, "auction_interval", 2.0),
         solve_time=getattr(args, "solve_time", 3.0),
+        settle_time=getattr(args, "settle_time", 0.5),
         engines=engines,
         external=tuple(getattr(args, "external_solver", None) or ()),
         seed_tokens=getattr(args, "seed_tokens", 4),
@@ -111,6 +115,7 @@ def build_auctioneer(
             v3_router=pool_list.v3_router,
             interval=settings.interval,
             solve_time=settings.solve_time,
+            settle_time=settings.settle_time,
         ),
         leadership=leadership,
     )

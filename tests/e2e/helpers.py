@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 from devnet.anvil import Devnet
 from devnet.gpv2 import deploy_gpv2
-from devnet.uniswap import create_v2_pair, deploy_uniswap_v2, mint, wrap_eth
+from devnet.uniswap import ERC20, create_v2_pair, deploy_uniswap_v2, mint, wrap_eth
+from intents.book import OrderBook, open_book
+from intents.http import ApiSettings, create_app
 from intents.types import TokenAddress
+from intents.validation import OrderValidator
 from settlement.chain_pools import ChainPool
+from settlement.chain_reader import RpcChainReader
 from settlement.deployment import Deployment
 from settlement.interactions import PoolKind
+from settlement.jsonrpc import BatchingRpcClient
+from settlement.submitter import Outcome
+from solver.auctioneer import Auctioneer, RoundReport
+from solver.liquidity_source import ChainLiquidity
+from solver.model import executed_amounts
+from solver.network import NetworkSettings, build_auctioneer
 
 E18 = 10**18
 
@@ -56,3 +68,78 @@ def devnet_market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
         path = tmp_path_factory.mktemp("devnet") / "devnet.json"
         deployment.save(path)
         yield Market(devnet, deployment, path, tuple(pools))
+
+
+@dataclass
+class Node:
+    url: str
+    book: OrderBook
+    auctioneer: Auctioneer
+    session: aiohttp.ClientSession
+
+
+@asynccontextmanager
+async def running_node(
+    devnet: Devnet,
+    deployment_path: Path,
+    pools: Sequence[ChainPool],
+    book_path: Path,
+    settings: NetworkSettings | None = None,
+) -> AsyncIterator[Node]:
+    """The orderbook API over a fresh book at ``book_path`` plus an auctioneer over
+    ``pools`` (``settings``: default all three engines); the chain is reverted after."""
+    snapshot = devnet.snapshot()
+    d = Deployment.load(deployment_path)
+    rpc = BatchingRpcClient(d.rpc_url)
+    book = await open_book(f"sqlite:///{book_path}")
+    chain = RpcChainReader(rpc, d.settlement, d.vault_relayer)
+    validator = OrderValidator(domain_separator=d.domain_separator, chain=chain, book=book)
+    app = create_app(book=book, validator=validator, settings=ApiSettings(settlement=d.settlement))
+    server = TestServer(app)
+    await server.start_server()
+    auctioneer, _tracker = build_auctioneer(
+        settings or NetworkSettings(deployment=deployment_path),
+        rpc=rpc,
+        book=book,
+        chain=chain,
+        liquidity=ChainLiquidity(rpc, pools),
+    )
+    session = aiohttp.ClientSession()
+    try:
+        yield Node(str(server.make_url("")).rstrip("/"), book, auctioneer, session)
+    finally:
+        await session.close()
+        await server.close()
+        await book.close()
+        await rpc.close()
+        devnet.revert(snapshot)
+
+
+def token_balances(
+    devnet: Devnet, owners: Sequence[str], tokens: Sequence[str]
+) -> dict[tuple[str, str], int]:
+    """``balanceOf`` of every (owner, token), in one batch."""
+    calls = [(ERC20, t, "balanceOf", (o,)) for o in owners for t in tokens]
+    values = devnet.call_many(calls)
+    return {(o, t): v[0] for (_, t, _, (o,)), v in zip(calls, values, strict=True)}
+
+
+def promised(reports: Sequence[RoundReport]) -> dict[tuple[str, str], int]:
+    """Net balance change per (owner, token) that the settled winners promised: their
+    executed amounts at their clearing prices, rounded as GPv2 rounds."""
+    change: dict[tuple[str, str], int] = {}
+    for report in reports:
+        if report.auction is None:
+            continue
+        orders = {o.uid: o for o in report.auction.orders}
+        for winner, submission in report.submissions:
+            if submission.outcome is not Outcome.SETTLED:
+                continue
+            solution = winner.solution
+            for trade in solution.trades:
+                order = orders[trade.order]
+                sold, bought = executed_amounts(order, trade, solution.prices)
+                key_sell, key_buy = (order.owner, order.sell_token), (order.owner, order.buy_token)
+                change[key_sell] = change.get(key_sell, 0) - sold
+                change[key_buy] = change.get(key_buy, 0) + bought
+    return change

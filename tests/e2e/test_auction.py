@@ -8,32 +8,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from devnet.uniswap import ERC20
-from intents.book import OrderBook, open_book
 from intents.feed import StatusChange, Subscription
-from intents.http import ApiSettings, create_app
 from intents.order import Order, OrderKind
 from intents.types import Address, OrderUid
-from intents.validation import OrderValidator
 from intents.wire import parse_uid
 from settlement.chain_reader import RpcChainReader
 from settlement.fills import FillTracker
-from settlement.jsonrpc import BatchingRpcClient
 from settlement.submitter import Outcome
-from solver.auctioneer import Auctioneer, RoundReport
 from solver.demo import limit_order, post, signed_body
 from solver.liquidity_source import ChainLiquidity
 from solver.model import executed_amounts
 from solver.network import NetworkSettings, build_auctioneer
-from tests.e2e.helpers import E18, Market, devnet_market
+from tests.e2e.helpers import (
+    E18,
+    Market,
+    Node,
+    devnet_market,
+    promised,
+    running_node,
+    token_balances,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,69 +41,18 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
         yield market
 
 
-@dataclass
-class Node:
-    url: str
-    book: OrderBook
-    auctioneer: Auctioneer
-    session: aiohttp.ClientSession
-
-
 @pytest.fixture
 async def node(market: Market, tmp_path: Path) -> AsyncIterator[Node]:
     """The orderbook API over a fresh book plus an auctioneer (all three engines)."""
-    snapshot = market.devnet.snapshot()
-    d = market.deployment
-    rpc = BatchingRpcClient(d.rpc_url)
-    book = await open_book(f"sqlite:///{tmp_path / 'book.sqlite3'}")
-    chain = RpcChainReader(rpc, d.settlement, d.vault_relayer)
-    validator = OrderValidator(domain_separator=d.domain_separator, chain=chain, book=book)
-    app = create_app(book=book, validator=validator, settings=ApiSettings(settlement=d.settlement))
-    server = TestServer(app)
-    await server.start_server()
-    auctioneer, _tracker = build_auctioneer(
-        NetworkSettings(deployment=market.path, engines=("baseline", "optimal", "batch")),
-        rpc=rpc,
-        book=book,
-        chain=chain,
-        liquidity=ChainLiquidity(rpc, market.pools),
-    )
-    session = aiohttp.ClientSession()
-    try:
-        yield Node(str(server.make_url("")).rstrip("/"), book, auctioneer, session)
-    finally:
-        await session.close()
-        await server.close()
-        await book.close()
-        await rpc.close()
-        market.devnet.revert(snapshot)
+    settings = NetworkSettings(deployment=market.path, engines=("baseline", "optimal", "batch"))
+    async with running_node(
+        market.devnet, market.path, market.pools, tmp_path / "book.sqlite3", settings
+    ) as node:
+        yield node
 
 
 def balances(market: Market, owners: list[Address]) -> dict[tuple[str, str], int]:
-    tokens = [market.tka, market.tkb, market.deployment.weth]
-    calls = [(ERC20, t, "balanceOf", (o,)) for o in owners for t in tokens]
-    values = market.devnet.call_many(calls)
-    return {(o, t): v[0] for (_, t, _, (o,)), v in zip(calls, values, strict=True)}
-
-
-def promised(reports: list[RoundReport]) -> dict[tuple[str, str], int]:
-    """Net balance change per (owner, token) that the settled winners promised."""
-    change: dict[tuple[str, str], int] = {}
-    for report in reports:
-        if report.auction is None:
-            continue
-        orders = {o.uid: o for o in report.auction.orders}
-        for winner, submission in report.submissions:
-            if submission.outcome is not Outcome.SETTLED:
-                continue
-            solution = winner.solution
-            for trade in solution.trades:
-                order = orders[trade.order]
-                sold, bought = executed_amounts(order, trade, solution.prices)
-                key_sell, key_buy = (order.owner, order.sell_token), (order.owner, order.buy_token)
-                change[key_sell] = change.get(key_sell, 0) - sold
-                change[key_buy] = change.get(key_buy, 0) + bought
-    return change
+    return token_balances(market.devnet, owners, [market.tka, market.tkb, market.deployment.weth])
 
 
 async def statuses(node: Node, uids: list[str]) -> list[str]:

@@ -185,7 +185,11 @@ def auctioneer(orders: list[StoredOrder], chain: FakeChain, leading: bool = True
         submitter=cast(Submitter, None),
         fills=cast(FillIndexer, NoNewFills()),
         config=AuctioneerConfig(
-            settlement=CONFIG.settlement, weth=CONFIG.weth, interval=0.01, solve_time=0.1
+            settlement=CONFIG.settlement,
+            weth=CONFIG.weth,
+            interval=0.01,
+            solve_time=0.1,
+            settle_time=0.05,
         ),
         leadership=Leader(leading),
     )

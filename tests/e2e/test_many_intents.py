@@ -1,0 +1,156 @@
+"""Issue 12 acceptance, end to end on the devnet: one round of 56 signed intents from eight
+funded traders over the pools seeded from the mainnet snapshot (Uniswap V2 and V3) settles
+them all in one transaction per winning solution — merged solutions of many trades —,
+every trader's balances move exactly as the winners promised (executed amounts at their
+clearing prices, GPv2 rounding), and each winner's declared gas is within 10% of its
+receipt's gasUsed. Gas per trade is printed and logged."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from devnet.anvil import Devnet
+from devnet.gpv2 import deploy_gpv2
+from devnet.serve import prepare_devnet
+from intents.order import OrderKind
+from intents.types import OrderUid, TokenAddress
+from intents.wire import parse_uid
+from settlement.chain_pools import ChainPool, PoolList
+from settlement.deployment import Deployment
+from settlement.submitter import Outcome
+from solver.demo import limit_order, post, signed_body
+from solver.model import Auction
+from solver.network import NetworkSettings
+from tests.e2e.helpers import Node, promised, running_node, token_balances
+
+logger = logging.getLogger(__name__)
+
+ORDERS_PER_TRADER = 7
+"""Limit orders per owner stay under the book's cap of 10 open ones."""
+GAS_TOLERANCE = 0.10
+SLIPPAGE = 0.95
+"""Each order asks for 95% of its sell amount's value at the reference prices."""
+
+
+@dataclass(frozen=True)
+class Seeded:
+    devnet: Devnet
+    deployment: Deployment
+    path: Path
+    pools: tuple[ChainPool, ...]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """A fresh devnet with GPv2 and the snapshot's pools among WETH, the base tokens and
+    two more; every trader holds and has approved each seeded token."""
+    path = tmp_path_factory.mktemp("many") / "devnet.json"
+    with Devnet() as devnet:
+        deployment = deploy_gpv2(devnet)
+        prepare_devnet(devnet, deployment, path, 2)
+        yield Seeded(devnet, deployment, path, PoolList.load(path).pools)
+
+
+@pytest.fixture
+async def node(seeded: Seeded, tmp_path: Path) -> AsyncIterator[Node]:
+    settings = NetworkSettings(
+        deployment=seeded.path, engines=("baseline", "optimal", "batch"), solve_time=10.0
+    )
+    async with running_node(
+        seeded.devnet, seeded.path, seeded.pools, tmp_path / "book.sqlite3", settings
+    ) as node:
+        yield node
+
+
+def _intents(
+    seeded: Seeded, market: Auction
+) -> list[tuple[int, TokenAddress, TokenAddress, int, int, OrderKind]]:
+    """(trader index, sell, buy, sell amount, buy amount, kind): sells and buys between
+    the priced tokens worth 0.02 to 2 WETH, limits 5% below the reference prices."""
+    rng = random.Random(12)
+    priced = sorted(t for t, info in market.tokens.items() if info.reference_price)
+    intents = []
+    for trader in range(len(seeded.deployment.accounts)):
+        for _ in range(ORDERS_PER_TRADER):
+            sell, buy = rng.sample(priced, 2)
+            value = int(10 ** rng.uniform(16.3, 18.3))  # native wei
+            sell_ref = market.tokens[sell].reference_price or 1
+            buy_ref = market.tokens[buy].reference_price or 1
+            sell_amount = value * 10**18 // sell_ref
+            buy_amount = int(value * SLIPPAGE) * 10**18 // buy_ref
+            kind = OrderKind.BUY if rng.random() < 0.25 else OrderKind.SELL
+            intents.append(
+                (trader, TokenAddress(sell), TokenAddress(buy), sell_amount, buy_amount, kind)
+            )
+    return intents
+
+
+async def test_one_round_settles_56_intents_in_one_transaction_per_winner(
+    seeded: Seeded, node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    d = seeded.deployment
+    market = await node.auctioneer.market()
+    intents = _intents(seeded, market)
+    uids = []
+    for trader, sell, buy, sell_amount, buy_amount, kind in intents:
+        account = d.accounts[trader]
+        order = limit_order(account.address, sell, buy, sell_amount, buy_amount, kind=kind)
+        uids.append(await post(node.session, node.url, signed_body(d, account, order)))
+    owners = [a.address for a in d.accounts]
+    tokens = sorted(market.tokens)
+    before = token_balances(seeded.devnet, owners, tokens)
+    caplog.set_level(logging.INFO, logger="solver.auctioneer")
+
+    report = await node.auctioneer.run_round(node.session)
+
+    assert report.error is None
+    assert report.orders == len(intents) >= 50
+    lines = [
+        f"round: {report.phases}, winners {len(report.winners)}, dropped {len(report.dropped)}"
+    ]
+    for winner, submission in report.submissions:
+        solution = winner.solution
+        trades = len(solution.trades)
+        line = (
+            f"{winner.solver}#{winner.solution_id}: {trades} trades, {len(solution.legs)} legs "
+            f"through {len({leg.pool for leg in solution.legs})} pools, declared gas "
+            f"{solution.gas:,}, {submission.outcome}"
+        )
+        if submission.gas_used is not None:
+            line += (
+                f", receipt {submission.gas_used:,} "
+                f"({100 * (solution.gas / submission.gas_used - 1):+.1f}%), "
+                f"{submission.gas_used // trades:,} gas per trade"
+            )
+        lines.append(line)
+    print("\n".join(lines))
+    logger.info("%s", "\n".join(lines))
+    for winner, submission in report.submissions:
+        assert submission.outcome is Outcome.SETTLED, (winner.solver, report.dropped)
+        assert submission.gas_used is not None
+        error = winner.solution.gas / submission.gas_used - 1
+        assert abs(error) <= GAS_TOLERANCE, (winner.solver, winner.solution_id, error)
+    # every intent in one round, one transaction per winning solution
+    transactions = {s.mined.tx_hash for _, s in report.submissions if s.mined is not None}
+    assert len(transactions) == len(report.winners)
+    settled = [t.order for w in report.winners for t in w.solution.trades]
+    assert len(settled) == len(set(settled))
+    statuses = {}
+    for uid in uids:
+        stored = await node.book.get(OrderUid(parse_uid(uid)))
+        assert stored is not None
+        statuses[uid] = str(stored.status)
+    unfilled = [u for u, s in statuses.items() if s != "filled"]
+    assert not unfilled, (len(unfilled), report.rejected[:5])
+    assert sorted(settled) == sorted(OrderUid(parse_uid(u)) for u in uids)
+    # balances exactly as promised
+    after = token_balances(seeded.devnet, owners, tokens)
+    change = promised([report])
+    for key, value in before.items():
+        assert after[key] - value == change.get(key, 0), key
