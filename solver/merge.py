@@ -24,9 +24,13 @@ settlement:
   separately they cannot share a price; their coincidences of wants come as one
   candidate).
 
+Merged solutions are also disjoint on pools: several of them win one auction, and the
+node settles its winners one after the other; a second merged solution swapping a pool the
+first moved would revert (its exact amounts no longer hold).
+
 Greedy: candidates are taken by score, best first; each joins the first merged solution
-it keeps valid and fair (a pair already in one can only join that one), else stays on its
-own. Every step is checked as it is taken, and each finished merged solution once more
+it keeps valid and fair (a pair or a pool already in one can only join that one), else
+stays on its own. Every step is checked as it is taken, and each finished merged solution once more
 with ``solver.checks.check_solution``.
 """
 
@@ -388,11 +392,13 @@ def merge_solutions(
     pools = {pool.id: pool for pool in auction.liquidity.pools}
     bins: list[_Bin] = []
     owner: dict[Pair, int] = {}
+    pool_owner: dict[PoolId, int] = {}
     for unit in units:
         if stop is not None and stop():
             logger.info("merge: stopped with %d candidates left", len(units))
             break
         owners = {owner[p] for p in unit.pairs if p in owner}
+        owners |= {pool_owner[p] for p in unit.pools() if p in pool_owner}
         if len(owners) > 1:
             continue
         tries = list(owners) if owners else list(range(len(bins) + (len(bins) < max_bins)))
@@ -403,6 +409,7 @@ def merge_solutions(
                 if fresh:
                     bins.append(target)
                 owner.update(dict.fromkeys(unit.pairs, index))
+                pool_owner.update(dict.fromkeys(unit.pools(), index))
                 break
     merged = []
     for found in bins:

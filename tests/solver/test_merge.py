@@ -1,27 +1,39 @@
 """Merged solutions (``solver.merge``): many candidates settled as one, each merged solution
 valid (``solver.checks``), fair against the candidates (``competition.arbitrate`` keeps
-it), within its gas limit, its orders distinct, merged solutions disjoint on directed
+it), within its gas limit, its orders distinct, merged solutions disjoint on pools and directed
 pairs; legs on shared pools run at the rates the earlier legs leave."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import timedelta
 from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intents.order import OrderKind
-from routing.pool import Pool
+from routing.pool import Pool, TokenAddress
 from solver.checks import check_solution
 from solver.competition import arbitrate
 from solver.engines.single_order import optimal_engine
 from solver.merge import merge_solutions
-from solver.model import Auction, Solution, settlement_gas
+from solver.model import Auction, Solution, now, settlement_gas
 from solver.scoring import bid
-from tests.solver.engine_fixtures import order
-from tests.solver.merge_cases import A, B, C, D, orders, small_auction, units_of_native, v2
+from tests.solver.engine_fixtures import GAS_PRICE, model_auction, order, pool
+from tests.solver.merge_cases import (
+    E18,
+    PRICES,
+    A,
+    B,
+    C,
+    D,
+    orders,
+    small_auction,
+    units_of_native,
+    v2,
+)
 
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -46,6 +58,7 @@ def test_merged_solutions_are_valid_fair_settlements(found, gas_limit) -> None: 
     candidates = optimal_engine().solve(auction)
     merged = merge_solutions(auction, candidates, gas_limit=gas_limit)
     seen: set[tuple[str, str]] = set()
+    seen_pools: set[str] = set()
     for solution in merged:
         check_solution(auction, solution, solver="merge")
         assert solution.gas <= gas_limit
@@ -62,6 +75,9 @@ def test_merged_solutions_are_valid_fair_settlements(found, gas_limit) -> None: 
         assert not any((b, a) in pairs for a, b in pairs)  # one direction per pair
         assert seen.isdisjoint(pairs)
         seen |= pairs
+        pools = {leg.pool for leg in solution.legs}
+        assert seen_pools.isdisjoint(pools)  # settled one after the other, none reverts
+        seen_pools |= pools
     ranking = _ranking(auction, [*merged, *candidates])
     assert not ranking.unfair
     assert ranking.total_score >= _ranking(auction, candidates).total_score
@@ -168,3 +184,31 @@ def test_a_buy_order_on_a_shared_pool_pays_for_what_its_legs_take() -> None:
     spent = sum(leg.amount_in for leg in merged.legs)
     assert sum(c.sold for c in checked) >= spent  # the buy order pays its legs' share
     assert buy.bought == buy.trade.executed
+
+
+def test_merged_solutions_share_no_pool() -> None:
+    """The node settles its winners one after the other: a second merged solution swapping
+    a pool the first moved would revert, so a candidate on a pool one merged solution owns
+    joins that one or none (here the gas limit leaves it out)."""
+    e, f = TokenAddress("0x" + "e5" * 20), TokenAddress("0x" + "f6" * 20)
+    pools = (v2("ab", A, B), v2("cd", C, D), v2("da", D, A), pool("ef", e, f, 10**24, 10**24))
+    prices = {**PRICES, e: E18, f: E18}
+    legs = [(A, B, 4), (C, D, 3), (D, B, 2), (e, f, 1)]  # D -> B only through da, ab
+
+    def wei(token: TokenAddress, n: int) -> int:
+        return n * 10**21 * E18 // prices[token]
+
+    found = [
+        order(s, b, wei(s, n), wei(b, n) * 9 // 10, tag=str(i)) for i, (s, b, n) in enumerate(legs)
+    ]
+    auction = model_auction(found, pools, prices, GAS_PRICE, now() + timedelta(seconds=60))
+    candidates = optimal_engine().solve(auction)
+    assert len(candidates) == 4
+    limit = settlement_gas(2, 3 * pools[0].gas)  # two candidates, three legs
+    merged = merge_solutions(auction, candidates, gas_limit=limit)
+    assert merged  # the two largest settle together
+    seen: set[str] = set()
+    for solution in merged:
+        used = {leg.pool for leg in solution.legs}
+        assert seen.isdisjoint(used)
+        seen |= used
