@@ -44,7 +44,7 @@ from devnet.uniswap import (
 )
 from devnet.uniswap import mint as mint_token
 from intents.types import Address, TokenAddress
-from routing.interaction_gas import UNISWAP_V2_GAS, UNISWAP_V3_GAS
+from routing.interaction_gas import UNISWAP_V2_GAS, UNISWAP_V3_GAS, V2_AGAIN_GAS, V3_AGAIN_GAS
 from settlement.deployment import Deployment
 from settlement.encoding import Settlement, Trade, token_indices
 from settlement.interactions import Leg, PoolKind, route_interactions
@@ -97,12 +97,10 @@ def deploy_pools(
     return Pools(v2=v2, v3=v3, pair=pair, pool=pool)
 
 
-def _v2_out(node: Devnet, pools: Pools, token_in: str, amount_in: int) -> int:
+def _v2_reserves(node: Devnet, pools: Pools, token_in: str) -> tuple[int, int]:
     r0, r1, _ = node.call(V2_PAIR, pools.pair, "getReserves")
     (token0,) = node.call(V2_PAIR, pools.pair, "token0")
-    r_in, r_out = (r0, r1) if token_in.lower() == token0.lower() else (r1, r0)
-    (out,) = node.call(V2_ROUTER, pools.v2.router, "getAmountOut", amount_in, r_in, r_out)
-    return int(out)
+    return (int(r0), int(r1)) if token_in.lower() == token0.lower() else (int(r1), int(r0))
 
 
 def _v3_out(node: Devnet, pools: Pools, token_in: str, token_out: str, amount_in: int) -> int:
@@ -125,24 +123,55 @@ def _sell_trades(
     return trades
 
 
+def _legs(
+    node: Devnet,
+    pools: Pools,
+    kind: PoolKind,
+    a: TokenAddress,
+    c: TokenAddress,
+    total: int,
+    count: int,
+) -> list[Leg]:
+    """``total`` of TKA swapped for TKC through the one pool of ``kind`` in ``count`` equal
+    legs one after the other. A V2 leg takes what the pair pays after the legs before it;
+    a V3 leg after the first asks for at least 1 (its exact output is not quoted on the
+    state the earlier legs leave; the settlement keeps what it pays beyond)."""
+    parts = [total // count] * (count - 1)
+    parts.append(total - sum(parts))
+    if kind is PoolKind.UNISWAP_V2:
+        legs, (r_in, r_out) = [], _v2_reserves(node, pools, a)
+        for part in parts:
+            (out,) = node.call(V2_ROUTER, pools.v2.router, "getAmountOut", part, r_in, r_out)
+            legs.append(Leg(kind, pools.pair, a, c, part, int(out)))
+            r_in, r_out = r_in + part, r_out - int(out)
+        return legs
+    first, *rest = parts
+    out = _v3_out(node, pools, a, c, first)
+    return [Leg(kind, pools.pool, a, c, first, out, fee=V3_FEE)] + [
+        Leg(kind, pools.pool, a, c, part, 1, fee=V3_FEE) for part in rest
+    ]
+
+
 def routed_gas(
-    node: Devnet, devnet: Deployment, pools: Pools, kind: PoolKind, sells: Sequence[int]
+    node: Devnet,
+    devnet: Deployment,
+    pools: Pools,
+    kind: PoolKind,
+    sells: Sequence[int],
+    legs: int = 1,
 ) -> int:
     """gasUsed of one settlement of TKA->TKC orders selling ``sells``, their summed input
-    swapped through one leg of ``kind``; the chain state is left as it was."""
+    swapped through the pool of ``kind`` in ``legs`` legs; the chain state is left as it
+    was."""
     a, c = devnet.tokens["TKA"], devnet.tokens["TKC"]
-    total = sum(sells)
-    if kind is PoolKind.UNISWAP_V2:
-        leg = Leg(kind, pools.pair, a, c, total, _v2_out(node, pools, a, total))
-    else:
-        leg = Leg(kind, pools.pool, a, c, total, _v3_out(node, pools, a, c, total), fee=V3_FEE)
+    swaps = _legs(node, pools, kind, a, c, sum(sells), legs)
     tokens = (a, c)
     settlement = Settlement(
         tokens=tokens,
-        # every order gets the leg's rate, rounded down: the settlement keeps the dust
-        clearing_prices=(leg.amount_out, leg.amount_in),
+        # every order gets the legs' rate, rounded down: the settlement keeps the dust
+        clearing_prices=(sum(s.amount_out for s in swaps), sum(s.amount_in for s in swaps)),
         trades=tuple(_sell_trades(node, devnet, tokens, sells)),
-        intra=route_interactions([leg], devnet.settlement, v3_router=pools.v3.router),
+        intra=route_interactions(swaps, devnet.settlement, v3_router=pools.v3.router),
     )
     snapshot = node.snapshot()
     tx = Tx(
@@ -165,6 +194,9 @@ class Measured:
     trade: int
     uniswap_v2: int
     uniswap_v3: int
+    v2_again: int
+    """Each further leg through a V2 pair the settlement already swapped (warm storage)."""
+    v3_again: int
     cases: tuple[Case, ...]
 
 
@@ -175,6 +207,8 @@ def measure_all(node: Devnet, devnet: Deployment, pools: Pools) -> Measured:
     v2 = routed_gas(node, devnet, pools, PoolKind.UNISWAP_V2, [SELL])
     v3 = routed_gas(node, devnet, pools, PoolKind.UNISWAP_V3, [SELL])
     v2_two = routed_gas(node, devnet, pools, PoolKind.UNISWAP_V2, [SELL, SELL // 2])
+    v2_again = routed_gas(node, devnet, pools, PoolKind.UNISWAP_V2, [SELL], legs=3)
+    v3_again = routed_gas(node, devnet, pools, PoolKind.UNISWAP_V3, [SELL], legs=3)
     trade = two - one
     cases = (
         Case("buffer x1", 1, settlement_gas(1, 0), one),
@@ -182,9 +216,17 @@ def measure_all(node: Devnet, devnet: Deployment, pools: Pools) -> Measured:
         Case("v2 x1", 1, settlement_gas(1, UNISWAP_V2_GAS), v2),
         Case("v3 x1", 1, settlement_gas(1, UNISWAP_V3_GAS), v3),
         Case("v2 x2", 2, settlement_gas(2, UNISWAP_V2_GAS), v2_two),
+        Case("v2 x1, 3 legs", 1, settlement_gas(1, UNISWAP_V2_GAS + 2 * V2_AGAIN_GAS), v2_again),
+        Case("v3 x1, 3 legs", 1, settlement_gas(1, UNISWAP_V3_GAS + 2 * V3_AGAIN_GAS), v3_again),
     )
     return Measured(
-        base=one - trade, trade=trade, uniswap_v2=v2 - one, uniswap_v3=v3 - one, cases=cases
+        base=one - trade,
+        trade=trade,
+        uniswap_v2=v2 - one,
+        uniswap_v3=v3 - one,
+        v2_again=(v2_again - v2) // 2,
+        v3_again=(v3_again - v3) // 2,
+        cases=cases,
     )
 
 
@@ -204,6 +246,8 @@ def report(measured: Measured) -> list[str]:
         f"| per trade | {measured.trade:,} | {TRADE_GAS:,} |",
         f"| Uniswap V2 interaction | {measured.uniswap_v2:,} | {UNISWAP_V2_GAS:,} |",
         f"| Uniswap V3 interaction | {measured.uniswap_v3:,} | {UNISWAP_V3_GAS:,} |",
+        f"| V2 pair swapped again | {measured.v2_again:,} | {V2_AGAIN_GAS:,} |",
+        f"| V3 pool swapped again | {measured.v3_again:,} | {V3_AGAIN_GAS:,} |",
         "",
         "| case | trades | declared | receipt gasUsed | declared vs receipt |",
         "|---|---:|---:|---:|---:|",

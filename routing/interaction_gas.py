@@ -18,6 +18,11 @@ UNISWAP_V2_GAS = 45_124
 """Measured: the settlement's ``transfer`` to the pair plus the pair's ``swap``."""
 UNISWAP_V3_GAS = 97_015
 """Measured: the exact ``approve`` of the SwapRouter plus its ``exactInputSingle``."""
+V2_AGAIN_GAS = 27_788
+"""Measured: a further leg through a V2 pair the settlement already swapped (its storage
+and the tokens' balance slots are warm)."""
+V3_AGAIN_GAS = 63_056
+"""Measured: a further leg through a V3 pool the settlement already swapped."""
 BALANCER_WEIGHTED_GAS = 100_000
 """CoW's figure (``WEIGHTED_SWAP_GAS_COST``), not measured: no Balancer on the devnet."""
 BALANCER_STABLE_GAS = 183_520

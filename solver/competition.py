@@ -9,7 +9,10 @@ Every bid is a checked, scored solution. Its score is split by *directed token p
    less than that pair's reference: no order may do worse in a batch than it would alone;
 4. winners are picked greedily by score, highest first, each winner's pairs disjoint from
    the pairs of the winners before it (so every directed pair gets one uniform price), up to
-   ``max_winners``;
+   ``max_winners``; beyond CoW's rule, each winner's pools (the AMM liquidity its legs swap,
+   where known) are disjoint from the earlier winners' too: the node settles its winners
+   one after the other on one chain, and a settlement swapping a pool an earlier one moved
+   would revert (its exact amounts no longer hold), so it could not have won anything;
 5. each winning solver's reference score (what its rewards are measured against) is the
    total score the winners would have had without any of its bids.
 
@@ -50,6 +53,8 @@ class Bid(Generic[S]):
     solution: S
     scores: Mapping[Pair, int]
     pairs: frozenset[Pair]
+    pools: frozenset[str] = frozenset()
+    """The liquidity its AMM legs swap (pool ids), where known."""
 
     @property
     def score(self) -> int:
@@ -111,16 +116,19 @@ def pick_winners(
     ranked: Iterable[Bid[S]], max_winners: int, wrapped_native: TokenAddress | None = None
 ) -> tuple[Bid[S], ...]:
     """Greedy selection over ``ranked`` (best first): a bid wins when none of its directed
-    pairs was taken by an earlier winner, until ``max_winners`` have won."""
+    pairs and none of its pools was taken by an earlier winner, until ``max_winners`` have
+    won."""
     taken: set[Pair] = set()
+    swapped: set[str] = set()
     winners: list[Bid[S]] = []
     for bid in ranked:
         if len(winners) >= max_winners:
             break
         pairs = {_canonical(pair, wrapped_native) for pair in bid.pairs}
-        if taken.isdisjoint(pairs):
+        if taken.isdisjoint(pairs) and swapped.isdisjoint(bid.pools):
             winners.append(bid)
             taken |= pairs
+            swapped |= bid.pools
     return tuple(winners)
 
 

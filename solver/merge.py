@@ -14,7 +14,8 @@ settlement:
   merged solution form a forest of tokens (a new pair may not close a cycle; a second
   order on a pair already there is pooled at the pair's rate), each tree priced from its
   root; a coincidence of wants keeps its own prices (scaled) and roots its tree;
-* **one settlement overhead**: gas is ``settlement_gas(trades, legs' gas)``, at most
+* **one settlement overhead**: gas is ``settlement_gas(trades, legs' gas)``, a pool swapped
+  again paying its warm-storage cost (``merge_legs.legs_gas``), at most
   ``gas_limit``; ``limit`` orders keep the fee their candidate charged (it covered a
   settlement of their own, so it over-covers their share of this one);
 * **fair**: every directed pair scores (``solver.scoring``) at least the best single-pair
@@ -43,11 +44,18 @@ from fractions import Fraction
 
 from intents.order import OrderKind
 from intents.types import OrderUid
-from routing.pool import PoolId, TokenAddress
+from routing.pool import Pool, PoolId, TokenAddress
 from routing.route import Leg
 from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_solution
 from solver.competition import Pair, is_fair, reference_scores
-from solver.merge_legs import PoolState, Replayed, ReplayFailed, replay_fixed, replay_route
+from solver.merge_legs import (
+    PoolState,
+    Replayed,
+    ReplayFailed,
+    legs_gas,
+    replay_fixed,
+    replay_route,
+)
 from solver.merge_prices import PairFlow, component_prices, pair_ratio
 from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
 from solver.scoring import ScoringError, bid, score_trades
@@ -72,14 +80,13 @@ a price costs no user a base unit."""
 @dataclass(frozen=True, slots=True)
 class Unit:
     """A candidate solution as a building block: its trades with their orders, score,
-    directed pairs and the gas of its legs. One trade: its rate may move (a routed fill);
+    directed pairs. One trade: its rate may move (a routed fill);
     more: its prices are kept (a coincidence of wants)."""
 
     solution: Solution
     checked: tuple[CheckedTrade, ...]
     score: int
     pairs: frozenset[Pair]
-    legs_gas: int
 
     @property
     def routed(self) -> bool:
@@ -107,8 +114,7 @@ def units_of(
         except (SolutionRejected, ScoringError):
             continue
         bids.append(made)
-        legs_gas = max(0, solution.gas - settlement_gas(len(checked), 0))
-        units.append(Unit(solution, tuple(checked), made.score, made.pairs, legs_gas))
+        units.append(Unit(solution, tuple(checked), made.score, made.pairs))
     units.sort(key=lambda u: (-u.score, u.solution.engine, u.solution.id))
     return units, reference_scores(bids)
 
@@ -153,7 +159,9 @@ class _Bin:
     references: Mapping[Pair, int]
     gas_limit: int
     state: PoolState
+    pools: Mapping[PoolId, Pool]
     legs: list[Leg] = field(default_factory=list)
+    swapped: set[PoolId] = field(default_factory=set)
     trades: list[Trade] = field(default_factory=list)
     legs_gas: int = 0
     units: int = 0
@@ -173,7 +181,8 @@ class _Bin:
         fixed-price anchor per tree, its orders new, and the gas within the limit."""
         if any(c.order.uid in self.orders for c in unit.checked):
             return False
-        gas = settlement_gas(len(self.trades) + len(unit.checked), self.legs_gas + unit.legs_gas)
+        more = legs_gas(unit.solution.legs, self.pools, set(self.swapped))
+        gas = settlement_gas(len(self.trades) + len(unit.checked), self.legs_gas + more)
         if gas > self.gas_limit:
             return False
         taken = set(self.groups) | self.fixed_pairs
@@ -322,7 +331,7 @@ class _Bin:
         self.state = step.state
         self.legs += step.legs
         self.trades += [c.trade for c in unit.checked]
-        self.legs_gas += unit.legs_gas
+        self.legs_gas += legs_gas(unit.solution.legs, self.pools, self.swapped)
         self.units += 1
         self.groups, self.ratios, self.anchors = plan.groups, plan.ratios, plan.anchors
         if not unit.routed:
@@ -404,7 +413,9 @@ def merge_solutions(
         tries = list(owners) if owners else list(range(len(bins) + (len(bins) < max_bins)))
         for index in tries:
             fresh = index == len(bins)
-            target = _Bin(auction, best, gas_limit, PoolState(pools)) if fresh else bins[index]
+            target = (
+                _Bin(auction, best, gas_limit, PoolState(pools), pools) if fresh else bins[index]
+            )
             if target.add(unit):
                 if fresh:
                     bins.append(target)

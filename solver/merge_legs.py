@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+from routing.interaction_gas import V2_AGAIN_GAS, V3_AGAIN_GAS
 from routing.pool import Pool, PoolId, PoolMathError, TokenAddress
 from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
@@ -161,3 +162,23 @@ def replay_fixed(state: PoolState, legs: Sequence[Leg]) -> None:
     ``ReplayFailed`` when a pool no longer pays what a leg takes."""
     for leg in legs:
         state.take(leg)
+
+
+def legs_gas(legs: Sequence[Leg], pools: Mapping[PoolId, Pool], swapped: set[PoolId]) -> int:
+    """Gas of ``legs`` in a settlement that already swapped the pools in ``swapped`` (which
+    is updated): a pool's first leg costs its declared gas, a further leg through a V2 pair
+    or a V3 pool what its warm storage costs (measured, ``routing.interaction_gas``); other
+    kinds are not measured and pay their declared gas every time."""
+    total = 0
+    for leg in legs:
+        pool = pools[leg.pool]
+        if leg.pool not in swapped:
+            total += pool.gas
+        elif isinstance(pool, ConstantProductPool):
+            total += V2_AGAIN_GAS
+        elif isinstance(pool, ConcentratedLiquidityPool):
+            total += V3_AGAIN_GAS
+        else:
+            total += pool.gas
+        swapped.add(leg.pool)
+    return total

@@ -194,4 +194,9 @@ def bid(
         solution=solution,
         scores=score.by_pair,
         pairs=frozenset(score.by_pair),
+        pools=frozenset(
+            str(leg.pool)
+            for index, leg in enumerate(solution.legs)
+            if index not in solution.internalized
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -55,6 +56,15 @@ def test_disjoint_bids_both_win_and_overlapping_one_loses() -> None:
     ranking = arbitrate([ab_again, cd, ab])
     assert set(ranking.winners) == {ab, cd}
     assert ranking.ranked[-1] == ab_again
+
+
+def test_a_bid_swapping_a_pool_an_earlier_winner_swaps_loses() -> None:
+    """Settled one after the other, the second would revert on the pool the first moved."""
+    first = dataclasses.replace(bid("s1", {(A, B): 200}), pools=frozenset({"p1", "p2"}))
+    clash = dataclasses.replace(bid("s2", {(C, D): 100}), pools=frozenset({"p2"}))
+    apart = dataclasses.replace(bid("s3", {(B, C): 50}), pools=frozenset({"p3"}))
+    ranking = arbitrate([clash, apart, first])
+    assert ranking.winners == (first, apart)
 
 
 def test_direction_matters_opposite_pairs_do_not_overlap() -> None:
