@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from intents.order import OrderKind
@@ -173,6 +173,36 @@ class _Bin:
     component: dict[TokenAddress, int] = field(default_factory=dict)
     prices: dict[TokenAddress, int] = field(default_factory=dict)
     orders: set[OrderUid] = field(default_factory=set)
+    lenient: Pair | None = None
+    """A pair whose fairness is judged later (``fair``), once its group is in."""
+
+    def copy(self) -> _Bin:
+        return replace(
+            self,
+            state=self.state.fork(),
+            legs=list(self.legs),
+            swapped=set(self.swapped),
+            trades=list(self.trades),
+            groups=dict(self.groups),
+            ratios=dict(self.ratios),
+            anchors=list(self.anchors),
+            fixed_pairs=set(self.fixed_pairs),
+            fixed=list(self.fixed),
+            component=dict(self.component),
+            prices=dict(self.prices),
+            orders=set(self.orders),
+        )
+
+    def fair(self) -> bool:
+        """Every pair scores at least its reference at the bin's prices."""
+        members = [m for ms in self.groups.values() for m in ms]
+        try:
+            checked = [check_limit(m.order, m.trade, self.prices) for m in members]
+            checked += [check_limit(c.order, c.trade, self.prices) for c in self.fixed]
+            score = score_trades(checked, self.auction)
+        except (SolutionRejected, ScoringError):
+            return False
+        return all(s >= self.references.get(p, 0) for p, s in score.by_pair.items())
 
     # -- structure -------------------------------------------------------------------------
 
@@ -321,7 +351,9 @@ class _Bin:
             return None
         if not _covered(groups, checked, tokens):
             return None
-        if any(s < self.references.get(p, 0) for p, s in score.by_pair.items()):
+        if any(
+            s < self.references.get(p, 0) and p != self.lenient for p, s in score.by_pair.items()
+        ):
             return None
         return prices
 
@@ -382,6 +414,54 @@ def _covered(
     return True
 
 
+class _Packing:
+    """Merged solutions being built, and which of them owns each pair and pool."""
+
+    def __init__(self, fresh: Callable[[], _Bin], max_bins: int) -> None:
+        self.fresh = fresh
+        self.max_bins = max_bins
+        self.bins: list[_Bin] = []
+        self.owner: dict[Pair, int] = {}
+        self.pool_owner: dict[PoolId, int] = {}
+
+    def place(self, group: Sequence[Unit]) -> bool:
+        """Add ``group`` (candidates of one pair when more than one) to the first merged
+        solution that takes it, fair once it is in; ``False`` if none does."""
+        pairs = {p for u in group for p in u.pairs}
+        owners = {self.owner[p] for p in pairs if p in self.owner}
+        owners |= {self.pool_owner[p] for u in group for p in u.pools() if p in self.pool_owner}
+        if len(owners) > 1:
+            return False
+        fresh_slot = len(self.bins) < self.max_bins
+        tries = list(owners) if owners else list(range(len(self.bins) + fresh_slot))
+        for index in tries:
+            target = self.fresh() if index == len(self.bins) else self.bins[index]
+            taken = _add_all(target, group)
+            if taken is None:
+                continue
+            if index == len(self.bins):
+                self.bins.append(taken)
+            self.bins[index] = taken
+            for unit in group:  # a unit left out of the group owns nothing: harmless
+                self.owner.update(dict.fromkeys(unit.pairs, index))
+                self.pool_owner.update(dict.fromkeys(unit.pools(), index))
+            return True
+        return False
+
+
+def _add_all(target: _Bin, group: Sequence[Unit]) -> _Bin | None:
+    """``target`` with the units of ``group`` that join it (one unit: in place), or
+    ``None``. A group's pair is judged fair only once they are in (on a copy)."""
+    if len(group) == 1:
+        return target if target.add(group[0]) else None
+    (pair,) = group[0].pairs
+    trial = target.copy()
+    trial.lenient = pair
+    added = [unit for unit in group if trial.add(unit)]
+    trial.lenient = None
+    return trial if added and trial.fair() else None
+
+
 def merge_solutions(
     auction: Auction,
     candidates: Iterable[Solution],
@@ -399,29 +479,21 @@ def merge_solutions(
     for pair, score in (references or {}).items():
         best[pair] = max(best.get(pair, 0), score)
     pools = {pool.id: pool for pool in auction.liquidity.pools}
-    bins: list[_Bin] = []
-    owner: dict[Pair, int] = {}
-    pool_owner: dict[PoolId, int] = {}
+    packing = _Packing(lambda: _Bin(auction, best, gas_limit, PoolState(pools), pools), max_bins)
+    left_out: dict[Pair, list[Unit]] = {}
     for unit in units:
         if stop is not None and stop():
             logger.info("merge: stopped with %d candidates left", len(units))
             break
-        owners = {owner[p] for p in unit.pairs if p in owner}
-        owners |= {pool_owner[p] for p in unit.pools() if p in pool_owner}
-        if len(owners) > 1:
-            continue
-        tries = list(owners) if owners else list(range(len(bins) + (len(bins) < max_bins)))
-        for index in tries:
-            fresh = index == len(bins)
-            target = (
-                _Bin(auction, best, gas_limit, PoolState(pools), pools) if fresh else bins[index]
-            )
-            if target.add(unit):
-                if fresh:
-                    bins.append(target)
-                owner.update(dict.fromkeys(unit.pairs, index))
-                pool_owner.update(dict.fromkeys(unit.pools(), index))
-                break
+        if not packing.place([unit]) and unit.routed:
+            left_out.setdefault(next(iter(unit.pairs)), []).append(unit)
+    # a pair whose best order alone scores more than it does in a merged solution (its
+    # legs replayed on pools the earlier legs moved) may still pay together with the
+    # pair's other orders: tried as one group, judged fair once all are in
+    for pair, group in left_out.items():
+        if len(group) > 1 and pair not in packing.owner and not (stop is not None and stop()):
+            packing.place(group)
+    bins = packing.bins
     merged = []
     for found in bins:
         if found.units >= 2:
