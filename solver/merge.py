@@ -47,7 +47,7 @@ from intents.types import OrderUid
 from routing.pool import Pool, PoolId, TokenAddress
 from routing.route import Leg
 from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_solution
-from solver.competition import Pair, is_fair, reference_scores
+from solver.competition import Pair, is_fair
 from solver.merge_legs import (
     PoolState,
     Replayed,
@@ -57,6 +57,7 @@ from solver.merge_legs import (
     replay_route,
 )
 from solver.merge_prices import PairFlow, component_prices, pair_ratio
+from solver.merge_units import Unit, units_of
 from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
 from solver.scoring import ScoringError, bid, score_trades
 
@@ -75,48 +76,6 @@ short)."""
 PRICE_BITS_MARGIN = 2
 """Prices are at least this many bits above the largest amount of their tree, so rounding
 a price costs no user a base unit."""
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    """A candidate solution as a building block: its trades with their orders, score,
-    directed pairs. One trade: its rate may move (a routed fill);
-    more: its prices are kept (a coincidence of wants)."""
-
-    solution: Solution
-    checked: tuple[CheckedTrade, ...]
-    score: int
-    pairs: frozenset[Pair]
-
-    @property
-    def routed(self) -> bool:
-        return len(self.checked) == 1
-
-    @property
-    def tokens(self) -> set[TokenAddress]:
-        return {t for c in self.checked for t in (c.order.sell_token, c.order.buy_token)}
-
-    def pools(self) -> set[PoolId]:
-        return {leg.pool for leg in self.solution.legs}
-
-
-def units_of(
-    auction: Auction, candidates: Iterable[Solution]
-) -> tuple[list[Unit], dict[Pair, int]]:
-    """The candidates that pass the checks and can be scored, best first, and the best
-    single-pair score per directed pair among them."""
-    units = []
-    bids = []
-    for solution in candidates:
-        try:
-            checked = check_solution(auction, solution, solver=solution.engine or "candidate")
-            made = bid(solution.engine, solution, checked, auction)
-        except (SolutionRejected, ScoringError):
-            continue
-        bids.append(made)
-        units.append(Unit(solution, tuple(checked), made.score, made.pairs))
-    units.sort(key=lambda u: (-u.score, u.solution.engine, u.solution.id))
-    return units, reference_scores(bids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,4 +482,4 @@ def _valid(auction: Auction, solution: Solution, references: Mapping[Pair, int])
     return True
 
 
-__all__ = ["DEFAULT_GAS_LIMIT", "MAX_BINS", "Unit", "merge_solutions", "units_of"]
+__all__ = ["DEFAULT_GAS_LIMIT", "MAX_BINS", "merge_solutions"]
