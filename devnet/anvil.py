@@ -75,6 +75,8 @@ class Devnet:
     host: str = "127.0.0.1"
     chain_id: int = 31337
     startup_timeout: float = 15.0
+    account_count: int = 10
+    """Unlocked, funded accounts anvil makes (its default: 10)."""
     accounts: tuple[Account, ...] = ()
     rpc_url: str = ""
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -96,6 +98,7 @@ class Devnet:
             "--host", self.host,
             "--port", str(self.port),
             "--chain-id", str(self.chain_id),
+            "--accounts", str(self.account_count),
             "--config-out", str(config_path),
         ]  # fmt: skip
         on_main = threading.current_thread() is threading.main_thread()

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -51,7 +51,7 @@ from solver.book_auction import (
 )
 from solver.checks import SolutionRejected, verify_solution
 from solver.competition import Bid, Ranking, arbitrate
-from solver.engines import Engine
+from solver.engines import Engine, solve_all
 from solver.external import ExternalSolver
 from solver.leader import AlwaysLeader, Leadership
 from solver.liquidity_source import LiquiditySource
@@ -230,14 +230,18 @@ class Auctioneer:
     ) -> list[tuple[str, Solution]]:
         auction = round_.auction
 
-        async def internal(engine: Engine) -> list[Solution]:
+        async def internal() -> list[Solution]:
+            """The in-process engines one after the other (``solve_all``: ``batch``, last,
+            merges the fills of those before it), off the event loop."""
             try:
-                return await asyncio.to_thread(engine.solve, auction)
+                return await asyncio.to_thread(solve_all, self.engines, auction)
             except Exception:
-                logger.exception("engine %s failed on auction %s", engine.name, auction.id)
+                logger.exception("the engines failed on auction %s", auction.id)
                 return []
 
-        calls = [(e.name, internal(e)) for e in self.engines]
+        calls: list[tuple[str | None, Awaitable[list[Solution]]]] = (
+            [(None, internal())] if self.engines else []
+        )
         if self.external:
             wire = round_.wire()
             calls += [(s.name, s.solve(session, wire)) for s in self.external]
@@ -246,9 +250,13 @@ class Auctioneer:
         grace = max((auction.deadline - datetime.now(UTC)).total_seconds(), 0.0) + LATE_GRACE
         done, late = await asyncio.wait(tasks, timeout=grace) if tasks else (set(), set())
         for task in late:
-            logger.warning("solver %s missed auction %s's deadline", tasks[task], auction.id)
+            who = tasks[task] or "the engines"
+            logger.warning("solver %s missed auction %s's deadline", who, auction.id)
             task.cancel()
-        return [(tasks[task], s) for task in tasks if task in done for s in task.result()]
+        # an in-process solution is its engine's bid
+        return [
+            (tasks[task] or s.engine, s) for task in tasks if task in done for s in task.result()
+        ]
 
     async def _simulate(self, round_: BookAuction, _: Auction, solution: Solution) -> str | None:
         try:
