@@ -59,7 +59,7 @@ from solver.merge_legs import (
 from solver.merge_prices import PairFlow, component_prices, pair_ratio
 from solver.merge_units import Unit, units_of
 from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
-from solver.scoring import ScoringError, bid, score_trades
+from solver.scoring import ScoringError, SolutionScore, bid, score_trades
 
 logger = logging.getLogger(__name__)
 
@@ -156,12 +156,14 @@ class _Bin:
         """Every pair scores at least its reference at the bin's prices."""
         members = [m for ms in self.groups.values() for m in ms]
         try:
-            checked = [check_limit(m.order, m.trade, self.prices) for m in members]
-            checked += [check_limit(c.order, c.trade, self.prices) for c in self.fixed]
-            score = score_trades(checked, self.auction)
+            _, score = _judged(self.auction, members, self.fixed, self.prices)
         except (SolutionRejected, ScoringError):
             return False
-        return all(s >= self.references.get(p, 0) for p, s in score.by_pair.items())
+        return self._fair(score, None)
+
+    def _fair(self, score: SolutionScore, lenient: Pair | None) -> bool:
+        """No pair but ``lenient`` scores below its reference."""
+        return all(s >= self.references.get(p, 0) or p == lenient for p, s in score.by_pair.items())
 
     # -- structure -------------------------------------------------------------------------
 
@@ -303,16 +305,10 @@ class _Bin:
         bits = largest.bit_length() + PRICE_BITS_MARGIN
         try:
             prices = component_prices(edges, anchor, min(tokens), bits)
-            checked = [check_limit(m.order, m.trade, prices) for m in members]
-            checked += [check_limit(c.order, c.trade, prices) for c in fixed]
-            score = score_trades(checked, self.auction)
+            checked, score = _judged(self.auction, members, fixed, prices)
         except (ValueError, SolutionRejected, ScoringError):
             return None
-        if not _covered(groups, checked, tokens):
-            return None
-        if any(
-            s < self.references.get(p, 0) and p != self.lenient for p, s in score.by_pair.items()
-        ):
+        if not _covered(groups, checked, tokens) or not self._fair(score, self.lenient):
             return None
         return prices
 
@@ -345,6 +341,19 @@ class _Bin:
             gas=settlement_gas(len(self.trades), self.legs_gas),
             engine=engine,
         )
+
+
+def _judged(
+    auction: Auction,
+    members: Iterable[_Member],
+    fixed: Iterable[CheckedTrade],
+    prices: Mapping[TokenAddress, int],
+) -> tuple[list[CheckedTrade], SolutionScore]:
+    """The trades of ``members`` and ``fixed`` at ``prices``, their limits checked
+    (``SolutionRejected``), and their score (``ScoringError``)."""
+    checked = [check_limit(m.order, m.trade, prices) for m in members]
+    checked += [check_limit(c.order, c.trade, prices) for c in fixed]
+    return checked, score_trades(checked, auction)
 
 
 def _net(legs: Iterable[Leg]) -> dict[TokenAddress, int]:
