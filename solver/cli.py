@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
+from solver.http_flags import add_http_flags
+
 # subcommand -> "module:function"; the function takes the parsed argparse.Namespace and
 # returns a process exit code.
 _HANDLERS = {
@@ -126,6 +128,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_price_deviation(serve)
     _add_workers(serve, "all cores but one, at least 1: the API keeps a core")
+    add_http_flags(serve)
 
     demo = sub.add_parser("demo", help="post signed demo intents to a node, print their fills")
     demo.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")

@@ -1,4 +1,5 @@
-"""The one middleware of the API: error translation at the edge plus request metrics.
+"""The API's middlewares: error translation at the edge plus request metrics, and the
+request body read within a deadline.
 
 Every refusal leaves as ``{"errorType", "description"}`` with its status; an unreachable
 dependency (a ``ConnectionError``: chain node down) is 503; an unexpected exception is
@@ -8,13 +9,14 @@ counted and timed under its route template.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
-from intents.errors import OrderError
+from intents.errors import ErrorCode, OrderError
 from intents.http.keys import METRICS
 from intents.http.problems import error_response, from_http_exception, from_order_error
 
@@ -52,3 +54,32 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         _route(request), request.method, response.status, time.perf_counter() - started
     )
     return response
+
+
+def body_within(seconds: float) -> Middleware:
+    """A middleware reading a request's whole body before its handler runs (which then
+    gets it from ``request.read()`` at once): a body still incomplete after ``seconds`` is
+    answered 408 and its connection closed; one over the application's size limit is
+    ``PayloadTooLarge`` (413)."""
+
+    @web.middleware
+    async def read_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.body_exists:
+            try:
+                async with asyncio.timeout(seconds):
+                    await request.read()
+            except TimeoutError:
+                response = error_response(
+                    408, "RequestTimeout", f"the request body did not arrive within {seconds:g} s"
+                )
+                response.force_close()  # the rest of the body may still be on its way
+                return response
+            except web.HTTPRequestEntityTooLarge:
+                raise OrderError(
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                    f"request body exceeds the limit of {request.client_max_size} bytes",
+                    http_status=413,
+                ) from None
+        return await handler(request)
+
+    return read_body
