@@ -181,6 +181,21 @@ def _build_parser() -> argparse.ArgumentParser:
     solve_engine.add_argument("--host", default="127.0.0.1", help="address to listen on")
     solve_engine.add_argument("--port", type=int, default=8090, help="port to listen on")
     solve_engine.add_argument(
+        "--token", default=None, metavar="TOKEN",
+        help="require `Authorization: Bearer TOKEN` (401 otherwise); default: the "
+        "TRIBUTARY_SOLVE_TOKEN environment variable, else no authentication. Prefer the "
+        "variable: a flag is visible to every local user in the process list",
+    )  # fmt: skip
+    solve_engine.add_argument(
+        "--max-body-bytes", type=int, default=32 * 1024 * 1024, metavar="BYTES",
+        help="largest auction body accepted; larger is 413 (default 32 MiB)",
+    )  # fmt: skip
+    solve_engine.add_argument(
+        "--max-time-limit", type=float, default=20.0, metavar="S",
+        help="seconds an auction may be solved at most: a later deadline is clamped "
+        "(default 20)",
+    )  # fmt: skip
+    solve_engine.add_argument(
         "--engine",
         default="baseline,optimal,batch",
         help="engine(s), run one after the other: baseline, optimal, batch (comma-separated; "

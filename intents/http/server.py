@@ -85,7 +85,7 @@ def _parse_refusal(exc: BaseException | None) -> tuple[str, str]:
 class LimitedRequestHandler(RequestHandler):
     """aiohttp's protocol plus a header timeout, a connection cap and JSON parse errors."""
 
-    __slots__ = ("_limits", "_head_timer", "_head_count")
+    __slots__ = ("_head_count", "_head_timer", "_limits")
 
     def __init__(self, manager: Server, *, limits: HttpLimits, **kwargs: Any) -> None:
         super().__init__(
