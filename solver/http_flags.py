@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from intents.http.ratelimit import RateLimits
@@ -38,55 +38,46 @@ def _count(text: str) -> int:
     return value
 
 
+_FLAGS: tuple[tuple[str, Any, object, str, str], ...] = (
+    # (flag, type, default, metavar, help)
+    ("--header-timeout", _positive, 10.0, "S",
+     "seconds a client has to send a request's line and headers (from connecting, or from "
+     "a later request's first byte); then 408 and closed (default 10)"),
+    ("--body-timeout", _positive, 10.0, "S",
+     "seconds a request body may take to arrive after its headers (default 10)"),
+    ("--keepalive-timeout", _positive, 75.0, "S",
+     "seconds an idle keep-alive connection is kept (default 75)"),
+    ("--max-connections", _count, 1000, "N",
+     "connections held at once; more are answered 503 and closed (default 1000)"),
+    ("--max-line-size", _count, 8190, "BYTES",
+     "longest request line or header line; longer is 400 LineTooLong (default 8190)"),
+    ("--write-rate", _positive, 10.0, "R",
+     "per client: POST/DELETE requests per second before 429 (default 10)"),
+    ("--write-burst", _count, 20, "N",
+     "per client: writes allowed at once after idling (default 20)"),
+    ("--read-rate", _positive, 50.0, "R",
+     "per client: GET requests per second before 429 (default 50)"),
+    ("--read-burst", _count, 100, "N",
+     "per client: reads allowed at once after idling (default 100)"),
+)  # fmt: skip
+
+
 def add_http_flags(parser: argparse.ArgumentParser) -> None:
     """The flags of the API's HTTP limits (defaults as ``HttpLimits``/``RateLimits``)."""
     group = parser.add_argument_group("HTTP limits")
+    for flag, kind, default, metavar, text in _FLAGS:
+        group.add_argument(flag, type=kind, default=default, metavar=metavar, help=text)
     group.add_argument(
-        "--header-timeout", type=_positive, default=10.0, metavar="S",
-        help="seconds a client has to send a request's line and headers (from connecting, "
-        "or from a later request's first byte); then 408 and closed (default 10)",
-    )  # fmt: skip
-    group.add_argument(
-        "--body-timeout", type=_positive, default=10.0, metavar="S",
-        help="seconds a request body may take to arrive after its headers (default 10)",
-    )  # fmt: skip
-    group.add_argument(
-        "--keepalive-timeout", type=_positive, default=75.0, metavar="S",
-        help="seconds an idle keep-alive connection is kept (default 75)",
-    )  # fmt: skip
-    group.add_argument(
-        "--max-connections", type=_count, default=1000, metavar="N",
-        help="connections held at once; more are answered 503 and closed (default 1000)",
-    )  # fmt: skip
-    group.add_argument(
-        "--max-line-size", type=_count, default=8190, metavar="BYTES",
-        help="longest request line or header line; longer is 400 LineTooLong (default 8190)",
-    )  # fmt: skip
-    group.add_argument(
-        "--write-rate", type=_positive, default=10.0, metavar="R",
-        help="per client: POST/DELETE requests per second before 429 (default 10)",
-    )  # fmt: skip
-    group.add_argument(
-        "--write-burst", type=_count, default=20, metavar="N",
-        help="per client: writes allowed at once after idling (default 20)",
-    )  # fmt: skip
-    group.add_argument(
-        "--read-rate", type=_positive, default=50.0, metavar="R",
-        help="per client: GET requests per second before 429 (default 50)",
-    )  # fmt: skip
-    group.add_argument(
-        "--read-burst", type=_count, default=100, metavar="N",
-        help="per client: reads allowed at once after idling (default 100)",
-    )  # fmt: skip
-    group.add_argument(
-        "--no-rate-limit", action="store_true",
+        "--no-rate-limit",
+        action="store_true",
         help="no per-client rate limits (benchmarks; or a proxy in front limits)",
-    )  # fmt: skip
+    )
     group.add_argument(
-        "--trust-proxy", action="store_true",
+        "--trust-proxy",
+        action="store_true",
         help="the client is the last X-Forwarded-For address (only behind a proxy that "
         "sets it; otherwise clients could pick their own)",
-    )  # fmt: skip
+    )
 
 
 def serving_from_args(args: argparse.Namespace) -> HttpServing:

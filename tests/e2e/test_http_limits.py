@@ -94,62 +94,58 @@ async def _answer_of(node: Node, request: bytes) -> tuple[int, dict[str, str], o
         writer.close()
 
 
-async def test_a_slow_loris_is_closed_within_the_header_timeout(node: Node) -> None:
-    reader, writer = await node.connect()
-    started = time.monotonic()
-    writer.write(b"GET /healthz HTTP/1.1\r\nHost: node\r\nX-Slow: ")
-    answer = b""
-    closed_at = None
-    try:
-        for _ in range(30):  # a byte a second for up to 30 s, far past the timeout
-            try:
-                chunk = await asyncio.wait_for(reader.read(4096), 1.0)
-            except TimeoutError:
-                writer.write(b"a")
-                await writer.drain()
-                continue
-            answer += chunk
-            if not chunk:
-                closed_at = time.monotonic()
-                break
-    except ConnectionError:
-        closed_at = time.monotonic()
-    finally:
-        writer.close()
-    assert closed_at is not None, "the trickling connection was kept open"
-    assert closed_at - started < HEADER_TIMEOUT + 3.0
-    status, _, body = _split(answer)
-    assert status == 408
-    assert isinstance(body, dict) and body["errorType"] == "RequestTimeout"
+@dataclass
+class Trickled:
+    answer: bytes
+    answered_after: float | None
+    closed_after: float | None
 
 
-async def test_a_trickled_body_is_cut_off_at_the_body_timeout(node: Node) -> None:
+async def _trickle(node: Node, start: bytes, byte: bytes) -> Trickled:
+    """Send ``start``, then ``byte`` every second while the server says nothing, for up
+    to 30 s (far past the timeouts); what came back and when."""
     reader, writer = await node.connect()
     started = time.monotonic()
-    writer.write(b"DELETE /api/v1/orders HTTP/1.1\r\nHost: node\r\nContent-Length: 1000\r\n\r\n{")
+    writer.write(start)
     answer = b""
-    answered_at = closed_at = None
+    answered = closed = None
     try:
         for _ in range(30):
             try:
                 chunk = await asyncio.wait_for(reader.read(4096), 1.0)
             except TimeoutError:
-                writer.write(b" ")
+                writer.write(byte)
                 await writer.drain()
                 continue
             if not chunk:
-                closed_at = time.monotonic()
+                closed = time.monotonic() - started
                 break
             answer += chunk
-            answered_at = answered_at or time.monotonic()
+            answered = answered or time.monotonic() - started
     except ConnectionError:
-        closed_at = time.monotonic()
+        closed = time.monotonic() - started
     finally:
         writer.close()
-    assert answered_at is not None and answered_at - started < HEADER_TIMEOUT + 3.0
+    return Trickled(answer, answered, closed)
+
+
+async def test_a_slow_loris_is_closed_within_the_header_timeout(node: Node) -> None:
+    got = await _trickle(node, b"GET /healthz HTTP/1.1\r\nHost: node\r\nX-Slow: ", b"a")
+    assert got.closed_after is not None, "the trickling connection was kept open"
+    assert got.closed_after < HEADER_TIMEOUT + 3.0
+    status, _, body = _split(got.answer)
+    assert status == 408
+    assert isinstance(body, dict) and body["errorType"] == "RequestTimeout"
+
+
+async def test_a_trickled_body_is_cut_off_at_the_body_timeout(node: Node) -> None:
+    head = b"DELETE /api/v1/orders HTTP/1.1\r\nHost: node\r\nContent-Length: 1000\r\n\r\n{"
+    got = await _trickle(node, head, b" ")
+    assert got.answered_after is not None and got.answered_after < HEADER_TIMEOUT + 3.0
     # the rest of the body is drained for LINGER_SECONDS, then the connection is closed
-    assert closed_at is not None and closed_at - started < HEADER_TIMEOUT + LINGER_SECONDS + 3.0
-    status, headers, body = _split(answer)
+    assert got.closed_after is not None
+    assert got.closed_after < HEADER_TIMEOUT + LINGER_SECONDS + 3.0
+    status, headers, body = _split(got.answer)
     assert (status, headers.get("connection")) == (408, "close")
     assert isinstance(body, dict) and body["errorType"] == "RequestTimeout"
 

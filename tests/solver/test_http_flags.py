@@ -29,29 +29,12 @@ def test_the_defaults_are_the_documented_ones() -> None:
 
 
 def test_flags_set_every_limit() -> None:
-    serving = serving_from_args(
-        _serve(
-            "--header-timeout",
-            "2",
-            "--body-timeout",
-            "3",
-            "--keepalive-timeout",
-            "5",
-            "--max-connections",
-            "7",
-            "--max-line-size",
-            "4096",
-            "--write-rate",
-            "1.5",
-            "--write-burst",
-            "4",
-            "--read-rate",
-            "9",
-            "--read-burst",
-            "11",
-            "--trust-proxy",
-        )  # fmt: skip
-    )
+    flags = [
+        "--header-timeout", "2", "--body-timeout", "3", "--keepalive-timeout", "5",
+        "--max-connections", "7", "--max-line-size", "4096", "--write-rate", "1.5",
+        "--write-burst", "4", "--read-rate", "9", "--read-burst", "11", "--trust-proxy",
+    ]  # fmt: skip
+    serving = serving_from_args(_serve(*flags))
     assert serving.limits == HttpLimits(
         header_timeout=2.0,
         keepalive_timeout=5.0,
