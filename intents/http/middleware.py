@@ -15,6 +15,7 @@ import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
 from intents.errors import ErrorCode, OrderError
 from intents.http.keys import METRICS
@@ -56,11 +57,22 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
+def _unread(request: web.Request, status: int, error_type: str, description: str) -> web.Response:
+    """A refusal of a body that was not (or cannot be) read to its end: the connection is
+    closed after it, and what the body stream holds is not drained (aiohttp would re-raise
+    a broken stream's error there, with a traceback)."""
+    request.content.feed_eof()
+    response = error_response(status, error_type, description)
+    response.force_close()
+    return response
+
+
 def body_within(seconds: float) -> Middleware:
     """A middleware reading a request's whole body before its handler runs (which then
     gets it from ``request.read()`` at once): a body still incomplete after ``seconds`` is
     answered 408 and its connection closed; one over the application's size limit is
-    ``PayloadTooLarge`` (413)."""
+    ``PayloadTooLarge`` (413); one that cannot be decoded (broken chunked framing or
+    ``Content-Encoding``) or is cut off by the client is 400 ``MalformedRequest``."""
 
     @web.middleware
     async def read_body(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -69,17 +81,23 @@ def body_within(seconds: float) -> Middleware:
                 async with asyncio.timeout(seconds):
                     await request.read()
             except TimeoutError:
-                response = error_response(
-                    408, "RequestTimeout", f"the request body did not arrive within {seconds:g} s"
+                return _unread(
+                    request,
+                    408,
+                    "RequestTimeout",
+                    f"the request body did not arrive within {seconds:g} s",
                 )
-                response.force_close()  # the rest of the body may still be on its way
-                return response
             except web.HTTPRequestEntityTooLarge:
                 raise OrderError(
                     ErrorCode.PAYLOAD_TOO_LARGE,
                     f"request body exceeds the limit of {request.client_max_size} bytes",
                     http_status=413,
                 ) from None
+            except (RequestPayloadError, ConnectionError) as exc:
+                log.debug("%s %s: unreadable body: %s", request.method, request.path, exc)
+                return _unread(
+                    request, 400, "MalformedRequest", f"the request body cannot be read: {exc}"
+                )
         return await handler(request)
 
     return read_body

@@ -79,7 +79,7 @@ def _parse_refusal(exc: BaseException | None) -> tuple[str, str]:
     if isinstance(exc, LineTooLong):
         return "LineTooLong", f"the request line or a header is too long: {exc.message}"
     detail = exc.message if isinstance(exc, HttpProcessingError) else "unreadable request"
-    return "MalformedRequest", f"the request line or headers cannot be parsed: {detail}"
+    return "MalformedRequest", f"the request cannot be parsed: {detail}"
 
 
 class LimitedRequestHandler(RequestHandler):

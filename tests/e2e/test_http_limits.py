@@ -167,6 +167,9 @@ async def test_the_connection_over_the_cap_is_refused(node: Node) -> None:
     assert status == 200  # released connections free their places
 
 
+_POST = b"POST /api/v1/orders HTTP/1.1\r\nHost: node\r\n"
+
+
 @pytest.mark.parametrize(
     ("request_bytes", "error_type"),
     [
@@ -175,8 +178,20 @@ async def test_the_connection_over_the_cap_is_refused(node: Node) -> None:
         (b"GET /healthz HTTP/1.1\r\nno colon here\r\n\r\n", "MalformedRequest"),
         (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", "MalformedRequest"),
         (b"GET /healthz HTTP/9.x\r\n\r\n", "MalformedRequest"),
+        (_POST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", "MalformedRequest"),
+        (_POST + b"Content-Encoding: gzip\r\nContent-Length: 5\r\n\r\nabcde", "MalformedRequest"),
+        (_POST + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nabcde", "MalformedRequest"),
     ],
-    ids=["long request line", "long header", "bad header", "TLS hello", "bad version"],
+    ids=[
+        "long request line",
+        "long header",
+        "bad header",
+        "TLS hello",
+        "bad version",
+        "bad chunk size",
+        "not gzip",
+        "two lengths",
+    ],
 )
 async def test_unparsable_requests_get_a_json_400_and_no_traceback(
     node: Node, request_bytes: bytes, error_type: str, caplog: pytest.LogCaptureFixture
@@ -187,6 +202,19 @@ async def test_unparsable_requests_get_a_json_400_and_no_traceback(
     assert headers["content-type"].startswith("application/json")
     assert isinstance(body, dict) and set(body) == {"errorType", "description"}
     assert body["errorType"] == error_type
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+
+
+async def test_a_client_hanging_up_mid_body_is_no_warning(
+    node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        _, writer = await node.connect()
+        writer.write(_POST + b"Transfer-Encoding: chunked\r\n\r\n50\r\n{")
+        await writer.drain()
+        await asyncio.sleep(0.3)
+        writer.close()
+        await asyncio.sleep(0.5)
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
 
 

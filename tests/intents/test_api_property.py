@@ -215,7 +215,12 @@ _PATHS = st.sampled_from(
     ["/api/v1/orders", "/api/v1/orders/0x12", "/api/v1/account/0x1/orders?limit=99999999999",
      "/api/v1/events", "/healthz", "/metrics", "/openapi.json", "/api/v1/quote", "*", "/%"]
 ) | st.text(max_size=30).map(lambda s: "/" + s)  # fmt: skip
-_HEADER = st.tuples(
+_FRAMING = st.sampled_from(
+    [(b"Transfer-Encoding", b"chunked"), (b"Content-Encoding", b"gzip"),
+     (b"Content-Encoding", b"deflate"), (b"Content-Encoding", b"br"),
+     (b"Expect", b"100-continue"), (b"Connection", b"upgrade"), (b"Upgrade", b"websocket")]
+)  # fmt: skip
+_HEADER = _FRAMING | st.tuples(
     st.binary(min_size=1, max_size=20).filter(lambda b: b":" not in b and b"\r\n" not in b),
     st.binary(max_size=40).filter(lambda b: b"\r" not in b and b"\n" not in b),
 )
@@ -228,6 +233,8 @@ def requests(draw: st.DrawFn) -> bytes:
         return draw(st.binary(max_size=300)) + b"\r\n\r\n"
     payload = draw(st.binary(max_size=200) | st.just(body(order())))
     head = [f"{draw(_METHODS)} {draw(_PATHS)} HTTP/1.1".encode("utf-8", "surrogateescape")]
+    if draw(st.integers(0, 9)):  # HTTP/1.1 wants a Host: without one, a 400 at once
+        head.append(b"Host: node")
     head += [name + b": " + value for name, value in draw(st.lists(_HEADER, max_size=4))]
     head.append(b"Content-Length: %d" % len(payload))
     return b"\r\n".join(head) + b"\r\n\r\n" + payload
