@@ -111,8 +111,9 @@ class LimitedRequestHandler(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         idle = self._waiter is not None  # between requests: these bytes start a new head
+        heads = self._request_count
         super().data_received(data)
-        if self._request_count != self._head_count:
+        if self._request_count != heads:
             self._cancel_head_timer()  # a complete head (or a parse error) came in
         elif idle and data and self._head_timer is None:
             self._arm_head_timer()

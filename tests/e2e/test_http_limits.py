@@ -138,6 +138,14 @@ async def test_a_slow_loris_is_closed_within_the_header_timeout(node: Node) -> N
     assert isinstance(body, dict) and body["errorType"] == "RequestTimeout"
 
 
+async def test_a_slow_loris_after_a_first_request_is_closed_too(node: Node) -> None:
+    full = b"GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n"
+    got = await _trickle(node, full + b"GET /healthz HTTP/1.1\r\nX-Slow: ", b"a")
+    assert got.closed_after is not None and got.closed_after < HEADER_TIMEOUT + 3.0
+    first, _, second = got.answer.partition(b"HTTP/1.1 408")
+    assert first.startswith(b"HTTP/1.1 200") and second  # answered, then timed out
+
+
 async def test_a_trickled_body_is_cut_off_at_the_body_timeout(node: Node) -> None:
     head = b"DELETE /api/v1/orders HTTP/1.1\r\nHost: node\r\nContent-Length: 1000\r\n\r\n{"
     got = await _trickle(node, head, b" ")
