@@ -14,6 +14,7 @@ SUITES = {
     "candidates": "bench.candidates:main",
     "conformance": "bench.conformance:main",
     "generate": "bench.generate:main",
+    "http-limits": "bench.http_limits:main",
     "intake": "bench.intake:main",
     "routing": "bench.routing:main",
     "settlement-gas": "bench.settlement_gas:main",
