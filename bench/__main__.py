@@ -15,6 +15,7 @@ SUITES = {
     "conformance": "bench.conformance:main",
     "generate": "bench.generate:main",
     "intake": "bench.intake:main",
+    "joint": "bench.joint:main",
     "routing": "bench.routing:main",
     "settlement-gas": "bench.settlement_gas:main",
     "signatures": "bench.signatures:main",

@@ -12,7 +12,8 @@ settlement:
 * **uniform prices**: the orders of one directed pair trade at one rate, the best the
   replayed legs pay for after GPv2's rounding (``solver.merge_prices``); the pairs of a
   merged solution form a forest of tokens (a new pair may not close a cycle; a second
-  order on a pair already there is pooled at the pair's rate), each tree priced from its
+  order on a pair already there is pooled at the pair's rate, as are the orders of a joint
+  route, ``solver.merge_joint``), each tree priced from its
   root; a coincidence of wants keeps its own prices (scaled) and roots its tree;
 * **one settlement overhead**: gas is ``settlement_gas(trades, legs' gas)``, a pool swapped
   again paying its warm-storage cost (``merge_legs.legs_gas``), at most
@@ -53,6 +54,7 @@ from solver.merge_legs import (
     Replayed,
     ReplayFailed,
     legs_gas,
+    net_flow,
     replay_fixed,
     replay_route,
 )
@@ -90,12 +92,13 @@ class _Member:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """What a unit adds to a bin: its trades, legs, a routed member or a fixed-price
-    anchor, and the pool state after its legs."""
+    """What a unit adds to a bin: its trades, legs, routed members (one order, or the
+    orders of one pair sharing one route) or a fixed-price anchor (none), and the pool
+    state after its legs."""
 
     unit: Unit
     legs: tuple[Leg, ...]
-    member: _Member | None
+    members: tuple[_Member, ...]
     state: PoolState | None
     """``None``: the legs did not touch the bin's pools and are not replayed yet."""
 
@@ -226,20 +229,34 @@ class _Bin:
         if not unit.routed:
             if state is not None:
                 replay_fixed(state, unit.solution.legs)
-            return _Step(unit, unit.solution.legs, None, state)
-        (checked,) = unit.checked
-        order = checked.order
+            return _Step(unit, unit.solution.legs, (), state)
+        order = unit.checked[0].order
+        executed = sum(c.trade.executed for c in unit.checked)
         legs: tuple[Leg, ...] = unit.solution.legs
         if state is not None:
-            replayed = self._replay(state, legs, order, checked.trade.executed)
+            replayed = self._replay(state, legs, order, executed)
             legs, net = replayed.legs, dict(replayed.net)
         else:
-            net = _net(legs)
+            net = net_flow(legs)
         spent, produced = -net.pop(order.sell_token, 0), net.pop(order.buy_token, 0)
         if any(v < 0 for v in net.values()):
             return None
-        flow = PairFlow(order.kind, checked.trade.executed, spent, produced)
-        return _Step(unit, legs, _Member(order, checked.trade, legs, flow), state)
+        # orders sharing one route: its flows go with the first (pair rates need only sums)
+        members = tuple(
+            _Member(
+                c.order,
+                c.trade,
+                legs if i == 0 else (),
+                PairFlow(
+                    c.order.kind,
+                    c.trade.executed,
+                    spent if i == 0 else 0,
+                    produced if i == 0 else 0,
+                ),
+            )
+            for i, c in enumerate(unit.checked)
+        )
+        return _Step(unit, legs, members, state)
 
     def _replay(
         self, state: PoolState, legs: Sequence[Leg], order: Order, executed: int
@@ -272,9 +289,9 @@ class _Bin:
         groups = dict(self.groups)
         ratios = dict(self.ratios)
         anchors = list(self.anchors)
-        if step.member is not None:
-            pair = (step.member.order.sell_token, step.member.order.buy_token)
-            groups[pair] = [*groups.get(pair, []), step.member]
+        if step.members:
+            pair = (step.members[0].order.sell_token, step.members[0].order.buy_token)
+            groups[pair] = [*groups.get(pair, []), *step.members]
             ratio = pair_ratio(m.flow for m in groups[pair])
             if ratio is None:
                 return None
@@ -354,14 +371,6 @@ def _judged(
     checked = [check_limit(m.order, m.trade, prices) for m in members]
     checked += [check_limit(c.order, c.trade, prices) for c in fixed]
     return checked, score_trades(checked, auction)
-
-
-def _net(legs: Iterable[Leg]) -> dict[TokenAddress, int]:
-    net: dict[TokenAddress, int] = {}
-    for leg in legs:
-        net[leg.token_in] = net.get(leg.token_in, 0) - leg.amount_in
-        net[leg.token_out] = net.get(leg.token_out, 0) + leg.amount_out
-    return net
 
 
 def _covered(

@@ -17,14 +17,19 @@
    scores of the orders it fills, and on every directed pair it scores at least the best
    ``optimal`` solution of that pair (so the fair combinatorial auction would not drop it).
    Kept groups are taken by gain over routing, best first, orders disjoint.
-5. The kept CoW solutions and the ``optimal`` solutions of every other order are merged
-   (``solver.merge``) into at most ten solutions that each settle many orders, fair
+5. The orders of one directed pair and kind are routed jointly, as one aggregate order
+   (``solver.merge_joint``); a group's joint solution is kept where it scores more than
+   the greedy sequence of its orders' own routes.
+6. The kept CoW and joint solutions and the ``optimal`` solutions of every other order are
+   merged (``solver.merge``) into at most ten solutions that each settle many orders, fair
    against them.
-6. The answer: the merged solutions, the kept CoW solutions and the ``optimal`` solutions
-   of every other order (they set the single-pair references and may win other pairs).
+7. The answer: the merged solutions, the kept CoW and joint solutions and the ``optimal``
+   solutions of every order not in a CoW (they set the single-pair references and may win
+   other pairs).
 
 Time: no CoW group is started after ``COW_SHARE`` of it (one under way finishes),
-``MERGE_SHARE`` is kept for the merge, the per-order routing has the rest.
+``MERGE_SHARE`` is kept for the merge and ``JOINT_SHARE`` before it for the joint groups,
+the per-order routing has the rest.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ from solver.engines.single_order import (
     solution_of,
 )
 from solver.merge import merge_solutions
+from solver.merge_joint import JointGroup, route_jointly
 from solver.model import Auction, Order, Solution, Trade, now, settlement_gas
 from solver.scoring import ScoringError, score_trades
 
@@ -84,6 +90,9 @@ COW_SHARE = 0.3
 built from need the rest."""
 MERGE_SHARE = 0.1
 """Share of the time kept for merging the solutions (``solver.merge``) at the end."""
+JOINT_SHARE = 0.1
+"""Share of the time before the merge for routing same-pair orders jointly
+(``solver.merge_joint``)."""
 
 SPOT_PROBE = 10**18
 """Native wei (one native token) swapped to read a path's market rate: smaller probes
@@ -116,6 +125,9 @@ class BatchReport:
     """The merged solutions (``solver.merge``), before renumbering."""
     cow_seconds: float
     """Finding, clearing and comparing the CoW groups."""
+    joint: tuple[JointGroup, ...]
+    """Same-pair groups routed jointly and as the greedy sequence (``solver.merge_joint``)."""
+    joint_seconds: float
     seconds: float
     """The whole solve, routing the other orders included."""
 
@@ -123,11 +135,16 @@ class BatchReport:
 class BatchEngine:
     """Coincidence of wants over the per-order ``optimal`` engine; never worse than it."""
 
-    def __init__(self, config: RouterConfig | None = None, *, route_rest: bool = True) -> None:
+    def __init__(
+        self, config: RouterConfig | None = None, *, route_rest: bool = True, joint: bool = True
+    ) -> None:
         self._config = config or RouterConfig()
         self._optimal: SingleOrderEngine = optimal_engine(self._config)
         self._route_rest = route_rest
         """Also route every order outside a kept CoW with ``optimal`` (one solution each)."""
+        self._joint = joint
+        """Route the orders of one pair and kind jointly where that beats the greedy
+        sequence (``solver.merge_joint``); ``False``: the greedy sequence only."""
         self.last_report: BatchReport | None = None
 
     @property
@@ -145,7 +162,8 @@ class BatchEngine:
         started = time.perf_counter()
         left = auction.deadline - now()
         cow_deadline = Deadline(auction.with_deadline(auction.deadline - left * (1 - COW_SHARE)))
-        routing_deadline = auction.deadline - left * MERGE_SHARE
+        joint_deadline = auction.deadline - left * MERGE_SHARE
+        routing_deadline = joint_deadline - left * (JOINT_SHARE if self._joint else 0)
         graph = token_graph(auction)
         router = Router(graph, self._config)
         groups = cow_groups(auction, graph)
@@ -180,20 +198,40 @@ class BatchEngine:
                 deadline=routing_deadline,
             )
             solutions += self._optimal.solve(rest)
-        merged = merge_solutions(auction, [*solutions, *earlier], stop=Deadline(auction).passed)
-        solutions = [replace(s, id=i) for i, s in enumerate(merged + solutions)]
+        joint_started = time.perf_counter()
+        joint: list[JointGroup] = []
+        if self._joint:
+            stop = Deadline(auction.with_deadline(joint_deadline)).passed
+            joint = route_jointly(auction, router, [*solutions, *earlier], stop=stop)
+        jointly = [s for g in joint if (s := g.better) is not None]
+        joint_seconds = time.perf_counter() - joint_started
+        merged = merge_solutions(
+            auction, [*jointly, *solutions, *earlier], stop=Deadline(auction).passed
+        )
+        solutions = [replace(s, id=i) for i, s in enumerate(merged + jointly + solutions)]
         seconds = time.perf_counter() - started
         self.last_report = BatchReport(
-            len(groups), len(found), tuple(chosen), tuple(merged), cow_seconds, seconds
+            len(groups),
+            len(found),
+            tuple(chosen),
+            tuple(merged),
+            cow_seconds,
+            tuple(joint),
+            joint_seconds,
+            seconds,
         )
         logger.info(
             "batch: %d CoW groups, %d beat routing alone, %d kept (gain %d wei), CoW part "
-            "%.2f s; %d merged solutions of %d trades; %d solutions in %.2f s",
+            "%.2f s; %d same-pair groups, %d routed jointly (%.2f s); %d merged solutions of "
+            "%d trades; %d solutions in %.2f s",
             len(groups),
             len(found),
             len(chosen),
             sum(m.gain for m in chosen),
             cow_seconds,
+            len(joint),
+            len(jointly),
+            joint_seconds,
             len(merged),
             sum(len(m.trades) for m in merged),
             len(solutions),
