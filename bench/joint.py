@@ -2,27 +2,20 @@
 
 **Same candidates** (the measurement that isolates the router): the per-order candidates
 are found once (``--candidates`` engines, ``--candidates-time`` seconds, as ``solve_all``),
-then both ways on them: *greedy*, the candidates merged (``solver.merge``, each order's
-own route replayed after the others'); *joint*, the same-pair groups routed jointly
-(``solver.merge_joint``), a group's joint solution kept where it scores more than its greedy
-sequence, then merged with the candidates. Per way: groups formed and kept, the orders and
-score of the groups, and the one round the node's winner selection picks over the bids
-(merged solutions, kept joint solutions, candidates): winners, orders settled, CIP-38 score,
-declared gas per trade, seconds.
+then each way of ``WAYS`` (``--ways``) is run on them: *greedy*, the candidates merged
+(``solver.merge``, each order's own route replayed after the others'); *joint*, the
+same-pair groups routed jointly (``solver.merge_joint``), a group's joint solution kept
+where it scores more than its greedy sequence and merged with the candidates, as ``batch``
+does; *joint-wide* and *joint-offered*, the variants ``batch`` does not use. Per way: groups
+formed and kept, the kept groups' orders and gain over their greedy sequence, and the one
+round the node's winner selection picks over the bids (merged solutions and candidates):
+winners, orders settled, CIP-38 score, declared gas per trade, seconds.
 
 **End to end** per auction and engine set (``--engines``, default the node's
-``baseline,optimal,batch``; none: skipped), the set is solved twice under ``--time-limit``
-seconds, as
-``tributary solve`` does: once with the ``batch`` engine's joint routing on
-(``solver.merge_joint``: the orders of one pair and kind routed as one aggregate order,
-kept per group where it scores more than the greedy sequence) and once with it off (the
-greedy sequence only: each order's own route replayed after the others', as before). For
-both runs: the one round the node's winner selection picks over the set's valid bids
-(CIP-38 score, orders settled, declared gas per trade) and the wall time.
-
-For the joint run, the groups themselves, each computed both ways on the same orders in
-that run: groups formed, groups where the joint solution scores more, orders settled,
-summed score, declared gas and time, joint vs greedy.
+``baseline,optimal,batch``; none: skipped), the set is solved under ``--time-limit``
+seconds as ``tributary solve`` does, with the ``batch`` engine's joint routing on and off
+(``--batch-router joint greedy``): the one round over the set's valid bids and the wall
+time; for the joint run also its groups, each computed both ways on the same orders.
 """
 
 from __future__ import annotations
@@ -54,6 +47,12 @@ from solver.model import Auction, Solution, now
 from solver.scoring import ScoringError, bid
 
 ROUTERS = ("greedy", "joint")
+WAYS = {
+    "greedy": "the candidates merged, each order's own route replayed after the others'",
+    "joint": "same-pair groups routed jointly over their own routes' pools, merged (as batch)",
+    "joint-wide": "the same, the joint route over all the auction's pools",
+    "joint-offered": "as joint, the joint solutions also offered as bids of their own",
+}
 ENGINE_SETS = ("baseline,optimal,batch",)
 CANDIDATES = "baseline,optimal"
 
@@ -82,12 +81,15 @@ def same_candidates(source: Source, args: argparse.Namespace) -> tuple[int, list
     auction = auction.with_deadline(far)
     router = Router(token_graph(auction))
     ways = []
-    for way in ROUTERS:
+    for way in args.ways:
         started = time.perf_counter()
-        groups = route_jointly(auction, router, candidates) if way == "joint" else []
+        groups = []
+        if way != "greedy":
+            groups = route_jointly(auction, candidates, router if way == "joint-wide" else None)
         jointly = [s for g in groups if (s := g.better) is not None]
-        merged = merge_solutions(auction, [*jointly, *candidates])
-        bids = _bids(auction, [*merged, *jointly, *candidates])
+        offered = jointly if way == "joint-offered" else []
+        merged = merge_solutions(auction, [*offered, *candidates], unoffered=jointly)
+        bids = _bids(auction, [*merged, *offered, *candidates])
         seconds = time.perf_counter() - started
         kept = [g for g in groups if g.better is not None]
         ways.append(
@@ -126,6 +128,7 @@ def same_report(candidates: int, ways: Sequence[Way], args: argparse.Namespace) 
         "declared gas/trade | seconds |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    lines[1:1] = ["", *(f"- {w.router}: {WAYS[w.router]}" for w in ways)]
     for w in ways:
         r = w.round
         per_trade = r.gas // r.orders if r.orders else 0
@@ -229,6 +232,9 @@ def _parser() -> argparse.ArgumentParser:
         "--engines", nargs="*", default=list(ENGINE_SETS), help="end-to-end engine sets"
     )
     parser.add_argument("--candidates", default=CANDIDATES, help="engines of the candidates")
+    parser.add_argument(
+        "--ways", nargs="*", choices=list(WAYS), default=list(WAYS), help="same-candidates ways"
+    )
     parser.add_argument(
         "--candidates-time", type=float, default=30.0, help="seconds to find the candidates"
     )

@@ -448,11 +448,17 @@ def merge_solutions(
     references: Mapping[Pair, int] | None = None,
     stop: Callable[[], bool] | None = None,
     engine: str = "batch",
+    unoffered: Iterable[Solution] = (),
 ) -> list[Solution]:
-    """Merged solutions of at least two candidates each (see the module docstring);
-    ``references`` adds single-pair scores of other bids to beat, ``stop`` ends the
-    greedy early (what is merged by then is returned)."""
+    """Merged solutions of at least two candidates each, or of one ``unoffered`` (see the
+    module docstring); ``references`` adds single-pair scores of other bids to beat,
+    ``stop`` ends the greedy early (what is merged by then is returned); ``unoffered``
+    candidates (joint routes, ``solver.merge_joint``) are merged too but set no reference:
+    they are not bids of their own."""
     units, best = units_of(auction, candidates)
+    extra = units_of(auction, unoffered)[0]
+    if extra:
+        units = sorted([*units, *extra], key=lambda u: (-u.score, u.solution.engine, u.solution.id))
     for pair, score in (references or {}).items():
         best[pair] = max(best.get(pair, 0), score)
     pools = {pool.id: pool for pool in auction.liquidity.pools}
@@ -472,8 +478,10 @@ def merge_solutions(
             packing.place(group)
     bins = packing.bins
     merged = []
+    # a bin of one unoffered candidate is new too: no bid of its own proposes it
+    alone = {frozenset(t.order for t in u.solution.trades) for u in extra}
     for found in bins:
-        if found.units >= 2:
+        if found.units >= 2 or (found.units == 1 and frozenset(found.orders) in alone):
             solution = found.solution(engine)
             if _valid(auction, solution, best):
                 merged.append(solution)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from intents.order import OrderKind
 from intents.types import OrderUid
+from routing.graph import TokenGraph
 from routing.optimizer import Router
 from routing.pool import TokenAddress
 from routing.route import NoRoute
@@ -209,23 +210,36 @@ def greedy_solution(
     return best.solution, best.score
 
 
+def own_pools_router(auction: Auction, group: Sequence[Unit]) -> Router:
+    """A router over the pools the group's own candidates swap, and no others: the joint
+    route then claims no pool the greedy sequence would not (merged solutions are disjoint
+    on pools, so a wider split can cost the merge more than it gains)."""
+    used = {leg.pool for u in group for leg in u.solution.legs}
+    prices = {token: info.reference_price for token, info in auction.tokens.items()}
+    pools = [p for p in auction.liquidity.pools if p.id in used]
+    return Router(TokenGraph(pools, prices, gas_price=auction.gas_price))
+
+
 def route_jointly(
     auction: Auction,
-    router: Router,
     candidates: Iterable[Solution],
+    router: Router | None = None,
     *,
     stop: Callable[[], bool] | None = None,
     gas_limit: int = MAX_SETTLEMENT_GAS,
 ) -> list[JointGroup]:
     """Every group of one-order candidates on one pair and kind (``pair_groups``), the most
-    valuable first until ``stop``: its joint solution and the greedy sequence on it."""
+    valuable first until ``stop``: its joint solution and the greedy sequence on it. The
+    joint route is found by ``router`` (all the auction's pools), by default over the
+    group's own pools (``own_pools_router``)."""
     found: list[JointGroup] = []
     for key, group in pair_groups(auction, candidates).items():
         if stop is not None and stop():
             logger.info("joint: stopped, %d groups done", len(found))
             break
         started = time.perf_counter()
-        joint = joint_solution(auction, router, [u.checked[0] for u in group], gas_limit=gas_limit)
+        routes = router or own_pools_router(auction, group)
+        joint = joint_solution(auction, routes, [u.checked[0] for u in group], gas_limit=gas_limit)
         middle = time.perf_counter()
         greedy, greedy_score = greedy_solution(auction, group, gas_limit=gas_limit)
         ended = time.perf_counter()

@@ -18,14 +18,14 @@
    ``optimal`` solution of that pair (so the fair combinatorial auction would not drop it).
    Kept groups are taken by gain over routing, best first, orders disjoint.
 5. The orders of one directed pair and kind are routed jointly, as one aggregate order
-   (``solver.merge_joint``); a group's joint solution is kept where it scores more than
-   the greedy sequence of its orders' own routes.
+   over the pools their own routes use (``solver.merge_joint``); a group's joint solution
+   is kept where it scores more than the greedy sequence of those routes.
 6. The kept CoW and joint solutions and the ``optimal`` solutions of every other order are
    merged (``solver.merge``) into at most ten solutions that each settle many orders, fair
-   against them.
-7. The answer: the merged solutions, the kept CoW and joint solutions and the ``optimal``
-   solutions of every order not in a CoW (they set the single-pair references and may win
-   other pairs).
+   against the CoW and ``optimal`` ones (a joint solution is a building block only).
+7. The answer: the merged solutions, the kept CoW solutions and the ``optimal`` solutions
+   of every order not in a CoW (they set the single-pair references and may win other
+   pairs).
 
 Time: no CoW group is started after ``COW_SHARE`` of it (one under way finishes),
 ``MERGE_SHARE`` is kept for the merge and ``JOINT_SHARE`` before it for the joint groups,
@@ -193,13 +193,15 @@ class BatchEngine:
         joint: list[JointGroup] = []
         if self._joint:
             stop = Deadline(auction.with_deadline(joint_deadline)).passed
-            joint = route_jointly(auction, router, [*solutions, *earlier], stop=stop)
+            joint = route_jointly(auction, [*solutions, *earlier], stop=stop)
         jointly = [s for g in joint if (s := g.better) is not None]
         joint_seconds = time.perf_counter() - joint_started
+        # joint solutions are merged, not offered: as bids of their own they would raise
+        # their pairs' references above what a merged solution holding them scores there
         merged = merge_solutions(
-            auction, [*jointly, *solutions, *earlier], stop=Deadline(auction).passed
+            auction, [*solutions, *earlier], stop=Deadline(auction).passed, unoffered=jointly
         )
-        solutions = [replace(s, id=i) for i, s in enumerate(merged + jointly + solutions)]
+        solutions = [replace(s, id=i) for i, s in enumerate(merged + solutions)]
         seconds = time.perf_counter() - started
         self.last_report = BatchReport(
             len(groups),

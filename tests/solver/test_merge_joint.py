@@ -17,7 +17,13 @@ from solver.engines.base import token_graph
 from solver.engines.batch import BatchEngine
 from solver.engines.single_order import optimal_engine
 from solver.merge import merge_solutions
-from solver.merge_joint import greedy_solution, joint_solution, pair_groups, route_jointly
+from solver.merge_joint import (
+    greedy_solution,
+    joint_solution,
+    own_pools_router,
+    pair_groups,
+    route_jointly,
+)
 from solver.merge_legs import PoolState, net_flow, replay_fixed
 from solver.model import Auction, Order, limit_respected, signed_fee
 from solver.scoring import score_trades
@@ -51,8 +57,8 @@ def same_pair(draw: st.DrawFn) -> list[Order]:
 
 
 @SLOW
-@given(same_pair())
-def test_joint_group_solution_is_a_valid_settlement(found: list[Order]) -> None:
+@given(same_pair(), st.booleans())
+def test_joint_group_solution_is_a_valid_settlement(found: list[Order], wide: bool) -> None:
     # an order on another pair, for merged solutions that hold the group and more
     other = order(C, D, units_of_native(C, 10**20), units_of_native(D, 10**20) * 9 // 10)
     auction = small_auction([*found, other])
@@ -61,7 +67,9 @@ def test_joint_group_solution_is_a_valid_settlement(found: list[Order]) -> None:
     event(f"groups: {len(groups)}")
     for group in groups.values():
         members = [u.checked[0] for u in group]
-        joint = joint_solution(auction, Router(token_graph(auction)), members)
+        # the default, over the group's own pools; and over all of them
+        router = Router(token_graph(auction)) if wide else own_pools_router(auction, group)
+        joint = joint_solution(auction, router, members)
         event(f"joint solution: {joint is not None}")
         if joint is None:
             continue
@@ -82,7 +90,7 @@ def test_joint_group_solution_is_a_valid_settlement(found: list[Order]) -> None:
         assert sum(c.sold for c in checked) >= -net[A]
         assert all(v == 0 for t, v in net.items() if t not in (A, B))
         # merged with the candidates, its orders pooled at one rate: still valid
-        for merged in merge_solutions(auction, [solution, *candidates]):
+        for merged in merge_solutions(auction, candidates, unoffered=[solution]):
             check_solution(auction, merged, solver="merge")
             event(f"merged with the group: {by_uid.keys() <= {t.order for t in merged.trades}}")
 
@@ -139,7 +147,10 @@ def test_batch_keeps_the_joint_solution_and_the_per_order_ones() -> None:
     for solution in solutions:
         by_size[len(solution.trades)] = by_size.get(len(solution.trades), 0) + 1
     assert by_size.get(1) == 3  # every order's own candidate is still offered
-    assert any(s.trades == group.better.trades for s in solutions)
+    # the joint solution is a building block of the merged ones, not a bid of its own:
+    # alone in its merged solution here, at the prices the merge gives it
+    (merged,) = [s for s in solutions if len(s.trades) > 1]
+    assert set(merged.trades) == set(group.better.trades) and merged.legs == group.better.legs
     for solution in solutions:
         check_solution(auction, solution, solver="batch")
     greedy_only = BatchEngine(joint=False)
@@ -150,6 +161,5 @@ def test_batch_keeps_the_joint_solution_and_the_per_order_ones() -> None:
 def test_route_jointly_stops_at_its_deadline() -> None:
     auction = _one_pool_case(OrderKind.SELL)
     candidates = optimal_engine().solve(auction)
-    router = Router(token_graph(auction))
-    assert route_jointly(auction, router, candidates, stop=lambda: True) == []
-    assert len(route_jointly(auction, router, candidates)) == 1
+    assert route_jointly(auction, candidates, stop=lambda: True) == []
+    assert len(route_jointly(auction, candidates)) == 1
