@@ -58,6 +58,7 @@ from solver.merge_legs import (
     replay_fixed,
     replay_route,
 )
+from solver.merge_packing import Packing
 from solver.merge_prices import PairFlow, component_prices, pair_ratio
 from solver.merge_units import Unit, units_of
 from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
@@ -391,54 +392,6 @@ def _covered(
     return True
 
 
-class _Packing:
-    """Merged solutions being built, and which of them owns each pair and pool."""
-
-    def __init__(self, fresh: Callable[[], _Bin], max_bins: int) -> None:
-        self.fresh = fresh
-        self.max_bins = max_bins
-        self.bins: list[_Bin] = []
-        self.owner: dict[Pair, int] = {}
-        self.pool_owner: dict[PoolId, int] = {}
-
-    def place(self, group: Sequence[Unit]) -> bool:
-        """Add ``group`` (candidates of one pair when more than one) to the first merged
-        solution that takes it, fair once it is in; ``False`` if none does."""
-        pairs = {p for u in group for p in u.pairs}
-        owners = {self.owner[p] for p in pairs if p in self.owner}
-        owners |= {self.pool_owner[p] for u in group for p in u.pools() if p in self.pool_owner}
-        if len(owners) > 1:
-            return False
-        fresh_slot = len(self.bins) < self.max_bins
-        tries = list(owners) if owners else list(range(len(self.bins) + fresh_slot))
-        for index in tries:
-            target = self.fresh() if index == len(self.bins) else self.bins[index]
-            taken = _add_all(target, group)
-            if taken is None:
-                continue
-            if index == len(self.bins):
-                self.bins.append(taken)
-            self.bins[index] = taken
-            for unit in group:  # a unit left out of the group owns nothing: harmless
-                self.owner.update(dict.fromkeys(unit.pairs, index))
-                self.pool_owner.update(dict.fromkeys(unit.pools(), index))
-            return True
-        return False
-
-
-def _add_all(target: _Bin, group: Sequence[Unit]) -> _Bin | None:
-    """``target`` with the units of ``group`` that join it (one unit: in place), or
-    ``None``. A group's pair is judged fair only once they are in (on a copy)."""
-    if len(group) == 1:
-        return target if target.add(group[0]) else None
-    (pair,) = group[0].pairs
-    trial = target.copy()
-    trial.lenient = pair
-    added = [unit for unit in group if trial.add(unit)]
-    trial.lenient = None
-    return trial if added and trial.fair() else None
-
-
 def merge_solutions(
     auction: Auction,
     candidates: Iterable[Solution],
@@ -462,7 +415,7 @@ def merge_solutions(
     for pair, score in (references or {}).items():
         best[pair] = max(best.get(pair, 0), score)
     pools = {pool.id: pool for pool in auction.liquidity.pools}
-    packing = _Packing(lambda: _Bin(auction, best, gas_limit, PoolState(pools), pools), max_bins)
+    packing = Packing(lambda: _Bin(auction, best, gas_limit, PoolState(pools), pools), max_bins)
     left_out: dict[Pair, list[Unit]] = {}
     for unit in units:
         if stop is not None and stop():
