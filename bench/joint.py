@@ -30,7 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.judgment import Round, one_round
-from bench.scale import MARKETS, Source, file_sources, generated_sources, sizes
+from bench.scale import Source, add_source_arguments, sources
 from bench.solver import DEFAULT_AUCTION, Outcome, evaluate
 from routing.optimizer import Router
 from routing.sanity import DEFAULT_MAX_DEVIATION
@@ -131,10 +131,10 @@ def same_report(candidates: int, ways: Sequence[Way], args: argparse.Namespace) 
     lines[1:1] = ["", *(f"- {w.router}: {WAYS[w.router]}" for w in ways)]
     for w in ways:
         r = w.round
-        per_trade = r.gas // r.orders if r.orders else 0
         lines.append(
             f"| {w.router} | {w.groups} | {w.kept} | {w.group_orders} | {w.group_score:,} | "
-            f"{len(r.winners)} | {r.orders} | {r.score:,} | {per_trade:,} | {w.seconds:.2f} |"
+            f"{len(r.winners)} | {r.orders} | {r.score:,} | {_per_trade(r.gas, r.orders)} | "
+            f"{w.seconds:.2f} |"
         )
     return lines
 
@@ -172,6 +172,10 @@ def solve_once(source: Source, engines: str, router: str, args: argparse.Namespa
     return Run(engines, router, evaluated.outcome, None if batch is None else batch.last_report)
 
 
+def _per_trade(gas: int, trades: int) -> str:
+    return f"{gas // trades if trades else 0:,}"
+
+
 def _groups_line(label: str, groups: Sequence[JointGroup], joint: bool) -> str:
     side = [g.joint if joint else g.greedy for g in groups]
     wins = sum(1 for g in groups if (g.better is not None) == joint)
@@ -192,10 +196,10 @@ def report(source: Source, runs: Sequence[Run], time_limit: float) -> str:
     ]
     for run in runs:
         o = run.outcome
-        per_trade = o.round_gas // o.round_trades if o.round_trades else 0
         lines.append(
             f"| {run.engines} | {run.router} | {o.seconds[0]:.2f} | {o.valid} | "
-            f"{o.round_winners} | {o.round_trades} | {o.round_score:,} | {per_trade:,} |"
+            f"{o.round_winners} | {o.round_trades} | {o.round_score:,} | "
+            f"{_per_trade(o.round_gas, o.round_trades)} |"
         )
     for run in runs:
         if run.router != "joint" or run.report is None:
@@ -216,16 +220,7 @@ def report(source: Source, runs: Sequence[Run], time_limit: float) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tributary bench joint")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--auction", nargs="+", default=[DEFAULT_AUCTION], help="auction JSON file(s)"
-    )
-    source.add_argument(
-        "--generate", type=sizes, metavar="N[,N...]", help="generate auctions of N orders"
-    )
-    parser.add_argument("--snapshot", default=DEFAULT_AUCTION, help="liquidity for --generate")
-    parser.add_argument("--seed", type=int, default=7, help="seed for --generate")
-    parser.add_argument("--market", choices=sorted(MARKETS), default="default")
+    add_source_arguments(parser, DEFAULT_AUCTION)
     parser.add_argument("--time-limit", type=float, default=8.0, help="seconds per solve")
     parser.add_argument("--max-winners", type=int, default=10, help="winners of a round")
     parser.add_argument(
@@ -249,12 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     print("`" + " ".join(["python -m bench joint", *argv]) + "`")
     with tempfile.TemporaryDirectory(prefix="bench-joint-") as directory:
-        sources = (
-            generated_sources(args.snapshot, args.generate, args.seed, args.market, Path(directory))
-            if args.generate
-            else file_sources(args.auction)
-        )
-        for source in sources:
+        for source in sources(args, Path(directory)):
             found, ways = same_candidates(source, args)
             print("\n" + source.label + "\n\n" + "\n".join(same_report(found, ways, args)))
             runs = []
