@@ -5,10 +5,11 @@ are found once (``--candidates`` engines, ``--candidates-time`` seconds, as ``so
 then each way of ``WAYS`` (``--ways``) is run on them: *greedy*, the candidates merged
 (``solver.merge``, each order's own route replayed after the others'); *joint*, the
 same-pair groups routed jointly (``solver.merge_joint``), a group's joint solution kept
-where it scores more than its greedy sequence and merged with the candidates, as ``batch``
-does; *joint-wide* and *joint-offered*, the variants ``batch`` does not use. Per way: groups
-formed and kept, the kept groups' orders and gain over their greedy sequence, and the one
-round the node's winner selection picks over the bids (merged solutions and candidates):
+where it scores more than its greedy sequence and merged with the candidates; *batch*, the
+better of those two merges by their merged solutions' summed score, as ``batch`` does;
+*joint-wide* and *joint-offered*, variants ``batch`` does not use. Per way: groups formed
+and kept, the kept groups' orders and gain over their greedy sequence, and the one round
+the node's winner selection picks over the bids (merged solutions and candidates):
 winners, orders settled, CIP-38 score, declared gas per trade, seconds.
 
 **End to end** per auction and engine set (``--engines``, default the node's
@@ -42,14 +43,15 @@ from solver.engines.base import Engine, forget_token_graph, token_graph
 from solver.engines.batch import BatchEngine, BatchReport
 from solver.engines.sanity import PriceSanity
 from solver.merge import merge_solutions
-from solver.merge_joint import JointGroup, route_jointly
+from solver.merge_joint import JointGroup, merge_with_joint, route_jointly
 from solver.model import Auction, Solution, now
 from solver.scoring import ScoringError, bid
 
 ROUTERS = ("greedy", "joint")
 WAYS = {
     "greedy": "the candidates merged, each order's own route replayed after the others'",
-    "joint": "same-pair groups routed jointly over their own routes' pools, merged (as batch)",
+    "joint": "same-pair groups routed jointly over their own routes' pools, merged",
+    "batch": "the better of greedy and joint by the merged solutions' summed score (batch)",
     "joint-wide": "the same, the joint route over all the auction's pools",
     "joint-offered": "as joint, the joint solutions also offered as bids of their own",
 }
@@ -83,12 +85,18 @@ def same_candidates(source: Source, args: argparse.Namespace) -> tuple[int, list
     ways = []
     for way in args.ways:
         started = time.perf_counter()
-        groups = []
-        if way != "greedy":
-            groups = route_jointly(auction, candidates, router if way == "joint-wide" else None)
-        jointly = [s for g in groups if (s := g.better) is not None]
-        offered = jointly if way == "joint-offered" else []
-        merged = merge_solutions(auction, [*offered, *candidates], unoffered=jointly)
+        groups: Sequence[JointGroup] = []
+        offered: list[Solution] = []
+        if way == "batch":
+            chosen = merge_with_joint(auction, candidates)
+            groups, merged = chosen.groups, list(chosen.merged)
+        else:
+            if way != "greedy":
+                wide = router if way == "joint-wide" else None
+                groups = route_jointly(auction, candidates, wide)
+            jointly = [s for g in groups if (s := g.better) is not None]
+            offered = jointly if way == "joint-offered" else []
+            merged = merge_solutions(auction, [*offered, *candidates], unoffered=jointly)
         bids = _bids(auction, [*merged, *offered, *candidates])
         seconds = time.perf_counter() - started
         kept = [g for g in groups if g.better is not None]
@@ -204,11 +212,14 @@ def report(source: Source, runs: Sequence[Run], time_limit: float) -> str:
     for run in runs:
         if run.router != "joint" or run.report is None:
             continue
-        groups = run.report.joint
+        chosen = run.report.joint
+        groups = chosen.groups
         lines += [
             "",
             f"{run.engines}: same-pair groups of the joint run, both ways on the same orders "
-            f"({run.report.joint_seconds:.2f} s in all)",
+            f"({chosen.seconds:.2f} s in all); merged solutions' summed score: greedy "
+            f"{chosen.greedy_score:,}, with the joint routes {chosen.joint_score or 0:,} wei, "
+            f"kept: {'joint' if chosen.joint_kept else 'greedy'}",
             "",
             "| router | groups | kept | orders settled | score (wei) | declared gas | seconds |",
             "|---|---:|---:|---:|---:|---:|---:|",

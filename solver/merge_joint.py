@@ -258,4 +258,67 @@ def route_jointly(
     return found
 
 
-__all__ = ["JointGroup", "Scored", "greedy_solution", "joint_solution", "pair_groups"]
+@dataclass(frozen=True, slots=True)
+class JointMerge:
+    """The merged solutions ``merge_with_joint`` keeps, and how it chose them."""
+
+    groups: tuple[JointGroup, ...]
+    merged: tuple[Solution, ...]
+    greedy_score: int
+    """Summed score of the merged solutions of the greedy sequence."""
+    joint_score: int | None
+    """The same with the kept joint solutions merged in (``None``: none was kept)."""
+    seconds: float
+    """The joint groups and the second merge."""
+
+    @property
+    def joint_kept(self) -> bool:
+        return self.joint_score is not None and self.joint_score > self.greedy_score
+
+
+def merge_with_joint(
+    auction: Auction,
+    candidates: Sequence[Solution],
+    *,
+    joint: bool = True,
+    joint_stop: Callable[[], bool] | None = None,
+    greedy_stop: Callable[[], bool] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> JointMerge:
+    """The candidates merged (``merge_solutions``) as the greedy sequence, and with the joint
+    solutions of their same-pair groups (``route_jointly``, until ``joint_stop``; skipped
+    unless ``joint``) as building blocks; the merge whose solutions score more in total is
+    kept (the packing is greedy too: measured, groups that each beat their greedy sequence
+    can still make the worse merge). ``greedy_stop``/``stop`` end the two merges."""
+    started = time.perf_counter()
+    groups = route_jointly(auction, candidates, stop=joint_stop) if joint else []
+    jointly = [s for g in groups if (s := g.better) is not None]
+    seconds = time.perf_counter() - started
+    merged = merge_solutions(auction, candidates, stop=greedy_stop)
+    greedy_score = _total(auction, merged)
+    joint_score = None
+    started = time.perf_counter()
+    if jointly:
+        # merged, not offered: as bids of their own they would raise their pairs'
+        # references above what a merged solution holding them scores there
+        with_joint = merge_solutions(auction, candidates, stop=stop, unoffered=jointly)
+        joint_score = _total(auction, with_joint)
+        if joint_score > greedy_score:
+            merged = with_joint
+    seconds += time.perf_counter() - started
+    return JointMerge(tuple(groups), tuple(merged), greedy_score, joint_score, seconds)
+
+
+def _total(auction: Auction, solutions: Iterable[Solution]) -> int:
+    return sum(u.score for u in units_of(auction, solutions)[0])
+
+
+__all__ = [
+    "JointGroup",
+    "JointMerge",
+    "Scored",
+    "greedy_solution",
+    "joint_solution",
+    "merge_with_joint",
+    "pair_groups",
+]

@@ -65,8 +65,7 @@ from solver.engines.single_order import (
     optimal_engine,
     solution_of,
 )
-from solver.merge import merge_solutions
-from solver.merge_joint import JointGroup, route_jointly
+from solver.merge_joint import JointMerge, merge_with_joint
 from solver.model import Auction, Order, Solution, Trade, now, settlement_gas
 from solver.scoring import ScoringError, score_trades
 
@@ -116,9 +115,9 @@ class BatchReport:
     """The merged solutions (``solver.merge``), before renumbering."""
     cow_seconds: float
     """Finding, clearing and comparing the CoW groups."""
-    joint: tuple[JointGroup, ...]
-    """Same-pair groups routed jointly and as the greedy sequence (``solver.merge_joint``)."""
-    joint_seconds: float
+    joint: JointMerge
+    """Same-pair groups routed jointly and as the greedy sequence, and which merge was
+    kept (``solver.merge_joint``)."""
     seconds: float
     """The whole solve, routing the other orders included."""
 
@@ -153,8 +152,10 @@ class BatchEngine:
         started = time.perf_counter()
         left = auction.deadline - now()
         cow_deadline = Deadline(auction.with_deadline(auction.deadline - left * (1 - COW_SHARE)))
-        joint_deadline = auction.deadline - left * MERGE_SHARE
-        routing_deadline = joint_deadline - left * (JOINT_SHARE if self._joint else 0)
+        # the merge (twice with joint groups: with and without them), the joint groups
+        one = left * MERGE_SHARE
+        merges = one * (2 if self._joint else 1)
+        routing_deadline = auction.deadline - merges - left * (JOINT_SHARE if self._joint else 0)
         graph = token_graph(auction)
         router = Router(graph, self._config)
         groups = cow_groups(auction, graph)
@@ -189,18 +190,16 @@ class BatchEngine:
                 deadline=routing_deadline,
             )
             solutions += self._optimal.solve(rest)
-        joint_started = time.perf_counter()
-        joint: list[JointGroup] = []
-        if self._joint:
-            stop = Deadline(auction.with_deadline(joint_deadline)).passed
-            joint = route_jointly(auction, [*solutions, *earlier], stop=stop)
-        jointly = [s for g in joint if (s := g.better) is not None]
-        joint_seconds = time.perf_counter() - joint_started
-        # joint solutions are merged, not offered: as bids of their own they would raise
-        # their pairs' references above what a merged solution holding them scores there
-        merged = merge_solutions(
-            auction, [*solutions, *earlier], stop=Deadline(auction).passed, unoffered=jointly
+        joint = merge_with_joint(
+            auction,
+            [*solutions, *earlier],
+            joint=self._joint,
+            joint_stop=Deadline(auction.with_deadline(auction.deadline - merges)).passed,
+            # the joint groups, the greedy merge, the merge with the joint routes
+            greedy_stop=Deadline(auction.with_deadline(auction.deadline - merges + one)).passed,
+            stop=Deadline(auction).passed,
         )
+        merged = list(joint.merged)
         solutions = [replace(s, id=i) for i, s in enumerate(merged + solutions)]
         seconds = time.perf_counter() - started
         self.last_report = BatchReport(
@@ -209,22 +208,21 @@ class BatchEngine:
             tuple(chosen),
             tuple(merged),
             cow_seconds,
-            tuple(joint),
-            joint_seconds,
+            joint,
             seconds,
         )
         logger.info(
             "batch: %d CoW groups, %d beat routing alone, %d kept (gain %d wei), CoW part "
-            "%.2f s; %d same-pair groups, %d routed jointly (%.2f s); %d merged solutions of "
+            "%.2f s; %d same-pair groups, %s merged in (%.2f s); %d merged solutions of "
             "%d trades; %d solutions in %.2f s",
             len(groups),
             len(found),
             len(chosen),
             sum(m.gain for m in chosen),
             cow_seconds,
-            len(joint),
-            len(jointly),
-            joint_seconds,
+            len(joint.groups),
+            "joint routes" if joint.joint_kept else "none",
+            joint.seconds,
             len(merged),
             sum(len(m.trades) for m in merged),
             len(solutions),

@@ -140,8 +140,8 @@ def test_batch_keeps_the_joint_solution_and_the_per_order_ones() -> None:
     engine = BatchEngine()
     solutions = engine.solve(auction)
     report = engine.last_report
-    assert report is not None and len(report.joint) == 1
-    (group,) = report.joint
+    assert report is not None and len(report.joint.groups) == 1 and report.joint.joint_kept
+    (group,) = report.joint.groups
     assert group.better is not None and group.joint.score > group.greedy.score
     by_size: dict[int, int] = {}
     for solution in solutions:
@@ -155,7 +155,7 @@ def test_batch_keeps_the_joint_solution_and_the_per_order_ones() -> None:
         check_solution(auction, solution, solver="batch")
     greedy_only = BatchEngine(joint=False)
     greedy_only.solve(auction)
-    assert greedy_only.last_report is not None and greedy_only.last_report.joint == ()
+    assert greedy_only.last_report is not None and greedy_only.last_report.joint.groups == ()
 
 
 def test_route_jointly_stops_at_its_deadline() -> None:
