@@ -23,7 +23,12 @@ order, limits, token balances) and scored (``solver.scoring``, CIP-38).
 
 It is measured against the greedy sequence on the same orders (``merge_solutions`` of their
 candidates into one settlement, or the best of them alone when they do not merge) and kept
-only when it scores more (``JointGroup.better``).
+only when it scores more (``JointGroup.better``). The route is found over the pools the
+orders' own routes use (``own_pools_router``): merged solutions are disjoint on pools, and a
+route over all of them gains more per group but claims pools other orders need (measured in
+``bench joint``). ``merge_with_joint`` merges the candidates with and without the kept joint
+solutions (building blocks, pooled at their pair's rate, not bids of their own) and keeps
+the merge that scores more in total.
 """
 
 from __future__ import annotations
