@@ -7,7 +7,6 @@ encoded by hand: the selectors are fixed and this is the hot path.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 from intents.chain import Funds
 from intents.types import Address, OrderUid, TokenAddress
 from intents.wire import to_hex
-from settlement.errors import SettlementError
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError, RpcReply
 
 logger = logging.getLogger(__name__)
@@ -31,12 +29,6 @@ EIP1271_MAGIC_WORD = IS_VALID_SIGNATURE + bytes(28)
 
 PRE_SIGNED = bytes.fromhex("f59c009283ff87aa78203fc4d9c2df025ee851130fb69cc3e068941f6b5e2d6f")
 """``preSignature(uid)`` once set: ``uint256(keccak256("GPv2Signing.Scheme.PreSign"))``."""
-
-
-class ChainMismatchError(SettlementError, RuntimeError):
-    """The node is not the chain, or the contract not the settlement, we are configured for."""
-
-    code = "ChainMismatch"
 
 
 def _word(value: int) -> bytes:
@@ -103,33 +95,3 @@ class RpcChainReader:
             logger.debug("isValidSignature on %s failed: %s", owner, reply.error.message)
             return False
         return bytes.fromhex(str(reply.result)[2:])[:32] == EIP1271_MAGIC_WORD
-
-
-async def verify_chain(
-    client: BatchingRpcClient,
-    expected_chain_id: int,
-    settlement: Address,
-    expected_domain_separator: bytes,
-) -> None:
-    """Refuse to run against the wrong chain or contract: raise ``ChainMismatchError`` if
-    ``eth_chainId`` or the settlement's ``domainSeparator()`` differ from the configuration
-    (``ChainReadError`` if the node cannot be asked)."""
-    chain_id_hex, separator = await asyncio.gather(
-        client.call("eth_chainId", []),
-        client.request(
-            "eth_call", [{"to": settlement, "data": to_hex(DOMAIN_SEPARATOR)}, "latest"]
-        ),
-    )
-    chain_id = int(chain_id_hex, 16)
-    if chain_id != expected_chain_id:
-        raise ChainMismatchError(
-            f"node at {client.url} is chain {chain_id}, configured for {expected_chain_id}"
-        )
-    answer = bytes.fromhex(str(separator.result or "0x")[2:]) if separator.error is None else b""
-    if answer != expected_domain_separator:
-        got = f"0x{answer.hex()}" if answer else "no answer (not a GPv2Settlement?)"
-        raise ChainMismatchError(
-            f"settlement {settlement} domainSeparator() is {got}, "
-            f"configured 0x{expected_domain_separator.hex()}"
-        )
-    logger.info("chain %d and settlement %s verified", chain_id, settlement)

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bench.intake import free_port, presign_orders
-from settlement.chain_reader import ChainMismatchError
+from settlement.chain_identity import ChainMismatchError
 from settlement.deployment import Deployment
 from settlement.jsonrpc import ChainReadError
 from solver.node import DEFAULT_DATABASE, ConfigError, NodeConfig, resolve_config, run_node
