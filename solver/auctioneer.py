@@ -178,6 +178,7 @@ class Auctioneer:
                 await self._round(session, report)
             else:
                 report.error = PAUSED
+                logger.debug("auction %d %s", report.auction_id, PAUSED)
         except ChainReadError as exc:  # the outage itself is logged once, by the client
             report.error = f"{type(exc).__name__}: {exc}"
             logger.warning("auction %d: the chain did not answer: %s", report.auction_id, exc)

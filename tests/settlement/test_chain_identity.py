@@ -75,7 +75,7 @@ async def test_a_fresh_chain_with_the_same_id_is_caught_at_start_and_every_round
         # the same second (its hash is the start time's): then the contract's absence shows
         with Devnet() as other:
             async with BatchingRpcClient(other.rpc_url) as theirs:
-                with pytest.raises(ChainMismatchError, match="genesis|domainSeparator"):
+                with pytest.raises(ChainMismatchError, match=r"genesis|domainSeparator"):
                     await verify_chain(
                         theirs,
                         devnet.chain_id,
@@ -86,7 +86,7 @@ async def test_a_fresh_chain_with_the_same_id_is_caught_at_start_and_every_round
                 guard = ChainGuard(theirs, devnet.settlement, recorded)
                 assert not await guard.verify()
                 assert not await guard.verify()
-                with pytest.raises(ChainMismatchError, match="genesis|code hash"):
+                with pytest.raises(ChainMismatchError, match=r"genesis|code hash"):
                     await guard.health()
                 guard.client = ours  # the recorded chain is back behind the URL
                 assert await guard.verify()
