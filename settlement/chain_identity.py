@@ -35,6 +35,15 @@ class ChainMismatchError(SettlementError, RuntimeError):
     code = "ChainMismatch"
 
 
+class ChainSwappedError(ChainReadError):
+    """A read refused: the node answers as another chain than the one recorded at start
+    (a ``ConnectionError``: the API answers 503 with this code)."""
+
+    code = "ChainMismatch"
+    already_reported = True
+    """The guard logged the change once."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChainIdentity:
     chain_id: int
@@ -152,6 +161,12 @@ class ChainGuard:
                 logger.warning("chain identity matches again: auctions resume")
         self.reason = reason
         return reason is None
+
+    def refuse_if_swapped(self) -> None:
+        """Raise ``ChainSwappedError`` while the chain is another one (no I/O): what it
+        would answer (balances, signatures) is not the recorded chain's."""
+        if self.reason is not None:
+            raise ChainSwappedError(self.reason)
 
     async def health(self) -> None:
         """A health check without I/O: raise ``ChainDownError`` while the client's breaker

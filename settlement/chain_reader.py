@@ -8,7 +8,7 @@ encoded by hand: the selectors are fixed and this is the hot path.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from intents.chain import Funds
@@ -57,13 +57,24 @@ def _uint(reply: RpcReply) -> int:
 class RpcChainReader:
     """``intents.chain.ChainReader`` over JSON-RPC ``eth_call``s at the latest block."""
 
-    def __init__(self, client: BatchingRpcClient, settlement: Address, vault_relayer: Address):
+    def __init__(
+        self,
+        client: BatchingRpcClient,
+        settlement: Address,
+        vault_relayer: Address,
+        refuse: Callable[[], None] | None = None,
+    ):
         self.client = client
         self.settlement = settlement
         self.vault_relayer = vault_relayer
         self._relayer_word = _address_word(vault_relayer)
+        self.refuse = refuse
+        """Called before every read; raises (a ``ChainReadError``) when the node must not be
+        believed (``ChainGuard.refuse_if_swapped``: it is another chain)."""
 
     def _eth_call(self, to: str, data: bytes) -> tuple[str, list[Any]]:
+        if self.refuse is not None:
+            self.refuse()
         return ("eth_call", [{"to": to, "data": to_hex(data)}, "latest"])
 
     async def funds(self, queries: Sequence[tuple[Address, TokenAddress]]) -> list[Funds]:
@@ -88,6 +99,8 @@ class RpcChainReader:
         """True only if the call returns the magic value within ``gas_cap`` gas; reverts,
         running out of gas, no code and any other answer are False."""
         data = IS_VALID_SIGNATURE + digest + _word(64) + _bytes_tail(signature)
+        if self.refuse is not None:
+            self.refuse()
         call = {"to": owner, "data": to_hex(data), "gas": hex(gas_cap)}
         reply = await self.client.request("eth_call", [call, "latest"])
         if reply.error is not None:

@@ -136,7 +136,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
         stack.push_async_callback(book.close)
         validator = OrderValidator(
             domain_separator=separator,
-            chain=RpcChainReader(client, config.settlement, relayer),
+            chain=RpcChainReader(client, config.settlement, relayer, guard.refuse_if_swapped),
             book=book,
         )
 

@@ -5,7 +5,8 @@ A stopped anvil (SIGSTOP): an order POST answers ``503 ChainUnavailable`` within
 after the 10 s RPC timeout, ``/healthz`` is 503, reads still answer; after SIGCONT the node
 is healthy and takes orders again within seconds. A swapped chain (the node's RPC URL, a
 proxy here, suddenly reaches a fresh anvil with the same chain id): ``/healthz`` names it,
-auctions pause, the filled order stays filled; pointed back, the node resumes.
+auctions pause, orders are refused (``503 ChainMismatch``), the filled order stays filled;
+pointed back, the node resumes.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ async def test_a_swapped_chain_is_detected_and_rewinds_nothing(
 ) -> None:
     caplog.set_level(logging.DEBUG, "solver.auctioneer")
     d = market.deployment
-    (body,) = _bodies(market, 1)
+    body, late = _bodies(market, 2)
     settings = NetworkSettings(
         deployment=_with_liquidity(market, tmp_path / "devnet.json"),
         engines=("optimal",),
@@ -230,6 +231,9 @@ async def test_a_swapped_chain_is_detected_and_rewinds_nothing(
                 swapped = len(caplog.records)
                 health = await _until_health(http, url, 503)
                 assert "code hash" in health["checks"]["chain"] or "genesis" in str(health)
+                async with http.post(f"{url}/api/v1/orders", data=late) as response:
+                    refused = await response.json()  # its balance would be another chain's
+                    assert response.status == 503 and refused["errorType"] == "ChainMismatch"
                 for _ in range(10):  # the settlement is not final: the tracker still watches
                     assert (await _order(http, url, uid))["status"] == "fulfilled"
                     await asyncio.sleep(0.2)

@@ -12,6 +12,7 @@ from settlement.chain_identity import (
     ChainGuard,
     ChainIdentity,
     ChainMismatchError,
+    ChainSwappedError,
     mismatch,
     read_identity,
     verify_chain,
@@ -88,9 +89,12 @@ async def test_a_fresh_chain_with_the_same_id_is_caught_at_start_and_every_round
                 assert not await guard.verify()
                 with pytest.raises(ChainMismatchError, match=r"genesis|code hash"):
                     await guard.health()
+                with pytest.raises(ChainSwappedError):  # reads for orders are refused
+                    guard.refuse_if_swapped()
                 guard.client = ours  # the recorded chain is back behind the URL
                 assert await guard.verify()
                 await guard.health()
+                guard.refuse_if_swapped()
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2, messages  # one per change, not one per check
     assert "auctions paused" in messages[0] and "resume" in messages[1]
