@@ -72,13 +72,13 @@ class Breaker:
             return True
         return False
 
-    def probed(self, started: float, error: str | None) -> Transition | None:
-        """Record a probe that started at ``started`` and ended now: ``error`` is why it
-        failed, ``None`` if it answered."""
+    def probed(self, started: float, ended: float, error: str | None) -> Transition | None:
+        """Record a probe that ran from ``started`` to ``ended`` (as timed where it ran, not
+        when its result was handled): ``error`` is why it failed, ``None`` if it answered."""
         if started < self.changed_at:
             return None
         self._trial = False
-        latency = self.clock() - started
+        latency = ended - started
         if error is None and latency > self.slow_seconds:
             error = f"the node answered in {latency:.1f} s (more than {self.slow_seconds} s)"
         if error is not None:

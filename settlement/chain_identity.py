@@ -75,12 +75,15 @@ async def read_identity(client: BatchingRpcClient, settlement: Address) -> Chain
             raise ChainReadError(f"{name} failed: {error}")
     if code.error is not None:
         raise ChainReadError(f"eth_getCode failed: {code.error.message}")
-    return ChainIdentity(
-        chain_id=int(chain_id.result, 16),
-        genesis_hash=_bytes(genesis.result["hash"]),
-        code_hash=keccak(_bytes(code.result)),
-        domain_separator=_bytes(separator.result) if separator.error is None else b"",
-    )
+    try:
+        return ChainIdentity(
+            chain_id=int(chain_id.result, 16),
+            genesis_hash=_bytes(genesis.result["hash"]),
+            code_hash=keccak(_bytes(code.result)),
+            domain_separator=_bytes(separator.result) if separator.error is None else b"",
+        )
+    except (KeyError, TypeError, ValueError) as exc:  # not what a node answers
+        raise ChainReadError(f"malformed identity reply: {exc!r}") from exc
 
 
 def mismatch(expected: ChainIdentity, actual: ChainIdentity) -> str | None:

@@ -8,17 +8,18 @@ future for all its calls (no task per call): the Python side stays cheap next to
 
 With a ``Breaker`` (``settlement.breaker``) the client fails fast while the node is down:
 ``probe`` (``ChainGuard.watching`` calls it every fraction of a second) sends a lone
-``eth_blockNumber`` with a short timeout; once one fails (or real calls fail to reach the
-node) every call is refused at once with ``ChainDownError``, and the calls already waiting
-are failed too, until a probe is answered again. Each change is logged once.
+``eth_blockNumber`` with a short timeout from a thread of its own; once one fails (or real
+calls fail to reach the node) every call is refused at once with ``ChainDownError``, and
+the calls already waiting are failed too, until a probe is answered again. Each change is
+logged once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, cast
 
 import aiohttp
@@ -27,6 +28,7 @@ import msgspec
 from settlement import multicall
 from settlement.breaker import Breaker, BreakerState, Transition
 from settlement.errors import SettlementError
+from settlement.probe import probe_once, probe_thread
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +70,6 @@ class RpcReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 _REPLIES = msgspec.json.Decoder(list[RpcReply])
 _REPLY = msgspec.json.Decoder(RpcReply)
 _ENCODER = msgspec.json.Encoder()
-_PROBE = b'[{"jsonrpc":"2.0","id":0,"method":"eth_blockNumber","params":[]}]'
 
 
 class _Waiter:
@@ -146,6 +147,7 @@ class BatchingRpcClient:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._waiters: set[_Waiter] = set()
+        self._probe_thread: ThreadPoolExecutor | None = None
         self.batches_sent = 0
         self.calls_sent = 0
 
@@ -163,6 +165,9 @@ class BatchingRpcClient:
         if self._session is not None and self._own_session:
             await self._session.close()
         self._session = None
+        if self._probe_thread is not None:  # a probe in flight ends by its own timeout
+            self._probe_thread.shutdown(wait=False, cancel_futures=True)
+            self._probe_thread = None
 
     def _packable(self, method: str, params: list[Any]) -> tuple[str, str] | None:
         if self.multicall is None or method != "eth_call" or len(params) != 2:
@@ -243,7 +248,7 @@ class BatchingRpcClient:
             + b",".join(b'{"jsonrpc":"2.0","id":%d,%b}' % (i, f) for i, f in enumerate(fragments))
             + b"]"
         )
-        started = time.monotonic()
+        started = self.breaker.clock() if self.breaker is not None else 0.0
         try:
             replies = await self._post(body)
         except ChainReadError as exc:
@@ -299,19 +304,17 @@ class BatchingRpcClient:
 
     async def probe(self) -> None:
         """Ask the node for its block number alone, within the breaker's ``slow_seconds``,
-        and tell the breaker how it went (nothing while the breaker waits out its cooldown)."""
+        in the probe's own thread (``settlement.probe``), and tell the breaker how it went
+        (nothing while the breaker waits out its cooldown)."""
         breaker = self.breaker
         if breaker is None or not breaker.may_probe():
             return
-        started = time.monotonic()
-        error: str | None = None
-        try:
-            [reply] = await self._post(_PROBE, within=breaker.slow_seconds)
-            if reply.error is not None:
-                error = f"eth_blockNumber failed: {reply.error.message}"
-        except (ChainReadError, ValueError) as exc:
-            error = str(exc) or type(exc).__name__
-        self._observe(breaker.probed(started, error))
+        if self._probe_thread is None:
+            self._probe_thread = probe_thread()
+        result = await asyncio.get_running_loop().run_in_executor(
+            self._probe_thread, probe_once, self.url, breaker.slow_seconds, breaker.clock
+        )
+        self._observe(breaker.probed(result.started, result.ended, result.error))
 
     def _observe(self, transition: Transition | None) -> None:
         if transition is None:
@@ -328,15 +331,12 @@ class BatchingRpcClient:
         elif transition.after is BreakerState.CLOSED:
             logger.warning("chain node %s is back: %s", self.url, transition.reason)
 
-    async def _post(self, body: bytes, within: float | None = None) -> list[RpcReply]:
-        """The node's replies to ``body``; ``within``: seconds instead of the client's
-        timeout."""
+    async def _post(self, body: bytes) -> list[RpcReply]:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        timeout = self._timeout if within is None else aiohttp.ClientTimeout(total=within)
         try:
             async with self._session.post(
-                self.url, data=body, headers={"Content-Type": "application/json"}, timeout=timeout
+                self.url, data=body, headers={"Content-Type": "application/json"}
             ) as response:
                 raw = await response.read()
                 if response.status != 200:

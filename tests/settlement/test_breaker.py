@@ -30,7 +30,7 @@ def test_a_failed_probe_opens_it_and_real_calls_are_refused() -> None:
     assert b.allows() and b.may_probe()
     started = clock.now
     clock.now += 1.0
-    assert b.probed(started, "timed out") == Transition(CLOSED, OPEN, "timed out")
+    assert b.probed(started, clock.now, "timed out") == Transition(CLOSED, OPEN, "timed out")
     assert not b.allows() and b.reason == "timed out"
 
 
@@ -39,7 +39,7 @@ def test_a_slow_answer_counts_as_a_failure() -> None:
     b = breaker(clock)
     started = clock.now
     clock.now += 1.5
-    transition = b.probed(started, None)
+    transition = b.probed(started, clock.now, None)
     assert transition is not None and transition.after is OPEN
     assert "1.5 s" in transition.reason
 
@@ -49,8 +49,17 @@ def test_a_prompt_answer_keeps_it_closed() -> None:
     b = breaker(clock)
     started = clock.now
     clock.now += 0.9
-    assert b.probed(started, None) is None
+    assert b.probed(started, clock.now, None) is None
     assert b.state is CLOSED and b.allows()
+
+
+def test_a_prompt_probe_handled_late_by_a_busy_loop_keeps_it_closed() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    started = clock.now
+    clock.now += 3.0  # the loop got to the probe's result 3 s later
+    assert b.probed(started, started + 0.05, None) is None
+    assert b.allows()
 
 
 def test_real_call_failures_open_it_only_when_consecutive() -> None:
@@ -66,7 +75,7 @@ def test_real_call_failures_open_it_only_when_consecutive() -> None:
 def test_half_open_lets_exactly_one_trial_probe_through_after_the_cooldown() -> None:
     clock = Clock()
     b = breaker(clock)
-    b.probed(clock.now, "down")
+    b.probed(clock.now, clock.now, "down")
     clock.now += 0.4
     assert not b.may_probe() and b.state is OPEN  # still cooling down
     clock.now += 0.1
@@ -78,18 +87,18 @@ def test_half_open_lets_exactly_one_trial_probe_through_after_the_cooldown() -> 
 def test_a_successful_trial_closes_it_and_a_failed_one_reopens_quietly() -> None:
     clock = Clock()
     b = breaker(clock)
-    b.probed(clock.now, "down")
+    b.probed(clock.now, clock.now, "down")
     clock.now += 0.5
     assert b.may_probe()
     trial = clock.now
     clock.now += 1.0
-    assert b.probed(trial, "still down") is None  # the same outage: nothing to report
+    assert b.probed(trial, clock.now, "still down") is None  # the same outage: nothing to report
     assert b.state is OPEN and b.reason == "still down"
     clock.now += 0.5
     assert b.may_probe()
     trial = clock.now
     clock.now += 0.1
-    transition = b.probed(trial, None)
+    transition = b.probed(trial, clock.now, None)
     assert transition is not None and (transition.before, transition.after) == (HALF, CLOSED)
     assert "2.1 s" in transition.reason  # open from 100.0 to 102.1
     assert b.allows() and b.reason == ""
@@ -100,10 +109,10 @@ def test_outcomes_of_calls_sent_before_the_last_change_do_not_count() -> None:
     b = breaker(clock)
     before_outage = clock.now
     clock.now += 0.2
-    b.probed(clock.now, "down")  # opened at 100.2
+    b.probed(clock.now, clock.now, "down")  # opened at 100.2
     clock.now += 0.5
     assert b.may_probe()
-    b.probed(clock.now, None)  # closed again at 100.7
+    b.probed(clock.now, clock.now, None)  # closed again at 100.7
     clock.now += 9.0
     # a real call sent at 100.0 times out at 110: the chain is back, it must not reopen
     assert b.failed(before_outage, "timed out") is None
@@ -118,7 +127,7 @@ def test_a_stale_probe_cannot_close_it() -> None:
     clock.now += 0.1
     b.failed(clock.now, "refused")
     b.failed(clock.now, "refused")  # opened at 100.1
-    assert b.probed(early, None) is None
+    assert b.probed(early, clock.now, None) is None
     assert b.state is OPEN
 
 
@@ -145,7 +154,7 @@ def test_real_calls_pass_only_while_closed_and_every_report_is_a_real_change(
             started = clock.now
             clock.now += seconds / 4
             state = b.state
-            transition = b.probed(started, None if action == "probe_ok" else "down")
+            transition = b.probed(started, clock.now, None if action == "probe_ok" else "down")
         elif action == "call_ok":
             b.succeeded(clock.now)
         elif action == "call_fail":

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from settlement.breaker import Breaker, BreakerState
 from settlement.jsonrpc import BatchingRpcClient, ChainDownError
+from settlement.probe import probe_once
 
 
 class HangingNode:
@@ -105,3 +106,19 @@ async def test_a_refused_connection_opens_it_after_consecutive_failures() -> Non
         with pytest.raises(ChainDownError):
             await client.call("eth_chainId", [])
     assert json.dumps(breaker.state) == '"open"'
+
+
+async def test_a_probe_reports_a_node_it_cannot_reach_or_that_does_not_answer(
+    node: tuple[HangingNode, str],
+) -> None:
+    scripted, url = node
+    sock = socket.create_server(("127.0.0.1", 0))
+    closed = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    sock.close()
+    refused = await asyncio.to_thread(probe_once, closed, 0.5, time.monotonic)
+    assert refused.error is not None and "unreachable" in refused.error
+    answered = await asyncio.to_thread(probe_once, url, 0.5, time.monotonic)
+    assert answered.error is None and answered.ended >= answered.started
+    scripted.running.clear()
+    hung = await asyncio.to_thread(probe_once, url, 0.2, time.monotonic)
+    assert hung.error == "no answer within 0.2 s"
