@@ -15,6 +15,7 @@ SUITES = {
     "chain-outage": "bench.chain_outage:main",
     "conformance": "bench.conformance:main",
     "generate": "bench.generate:main",
+    "http-limits": "bench.http_limits:main",
     "intake": "bench.intake:main",
     "routing": "bench.routing:main",
     "settlement-gas": "bench.settlement_gas:main",

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
+from solver.http_flags import add_http_flags
+
 # subcommand -> "module:function"; the function takes the parsed argparse.Namespace and
 # returns a process exit code.
 _HANDLERS = {
@@ -131,6 +133,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_price_deviation(serve)
     _add_workers(serve, "all cores but one, at least 1: the API keeps a core")
+    add_http_flags(serve)
 
     demo = sub.add_parser("demo", help="post signed demo intents to a node, print their fills")
     demo.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")
@@ -182,6 +185,21 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     solve_engine.add_argument("--host", default="127.0.0.1", help="address to listen on")
     solve_engine.add_argument("--port", type=int, default=8090, help="port to listen on")
+    solve_engine.add_argument(
+        "--token", default=None, metavar="TOKEN",
+        help="require `Authorization: Bearer TOKEN` (401 otherwise); default: the "
+        "TRIBUTARY_SOLVE_TOKEN environment variable, else no authentication. Prefer the "
+        "variable: a flag is visible to every local user in the process list",
+    )  # fmt: skip
+    solve_engine.add_argument(
+        "--max-body-bytes", type=int, default=32 * 1024 * 1024, metavar="BYTES",
+        help="largest auction body accepted; larger is 413 (default 32 MiB)",
+    )  # fmt: skip
+    solve_engine.add_argument(
+        "--max-time-limit", type=float, default=20.0, metavar="S",
+        help="seconds an auction may be solved at most: a later deadline is clamped "
+        "(default 20)",
+    )  # fmt: skip
     solve_engine.add_argument(
         "--engine",
         default="baseline,optimal,batch",

@@ -28,6 +28,7 @@ from aiohttp import web
 from intents.book import open_book
 from intents.eip712 import domain_separator
 from intents.http import ApiSettings, create_app
+from intents.http.server import LimitedAppRunner
 from intents.types import Address, to_address
 from intents.validation import OrderValidator
 from settlement.breaker import Breaker
@@ -37,6 +38,7 @@ from settlement.deployment import Deployment
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 from solver.engines.workers import cores, set_workers, warm_up, worker_count
 from solver.errors import SolverError
+from solver.http_flags import HttpServing, serving_from_args
 from solver.leader import leadership_for
 from solver.network import NetworkSettings, running_network, settings_from_args
 from solver.quoter import AttachedMarket, RoutingQuoter
@@ -69,6 +71,8 @@ class NodeConfig:
     are packed into it (one EVM call instead of one ``eth_call`` each)."""
     network: NetworkSettings | None = None
     """The auctioneer's settings; ``None``: only take orders."""
+    http: HttpServing | None = None
+    """The API server's HTTP limits; ``None``: the defaults of ``tributary serve``."""
     genesis_hash: bytes | None = None
     """The chain's genesis hash from the deployment file: another chain is refused."""
 
@@ -106,6 +110,7 @@ def resolve_config(args: argparse.Namespace, devnet: Deployment | None) -> NodeC
         network=settings_from_args(
             args, args.deployment or (DEFAULT_DEPLOYMENT if devnet is not None else None)
         ),
+        http=serving_from_args(args),
         genesis_hash=genesis,
     )
 
@@ -140,15 +145,20 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
             book=book,
         )
 
+        http = config.http or serving_from_args(argparse.Namespace())
         market = AttachedMarket()  # quotes price over the auctioneer's liquidity once it runs
         app = create_app(
             book=book,
             validator=validator,
-            settings=ApiSettings(settlement=config.settlement),
+            settings=ApiSettings(
+                settlement=config.settlement,
+                body_timeout_seconds=http.body_timeout,
+                rate_limits=http.rate_limits,
+            ),
             health_checks={"database": book.count, "chain": guard.health},
             quoter=RoutingQuoter(market) if config.network is not None else None,
         )
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
+        runner = LimitedAppRunner(app, http.limits, access_log=None, shutdown_timeout=10.0)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, config.host, config.port, backlog=1024)
