@@ -18,7 +18,8 @@ import signal
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from devnet.anvil import Devnet
 from devnet.gpv2 import deploy_gpv2
 from settlement.deployment import Deployment
 from solver.demo import limit_order, post, signed_body
+from solver.network import NetworkSettings
 from solver.node import NodeConfig, run_node
 
 
@@ -42,6 +44,49 @@ class Trial:
     """Seconds to ``/healthz``'s 503."""
     recovered: float
     """Seconds from SIGCONT to ``/healthz`` 200."""
+
+
+def node_config(
+    d: Deployment, database: str, rpc_url: str | None = None, network: NetworkSettings | None = None
+) -> NodeConfig:
+    """A node on a free port serving ``d``'s chain (through ``rpc_url``, default its own)."""
+    return NodeConfig(
+        host="127.0.0.1",
+        port=free_port(),
+        database=database,
+        rpc_url=rpc_url or d.rpc_url,
+        chain_id=d.chain_id,
+        settlement=d.settlement,
+        vault_relayer=d.vault_relayer,
+        network=network,
+        genesis_hash=d.genesis_hash,
+    )
+
+
+@asynccontextmanager
+async def serving(config: NodeConfig) -> AsyncIterator[str]:
+    """``run_node(config)`` in this process, healthy, until the context exits; its URL."""
+    stop = asyncio.Event()
+    node = asyncio.create_task(run_node(config, stop))
+    url = f"http://127.0.0.1:{config.port}"
+    async with aiohttp.ClientSession() as http:
+        deadline = time.monotonic() + 20
+        while True:
+            if node.done():
+                node.result()  # raises why it stopped
+            if time.monotonic() > deadline:
+                raise TimeoutError("the node did not become healthy")
+            try:
+                if await _healthz(http, url) == 200:
+                    break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    try:
+        yield url
+    finally:
+        stop.set()
+        await node
 
 
 def _bodies(d: Deployment, count: int) -> list[bytes]:
@@ -91,38 +136,15 @@ async def _run(trials: int, posts: int) -> list[Trial]:
     with Devnet() as devnet, tempfile.TemporaryDirectory() as tmp:
         d = deploy_gpv2(devnet, ("TKA",))
         assert devnet.pid is not None
-        config = NodeConfig(
-            host="127.0.0.1",
-            port=free_port(),
-            database=f"sqlite:///{Path(tmp) / 'book.sqlite3'}",
-            rpc_url=d.rpc_url,
-            chain_id=d.chain_id,
-            settlement=d.settlement,
-            vault_relayer=d.vault_relayer,
-            genesis_hash=d.genesis_hash,
-        )
-        stop = asyncio.Event()
-        node = asyncio.create_task(run_node(config, stop))
-        url = f"http://127.0.0.1:{config.port}"
+        config = node_config(d, f"sqlite:///{Path(tmp) / 'book.sqlite3'}")
         bodies = _bodies(d, 1 + trials * posts)
         results = []
-        async with aiohttp.ClientSession() as http:
-            while True:
-                if node.done():
-                    node.result()
-                try:
-                    if await _healthz(http, url) == 200:
-                        break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
+        async with serving(config) as url, aiohttp.ClientSession() as http:
             await post(http, url, bodies[0])  # the chain answers: taken
             for i in range(trials):
                 chunk = bodies[1 + i * posts : 1 + (i + 1) * posts]
                 results.append(await _trial(http, url, devnet.pid, chunk))
                 await asyncio.sleep(0.5)
-        stop.set()
-        await node
     return results
 
 

@@ -26,12 +26,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bench.chain_outage import node_config, serving
 from bench.intake import free_port
 from devnet.anvil import Devnet
 from settlement.deployment import write_private
 from solver.demo import limit_order, post, signed_body
 from solver.network import NetworkSettings
-from solver.node import NodeConfig, run_node
 from tests.e2e.helpers import E18, Market, devnet_market
 
 FAIL_FAST_SECONDS = 3.0
@@ -45,47 +45,8 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
         yield market
 
 
-def _config(
-    market: Market, tmp_path: Path, rpc_url: str, network: NetworkSettings | None
-) -> NodeConfig:
-    d = market.deployment
-    return NodeConfig(
-        host="127.0.0.1",
-        port=free_port(),
-        database=f"sqlite:///{tmp_path / 'book.sqlite3'}",
-        rpc_url=rpc_url,
-        chain_id=d.chain_id,
-        settlement=d.settlement,
-        vault_relayer=d.vault_relayer,
-        network=network,
-        genesis_hash=d.genesis_hash,
-    )
-
-
-@asynccontextmanager
-async def serving(config: NodeConfig) -> AsyncIterator[str]:
-    """``run_node(config)`` in this process until the context exits; its base URL."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_node(config, stop))
-    url = f"http://127.0.0.1:{config.port}"
-    async with aiohttp.ClientSession() as http:
-        deadline = time.monotonic() + 20
-        while True:
-            if task.done():
-                task.result()  # raises why it stopped
-            assert time.monotonic() < deadline, "node not healthy"
-            try:
-                async with http.get(url + "/healthz") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    try:
-        yield url
-    finally:
-        stop.set()
-        await task
+def _database(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'book.sqlite3'}"
 
 
 async def _health(http: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, Any]]:
@@ -126,7 +87,7 @@ async def test_a_stopped_chain_fails_order_posts_fast_and_the_node_recovers(
     market: Market, tmp_path: Path
 ) -> None:
     bodies = _bodies(market, 3)
-    config = _config(market, tmp_path, market.deployment.rpc_url, None)
+    config = node_config(market.deployment, _database(tmp_path))
     pid = market.devnet.pid
     assert pid is not None
     async with serving(config) as url, aiohttp.ClientSession() as http:
@@ -217,7 +178,7 @@ async def test_a_swapped_chain_is_detected_and_rewinds_nothing(
     try:
         async with (
             proxy.running() as rpc_url,
-            serving(_config(market, tmp_path, rpc_url, settings)) as url,
+            serving(node_config(d, _database(tmp_path), rpc_url, settings)) as url,
             aiohttp.ClientSession() as http,
         ):
             uid = await post(http, url, body)
