@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 SUITES = {
     "candidates": "bench.candidates:main",
+    "chain-outage": "bench.chain_outage:main",
     "conformance": "bench.conformance:main",
     "generate": "bench.generate:main",
     "http-limits": "bench.http_limits:main",

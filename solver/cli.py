@@ -105,6 +105,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="deployment JSON written by `tributary devnet` (addresses, chain id)",
     )
     serve.add_argument("--no-auctioneer", action="store_true", help="only take orders")
+    serve.add_argument(
+        "--signer-key-file", default=None, metavar="PATH",
+        help="the settling account's hex private key, a 0600 file (else $TRIBUTARY_SIGNER_KEY, "
+        "else the deployment's solver account)",
+    )  # fmt: skip
     serve.add_argument("--auction-interval", type=float, default=2.0, help="seconds per auction")
     serve.add_argument(
         "--solve-time", type=float, default=3.0, help="seconds from a round's start to its deadline"

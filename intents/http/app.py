@@ -58,6 +58,7 @@ def create_app(
     app[METRICS] = ApiMetrics()
     app[STREAMS] = EventStreams(book.subscribe, settings.heartbeat_seconds)
     app[HEALTH_CHECKS] = health_checks if health_checks is not None else {"database": book.count}
+    app[ops.HEALTH_LOG] = ops.HealthLog()
     app[OPENAPI] = msgspec.json.encode(openapi_document())
     app.router.add_routes(orders.ROUTES)
     app.router.add_routes(ops.ROUTES)

@@ -42,7 +42,9 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise  # redirects and the like pass through untouched
         response = from_http_exception(request, exc)
     except ConnectionError as exc:  # a dependency (the chain node, the database) is down
-        log.warning("%s %s: dependency unavailable: %s", request.method, request.path, exc)
+        # an outage the client already logged once (the chain breaker) is not logged per request
+        level = logging.DEBUG if getattr(exc, "already_reported", False) else logging.WARNING
+        log.log(level, "%s %s: dependency unavailable: %s", request.method, request.path, exc)
         response = error_response(
             503, getattr(exc, "code", "ServiceUnavailable"), f"a dependency is unavailable: {exc}"
         )

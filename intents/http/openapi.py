@@ -183,9 +183,13 @@ def _paths() -> dict[str, Any]:
         "/healthz": {
             "get": {
                 "summary": "Whether the order book and the chain answer",
+                "description": "Answers at once from the node's own watch of the chain: "
+                "`checks.chain` says why it is unhealthy (the chain node does not answer, or "
+                "its chain id, genesis block, settlement code or domain separator is not the "
+                "one recorded at start).",
                 "responses": {
                     "200": _json(_ref("Health"), "healthy"),
-                    "503": _json(_ref("Health"), "a dependency is unreachable"),
+                    "503": _json(_ref("Health"), "a dependency is unreachable or mismatched"),
                 },
             }
         },
