@@ -19,9 +19,13 @@ from intents.types import Address, OrderUid
 
 
 class OrderBook(Protocol):
-    async def insert(self, order: StoredOrder) -> None:
+    async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
         """Store a new order (its status history starts with ``open`` at its creation time).
-        Raises ``DuplicatedOrder`` (and writes nothing) if the UID is already stored."""
+        Raises ``DuplicatedOrder`` (and writes nothing) if the UID is already stored. With
+        ``limit_cap``, a limit-class order is stored only if its owner has fewer than
+        ``limit_cap`` open limit orders (``count_open_limit_orders`` at the book's clock),
+        atomically with the insert, across concurrent inserts and replicas; otherwise it
+        raises ``TooManyLimitOrders`` and writes nothing."""
         ...
 
     async def get(self, uid: OrderUid) -> StoredOrder | None: ...

@@ -97,8 +97,10 @@ async def create_order(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     try:
         creation = decode_order_creation(await _read_body(request))
-        stored = await request.app[VALIDATOR].validate(creation)
-        await request.app[BOOK].insert(stored)
+        validator = request.app[VALIDATOR]
+        stored = await validator.validate(creation)
+        cap = validator.policy.max_limit_orders_per_owner
+        await request.app[BOOK].insert(stored, limit_cap=cap)
     except OrderError as exc:
         metrics.observe_order(exc.code.value)
         raise
