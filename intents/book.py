@@ -50,10 +50,11 @@ class OrderBook(Protocol):
         ...
 
     async def cancel(self, uids: list[OrderUid], owner: Address) -> list[OrderUid]:
-        """Cancel ``owner``'s open or partially filled orders among ``uids``; returns those
-        cancelled now (already final ones are left as they are; a repeated UID counts
-        once). All or nothing on the preconditions: raises ``OrderNotFound`` for an
-        unknown UID and an ``OrderError`` with code ``WrongOwner`` if one belongs to
+        """Cancel ``owner``'s open or partially filled orders ``uids`` (a repeated UID counts
+        once); returns them. All or nothing, with CoW's answers: raises
+        ``intents.cancellation.refuse_cancellation``'s refusal (``OrderNotFound``,
+        ``OrderFullyExecuted``, ``AlreadyCancelled``, ``OrderExpired``, ``OnChainOrder``)
+        for the first UID that cannot be cancelled, then ``WrongOwner`` if one belongs to
         someone else, cancelling none."""
         ...
 

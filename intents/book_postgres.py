@@ -33,6 +33,7 @@ from intents.book_rows import (
     to_row,
     wrong_owner,
 )
+from intents.cancellation import refuse_cancellation
 from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
@@ -362,18 +363,18 @@ class PostgresBook:
         wanted = list(dict.fromkeys(uids))
         async with self._pool.acquire() as conn, conn.transaction():
             found = await self._locked(conn, wanted)
+            now = self._clock()
             for uid in wanted:
-                if uid not in found:
-                    raise not_found(uid)
+                refuse_cancellation(uid, found.get(uid), now)
+            for uid in wanted:
                 if found[uid].owner != owner:
                     raise wrong_owner(uid, owner)
-            now = self._clock()
-            changes = []
-            for uid in wanted:
-                current = found[uid].status
-                status = next_status(current, Event.CANCEL, Progress.NONE)
-                if status is not current:
-                    changes.append(StatusChange(uid, owner, status, now))
+            changes = [
+                StatusChange(
+                    uid, owner, next_status(found[uid].status, Event.CANCEL, Progress.NONE), now
+                )
+                for uid in wanted
+            ]
             await conn.execute(
                 "UPDATE orders SET status = $2 WHERE uid = ANY($1)",
                 [c.uid for c in changes],

@@ -31,6 +31,7 @@ from intents.book_rows import (
     to_row,
     wrong_owner,
 )
+from intents.cancellation import refuse_cancellation
 from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
@@ -418,16 +419,21 @@ def _insert(
 def _cancel(
     conn: sqlite3.Connection, uids: list[OrderUid], owner: Address, now: float
 ) -> tuple[list[OrderUid], Changes]:
-    orders = [_load(conn, uid) for uid in dict.fromkeys(uids)]
+    orders = []
+    for uid in dict.fromkeys(uids):
+        row = conn.execute(f"{_SELECT} WHERE uid = ?", (uid,)).fetchone()
+        stored = None if row is None else from_row(row)
+        refuse_cancellation(uid, stored, now)
+        assert stored is not None
+        orders.append(stored)
     for stored in orders:
         if stored.owner != owner:
             raise wrong_owner(stored.uid, owner)
     changes = []
     for stored in orders:
         status = next_status(stored.status, Event.CANCEL, Progress.NONE)
-        if status is not stored.status:
-            conn.execute("UPDATE orders SET status = ? WHERE uid = ?", (status.value, stored.uid))
-            changes.append(StatusChange(stored.uid, owner, status, now))
+        conn.execute("UPDATE orders SET status = ? WHERE uid = ?", (status.value, stored.uid))
+        changes.append(StatusChange(stored.uid, owner, status, now))
     return [c.uid for c in changes], changes
 
 

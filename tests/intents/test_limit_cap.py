@@ -21,9 +21,9 @@ from intents.errors import DuplicatedOrder, ErrorCode, TooManyLimitOrders
 from intents.http import ApiSettings, create_app
 from intents.order import OrderClass
 from intents.validation import OrderValidator, ValidationPolicy
+from tests.intents.strategies import SELL
 from tests.intents.test_api import OTHER, OWNER, SEPARATOR, SETTLEMENT, body, order
 from tests.intents.test_store import ALICE, BOB, PG_URL, book, fresh_postgres_book, make_order
-from tests.intents.strategies import SELL
 
 __all__ = ["book"]  # the two-backend book fixture of test_store
 
