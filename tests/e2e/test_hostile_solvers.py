@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from intents.order import OrderStatus
 from intents.types import OrderUid
@@ -30,7 +29,7 @@ from solver.checks import Rejection
 from solver.demo import limit_order, post, signed_body
 from solver.dto_convert import auction_from_dto
 from solver.network import NetworkSettings
-from tests.e2e.helpers import E18, Market, running_node
+from tests.e2e.helpers import E18, Market, running_node, serving
 from tests.e2e.test_auction import market
 
 __all__ = ["market"]  # the module-scoped devnet fixture, shared with test_auction
@@ -128,12 +127,8 @@ async def hostile(market: Market) -> AsyncIterator[str]:
             )
 
         app.router.add_post(f"/{name}/solve", solve)
-    server = TestServer(app)
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(app) as url:
+        yield url
 
 
 async def test_hostile_solvers_are_rejected_and_users_get_the_pool_price(

@@ -9,20 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from intents.book import OrderBook, open_book
+from intents.book import OrderBook
 from intents.book_postgres import PostgresBook
-from intents.chain import FakeChain
 from intents.errors import DuplicatedOrder, ErrorCode, TooManyLimitOrders
 from intents.http import ApiSettings, create_app
 from intents.order import OrderClass
 from intents.validation import OrderValidator, ValidationPolicy
-from tests.intents.strategies import SELL
-from tests.intents.test_api import OTHER, OWNER, SEPARATOR, SETTLEMENT, body, order
+from tests.intents.test_api import OWNER, SEPARATOR, SETTLEMENT, body, funded_chain, order
 from tests.intents.test_store import ALICE, BOB, PG_URL, book, fresh_postgres_book, make_order
 
 __all__ = ["book"]  # the two-backend book fixture of test_store
@@ -85,13 +82,9 @@ async def test_cap_holds_across_two_postgres_replicas() -> None:
 
 @contextlib.asynccontextmanager
 async def _client(book: OrderBook) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    chain = FakeChain()
-    for owner in (OWNER, OTHER):
-        chain.balances[(owner, SELL)] = 10**24
-        chain.allowances[(owner, SELL)] = 10**24
     validator = OrderValidator(
         domain_separator=SEPARATOR,
-        chain=chain,
+        chain=funded_chain(),
         book=book,
         policy=ValidationPolicy(max_limit_orders_per_owner=CAP),
     )
@@ -100,22 +93,11 @@ async def _client(book: OrderBook) -> AsyncIterator[TestClient]:  # type: ignore
         yield client
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def http_book(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OrderBook]:
-    if request.param == "sqlite":
-        sqlite_book = await open_book(f"sqlite:///{tmp_path / 'book.sqlite3'}")
-        yield sqlite_book
-        await sqlite_book.close()
-        return
-    async with fresh_postgres_book() as pg_book:
-        yield pg_book
-
-
 async def test_sixty_concurrent_limit_orders_over_http_accept_exactly_ten(
-    http_book: OrderBook,
+    book: OrderBook,
 ) -> None:
     bodies = [body(order(fee_amount=0, buy_amount=1 + i)) for i in range(CONCURRENT)]
-    async with _client(http_book) as client:
+    async with _client(book) as client:
 
         async def post(data: bytes) -> tuple[int, str | None]:
             async with client.post("/api/v1/orders", data=data) as response:
@@ -129,5 +111,5 @@ async def test_sixty_concurrent_limit_orders_over_http_accept_exactly_ten(
         # market orders are not capped
         status, _ = await post(body(order()))
         assert status == 201
-    assert await http_book.count_open_limit_orders(OWNER, 0) == CAP
-    assert await http_book.count() == CAP + 1
+    assert await book.count_open_limit_orders(OWNER, 0) == CAP
+    assert await book.count() == CAP + 1
