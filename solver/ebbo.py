@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from intents.order import OrderKind
 from intents.types import OrderUid
@@ -46,10 +45,7 @@ from routing.route import OrderKind as RouteKind
 from routing.sanity import DEFAULT_MAX_DEVIATION
 from solver.engines.base import token_graph
 from solver.engines.sanity import sane_auction
-from solver.model import Auction, signed_fee
-
-if TYPE_CHECKING:
-    from solver.checks import CheckedTrade
+from solver.model import Auction, Executed, signed_fee
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +70,7 @@ class Shortfall:
         )
 
 
-def shortfalls(auction: Auction, trades: Sequence[CheckedTrade]) -> list[Shortfall]:
+def shortfalls(auction: Auction, trades: Sequence[Executed]) -> list[Shortfall]:
     """The trades that give their users less than the baseline route would."""
     graph = token_graph(sane_auction(auction, DEFAULT_MAX_DEVIATION))
     found = []

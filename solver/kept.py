@@ -16,14 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 from routing.pool import TokenAddress
 from routing.route import Leg
-from solver.model import signed_fee
-
-if TYPE_CHECKING:
-    from solver.checks import CheckedTrade
+from solver.model import Executed, signed_fee
 
 KEPT_TOLERANCE = Fraction(1, 100)
 """What the settlement may keep beyond the declared fees, valued at the clearing prices, as
@@ -35,7 +31,7 @@ owes its users (the hostile one of issue 13 kept 99.9994%); shortfalls below it 
 to catch (``solver.ebbo``, for external solvers)."""
 
 
-def declared_fees(trades: Sequence[CheckedTrade]) -> dict[TokenAddress, int]:
+def declared_fees(trades: Sequence[Executed]) -> dict[TokenAddress, int]:
     """Per token, the fees the solution declares: each trade's solver fee and its share of
     the signed fee, in the order's sell token."""
     fees: dict[TokenAddress, int] = {}
@@ -46,7 +42,7 @@ def declared_fees(trades: Sequence[CheckedTrade]) -> dict[TokenAddress, int]:
 
 
 def undeclared_surplus(
-    trades: Sequence[CheckedTrade],
+    trades: Sequence[Executed],
     balances: Mapping[TokenAddress, int],
     prices: Mapping[TokenAddress, int],
     legs: Sequence[Leg],
