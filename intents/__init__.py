@@ -19,6 +19,7 @@ from intents.errors import (
     OrderError,
     OrderNotFound,
     SignatureError,
+    TooManyLimitOrders,
 )
 from intents.feed import StatusChange, Subscription
 from intents.keccak import keccak256
@@ -84,6 +85,7 @@ __all__ = [
     "StoredOrder",
     "Subscription",
     "TokenAddress",
+    "TooManyLimitOrders",
     "ValidationPolicy",
     "Wei",
     "address_of",

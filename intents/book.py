@@ -19,9 +19,13 @@ from intents.types import Address, OrderUid
 
 
 class OrderBook(Protocol):
-    async def insert(self, order: StoredOrder) -> None:
+    async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
         """Store a new order (its status history starts with ``open`` at its creation time).
-        Raises ``DuplicatedOrder`` (and writes nothing) if the UID is already stored."""
+        Raises ``DuplicatedOrder`` (and writes nothing) if the UID is already stored. With
+        ``limit_cap``, a limit-class order is stored only if its owner has fewer than
+        ``limit_cap`` open limit orders (``count_open_limit_orders`` at the book's clock),
+        atomically with the insert, across concurrent inserts and replicas; otherwise it
+        raises ``TooManyLimitOrders`` and writes nothing."""
         ...
 
     async def get(self, uid: OrderUid) -> StoredOrder | None: ...
@@ -46,10 +50,11 @@ class OrderBook(Protocol):
         ...
 
     async def cancel(self, uids: list[OrderUid], owner: Address) -> list[OrderUid]:
-        """Cancel ``owner``'s open or partially filled orders among ``uids``; returns those
-        cancelled now (already final ones are left as they are; a repeated UID counts
-        once). All or nothing on the preconditions: raises ``OrderNotFound`` for an
-        unknown UID and an ``OrderError`` with code ``WrongOwner`` if one belongs to
+        """Cancel ``owner``'s open or partially filled orders ``uids`` (a repeated UID counts
+        once); returns them. All or nothing, with CoW's answers: raises
+        ``intents.cancellation.refuse_cancellation``'s refusal (``OrderNotFound``,
+        ``OrderFullyExecuted``, ``AlreadyCancelled``, ``OrderExpired``, ``OnChainOrder``)
+        for the first UID that cannot be cancelled, then ``WrongOwner`` if one belongs to
         someone else, cancelling none."""
         ...
 

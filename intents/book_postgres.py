@@ -3,14 +3,17 @@
 Inserts are group-committed: concurrent callers' orders go to the server as one
 ``INSERT ... SELECT FROM unnest(...) ON CONFLICT (uid) DO NOTHING`` statement in one
 transaction; the UIDs it returns are the ones stored, every other caller gets
-``DuplicatedOrder``. Other writes are one transaction each, locking the rows they change.
-Status changes are sent with ``NOTIFY`` inside the writing transaction, so every replica's
-subscribers see every replica's committed changes (and nothing uncommitted).
+``DuplicatedOrder``. A capped limit order (``insert(limit_cap=...)``) is counted in that
+transaction under its owner's advisory lock, so the cap holds across replicas. Other
+writes are one transaction each, locking the rows they change. Status changes are sent
+with ``NOTIFY`` inside the writing transaction, so every replica's subscribers see every
+replica's committed changes (and nothing uncommitted).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -30,6 +33,8 @@ from intents.book_rows import (
     to_row,
     wrong_owner,
 )
+from intents.cancellation import refuse_cancellation
+from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, StoredOrder
@@ -119,7 +124,15 @@ SELECT uid, status, creation_time FROM new RETURNING uid
 _MAX_GROUP = 1024
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,40}")
 
-_Pending = tuple[StoredOrder, "asyncio.Future[None]"]
+_LOCK_OWNERS = (
+    "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) s"
+)
+_COUNT_LIMIT_ORDERS = (
+    "SELECT owner, count(*) FROM orders WHERE owner = ANY($1) AND order_class = $2"
+    f" AND {LIVE_SQL} AND valid_to >= $3::float8 GROUP BY owner"
+)
+
+_Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
 class PostgresBook:
@@ -220,11 +233,11 @@ class PostgresBook:
 
     # -- inserts (group commit) -------------------------------------------------------
 
-    async def insert(self, order: StoredOrder) -> None:
+    async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
         if self._closed:
             raise RuntimeError("the order book is closed")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((order, future))
+        self._pending.append((order, limit_cap, future))
         self._wake.set()
         await future
 
@@ -236,15 +249,62 @@ class PostgresBook:
                 group, self._pending = self._pending[:_MAX_GROUP], self._pending[_MAX_GROUP:]
                 await self._insert_group(group)
 
+    def _owner_lock(self, owner: Address) -> int:
+        """The advisory lock key serialising ``owner``'s capped inserts (every replica
+        computes the same one; the schema keeps separate books apart)."""
+        digest = hashlib.blake2b(f"{self._schema}/{owner}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
+    async def _over_cap(
+        self, conn: Any, candidates: list[tuple[StoredOrder, int | None]]
+    ) -> dict[bytes, Exception]:
+        """The capped limit orders among ``candidates`` their owners have no room for.
+
+        A count at READ COMMITTED races with other replicas' inserts, so each owner's
+        advisory transaction lock is taken first (in key order, so two groups cannot
+        deadlock): every capped insert of that owner, on any replica, waits for this
+        transaction to commit, and the count below sees every committed one."""
+        capped = [
+            (order, cap)
+            for order, cap in candidates
+            if cap is not None and order.order_class is OrderClass.LIMIT
+        ]
+        if not capped:
+            return {}
+        owners = sorted({order.owner for order, _ in capped})
+        await conn.execute(_LOCK_OWNERS, sorted({self._owner_lock(o) for o in owners}))
+        stored = {
+            bytes(r[0])
+            for r in await conn.fetch(
+                "SELECT uid FROM orders WHERE uid = ANY($1)", [o.uid for o, _ in capped]
+            )
+        }
+        rows = await conn.fetch(_COUNT_LIMIT_ORDERS, owners, OrderClass.LIMIT.value, self._clock())
+        counts: dict[str, int] = {owner: int(n) for owner, n in rows}
+        refused: dict[bytes, Exception] = {}
+        for order, cap in capped:
+            if order.uid in stored:  # the insert reports it as a duplicate
+                continue
+            count = counts.get(order.owner, 0)
+            if count >= cap:
+                refused[order.uid] = TooManyLimitOrders(order.owner, count, cap)
+            else:
+                counts[order.owner] = count + 1
+        return refused
+
     async def _insert_group(self, group: list[_Pending]) -> None:
         first: dict[bytes, int] = {}  # UID -> index of the first caller with it
-        for i, (order, _) in enumerate(group):
+        for i, (order, _, _) in enumerate(group):
             first.setdefault(order.uid, i)
-        orders = [group[i][0] for i in first.values()]
-        columns = list(zip(*(to_row(o) for o in orders), strict=True))
+        candidates = [group[i][:2] for i in first.values()]
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                stored = {bytes(r[0]) for r in await conn.fetch(_INSERT_MANY, *columns)}
+                refused = await self._over_cap(conn, candidates)
+                orders = [order for order, _ in candidates if order.uid not in refused]
+                stored: set[bytes] = set()
+                if orders:
+                    columns = list(zip(*(to_row(o) for o in orders), strict=True))
+                    stored = {bytes(r[0]) for r in await conn.fetch(_INSERT_MANY, *columns)}
                 await self._notify(
                     conn,
                     [
@@ -255,14 +315,16 @@ class PostgresBook:
                 )
         except Exception as exc:
             log.error("order book group insert of %d orders failed: %s", len(group), exc)
-            for _, future in group:
+            for _, _, future in group:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for i, (order, future) in enumerate(group):
+        for i, (order, _, future) in enumerate(group):
             if future.done():
                 continue
-            if first[order.uid] == i and order.uid in stored:
+            if order.uid in refused:
+                future.set_exception(refused[order.uid])
+            elif first[order.uid] == i and order.uid in stored:
                 future.set_result(None)
             else:
                 future.set_exception(duplicated(order.uid))
@@ -301,18 +363,18 @@ class PostgresBook:
         wanted = list(dict.fromkeys(uids))
         async with self._pool.acquire() as conn, conn.transaction():
             found = await self._locked(conn, wanted)
+            now = self._clock()
             for uid in wanted:
-                if uid not in found:
-                    raise not_found(uid)
+                refuse_cancellation(uid, found.get(uid), now)
+            for uid in wanted:
                 if found[uid].owner != owner:
                     raise wrong_owner(uid, owner)
-            now = self._clock()
-            changes = []
-            for uid in wanted:
-                current = found[uid].status
-                status = next_status(current, Event.CANCEL, Progress.NONE)
-                if status is not current:
-                    changes.append(StatusChange(uid, owner, status, now))
+            changes = [
+                StatusChange(
+                    uid, owner, next_status(found[uid].status, Event.CANCEL, Progress.NONE), now
+                )
+                for uid in wanted
+            ]
             await conn.execute(
                 "UPDATE orders SET status = $2 WHERE uid = ANY($1)",
                 [c.uid for c in changes],
@@ -431,15 +493,8 @@ class PostgresBook:
         return int(await self._pool.fetchval("SELECT count(*) FROM orders"))
 
     async def count_open_limit_orders(self, owner: Address, now: float) -> int:
-        return int(
-            await self._pool.fetchval(
-                "SELECT count(*) FROM orders WHERE owner = $1 AND order_class = $2"
-                f" AND {LIVE_SQL} AND valid_to >= $3::float8",
-                owner,
-                OrderClass.LIMIT.value,
-                now,
-            )
-        )
+        rows = await self._pool.fetch(_COUNT_LIMIT_ORDERS, [owner], OrderClass.LIMIT.value, now)
+        return sum(int(n) for _, n in rows)
 
     async def open_orders(self, now: float) -> list[StoredOrder]:
         rows = await self._pool.fetch(

@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from intents.errors import DuplicatedOrder, ErrorCode, OrderError, OrderNotFound
+from intents.errors import (
+    DuplicatedOrder,
+    ErrorCode,
+    OrderError,
+    OrderNotFound,
+)
 from intents.lifecycle import LIVE
 from intents.order import (
     BuyTokenBalance,

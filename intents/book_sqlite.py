@@ -31,6 +31,8 @@ from intents.book_rows import (
     to_row,
     wrong_owner,
 )
+from intents.cancellation import refuse_cancellation
+from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, StoredOrder
@@ -98,6 +100,10 @@ CREATE TABLE IF NOT EXISTS fill_cursor (
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM orders"
 _INSERT = f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _HISTORY = "INSERT INTO status_history (uid, status, time) VALUES (?, ?, ?)"
+_COUNT_LIMIT_ORDERS = (
+    f"SELECT count(*) FROM orders WHERE owner = ? AND order_class = ? AND {LIVE_SQL}"
+    " AND valid_to >= ?"
+)
 _MAX_GROUP = 1024
 _CHECKPOINT_SECONDS = 1.0
 
@@ -218,8 +224,8 @@ class SqliteBook:
                 future.set_exception(exc)
         self._feed.publish(changes)
 
-    async def insert(self, order: StoredOrder) -> None:
-        await self._write(lambda conn: _insert(conn, order))
+    async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
+        await self._write(lambda conn: _insert(conn, order, limit_cap, self._clock()))
 
     async def cancel(self, uids: list[OrderUid], owner: Address) -> list[OrderUid]:
         return await self._write(lambda conn: _cancel(conn, uids, owner, self._clock()))
@@ -288,11 +294,7 @@ class SqliteBook:
         return int(rows[0][0])
 
     async def count_open_limit_orders(self, owner: Address, now: float) -> int:
-        sql = (
-            f"SELECT count(*) FROM orders WHERE owner = ? AND order_class = ? AND {LIVE_SQL}"
-            " AND valid_to >= ?"
-        )
-        rows = await self._read(sql, (owner, OrderClass.LIMIT.value, now))
+        rows = await self._read(_COUNT_LIMIT_ORDERS, (owner, OrderClass.LIMIT.value, now))
         return int(rows[0][0])
 
     async def open_orders(self, now: float) -> list[StoredOrder]:
@@ -391,7 +393,19 @@ def _load(conn: sqlite3.Connection, uid: OrderUid) -> StoredOrder:
     return from_row(row)
 
 
-def _insert(conn: sqlite3.Connection, order: StoredOrder) -> tuple[None, Changes]:
+def _insert(
+    conn: sqlite3.Connection, order: StoredOrder, limit_cap: int | None, now: float
+) -> tuple[None, Changes]:
+    """Store ``order``; with ``limit_cap``, a limit order only while its owner has fewer open
+    ones. The count runs inside the writer's transaction (``BEGIN IMMEDIATE``, one writer,
+    earlier inserts of the same group included), so no concurrent insert can slip past it."""
+    if limit_cap is not None and order.order_class is OrderClass.LIMIT:
+        if conn.execute("SELECT 1 FROM orders WHERE uid = ?", (order.uid,)).fetchone():
+            raise duplicated(order.uid)
+        args = (order.owner, OrderClass.LIMIT.value, now)
+        (count,) = conn.execute(_COUNT_LIMIT_ORDERS, args).fetchone()
+        if count >= limit_cap:
+            raise TooManyLimitOrders(order.owner, count, limit_cap)
     try:
         conn.execute(_INSERT, to_row(order))
     except sqlite3.IntegrityError as exc:
@@ -405,16 +419,21 @@ def _insert(conn: sqlite3.Connection, order: StoredOrder) -> tuple[None, Changes
 def _cancel(
     conn: sqlite3.Connection, uids: list[OrderUid], owner: Address, now: float
 ) -> tuple[list[OrderUid], Changes]:
-    orders = [_load(conn, uid) for uid in dict.fromkeys(uids)]
+    orders = []
+    for uid in dict.fromkeys(uids):
+        row = conn.execute(f"{_SELECT} WHERE uid = ?", (uid,)).fetchone()
+        stored = None if row is None else from_row(row)
+        refuse_cancellation(uid, stored, now)
+        assert stored is not None
+        orders.append(stored)
     for stored in orders:
         if stored.owner != owner:
             raise wrong_owner(stored.uid, owner)
     changes = []
     for stored in orders:
         status = next_status(stored.status, Event.CANCEL, Progress.NONE)
-        if status is not stored.status:
-            conn.execute("UPDATE orders SET status = ? WHERE uid = ?", (status.value, stored.uid))
-            changes.append(StatusChange(stored.uid, owner, status, now))
+        conn.execute("UPDATE orders SET status = ? WHERE uid = ?", (status.value, stored.uid))
+        changes.append(StatusChange(stored.uid, owner, status, now))
     return [c.uid for c in changes], changes
 
 

@@ -26,6 +26,7 @@ ORDER_TYPE_HASH = keccak256(
     b"bool partiallyFillable,string sellTokenBalance,string buyTokenBalance)"
 )
 CANCELLATIONS_TYPE_HASH = keccak256(b"OrderCancellations(bytes[] orderUids)")
+CANCELLATION_TYPE_HASH = keccak256(b"OrderCancellation(bytes orderUid)")
 
 _NAME_HASH = keccak256(b"Gnosis Protocol")
 _VERSION_HASH = keccak256(b"v2")
@@ -121,3 +122,9 @@ def cancellations_digest(separator: bytes, uids: Iterable[bytes]) -> Digest:
     """The digest of CoW's ``OrderCancellations(bytes[] orderUids)`` message."""
     array_hash = keccak256(b"".join(keccak256(uid) for uid in uids))
     return typed_data_digest(separator, keccak256(CANCELLATIONS_TYPE_HASH + array_hash))
+
+
+def cancellation_digest(separator: bytes, uid: bytes) -> Digest:
+    """The digest of CoW's ``OrderCancellation(bytes orderUid)`` message (the deprecated
+    single-order cancellation)."""
+    return typed_data_digest(separator, keccak256(CANCELLATION_TYPE_HASH + keccak256(uid)))

@@ -38,6 +38,11 @@ class ErrorCode(enum.StrEnum):
     INSUFFICIENT_ALLOWANCE = "InsufficientAllowance"
     DUPLICATED_ORDER = "DuplicatedOrder"
     TOO_MANY_LIMIT_ORDERS = "TooManyLimitOrders"
+    # cancellations (CoW's ``OrderCancellationError``)
+    ALREADY_CANCELLED = "AlreadyCancelled"
+    ORDER_FULLY_EXECUTED = "OrderFullyExecuted"
+    ORDER_EXPIRED = "OrderExpired"
+    ON_CHAIN_ORDER = "OnChainOrder"
     # lookups
     ORDER_NOT_FOUND = "OrderNotFound"
     # quotes
@@ -85,3 +90,13 @@ class DuplicatedOrder(OrderError):
 
     def __init__(self, description: str = "order already exists"):
         super().__init__(ErrorCode.DUPLICATED_ORDER, description)
+
+
+class TooManyLimitOrders(OrderError):
+    """The owner already has ``count`` open limit orders, and at most ``limit`` are allowed."""
+
+    def __init__(self, owner: str, count: int, limit: int):
+        super().__init__(
+            ErrorCode.TOO_MANY_LIMIT_ORDERS,
+            f"Too many limit orders: {owner} has {count} open, the limit is {limit}",
+        )

@@ -4,7 +4,9 @@
 insert, or raises an ``OrderError``. Checks run cheapest first: app data, signature
 recovery, the pure policy rules (``check_policy``), then the chain and order-book reads
 (on-chain signature, balance and allowance, per-owner limit-order count) concurrently.
-``DuplicatedOrder`` is left to the book's unique key, which is the only race-free place.
+``DuplicatedOrder`` is left to the book's unique key, which is the only race-free place;
+likewise the limit-order cap is enforced by the book's insert (``limit_cap``), the count
+here is only a fast path.
 
 Classes as in CoW: an order with a signed fee (``feeAmount > 0``) is a *market* order, one
 without is a *limit* order; a partially fillable market order is ``UnsupportedOrderType``.
@@ -27,7 +29,7 @@ from typing import Protocol
 from intents.appdata import DEFAULT_MAX_BYTES, resolve_app_data
 from intents.chain import ChainReader
 from intents.eip712 import order_digest, order_uid
-from intents.errors import ErrorCode, OrderError
+from intents.errors import ErrorCode, OrderError, TooManyLimitOrders
 from intents.order import (
     BuyTokenBalance,
     Order,
@@ -211,10 +213,10 @@ class OrderValidator:
             )
 
     async def _check_limit_orders(self, owner: Address, now: float) -> None:
+        """The fast path of the per-owner cap: refuses early when the owner is already at
+        it. Concurrent orders can all pass this read; the book's ``insert(limit_cap=...)``
+        is what enforces the cap atomically."""
         count = await self.book.count_open_limit_orders(owner, now)
-        if count >= self.policy.max_limit_orders_per_owner:
-            raise OrderError(
-                ErrorCode.TOO_MANY_LIMIT_ORDERS,
-                f"Too many limit orders: {owner} has {count} open, the limit is "
-                f"{self.policy.max_limit_orders_per_owner}",
-            )
+        cap = self.policy.max_limit_orders_per_owner
+        if count >= cap:
+            raise TooManyLimitOrders(owner, count, cap)

@@ -229,6 +229,15 @@ class OrderCancellations(
         return [OrderUid(bytes.fromhex(uid[2:])) for uid in self.order_uids]
 
 
+class CancellationPayload(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel", kw_only=True
+):
+    """CoW's signed ``OrderCancellation``: the body of ``DELETE /api/v1/orders/{uid}``."""
+
+    signature: EcdsaSignature
+    signing_scheme: Literal["eip712", "ethsign"]
+
+
 class ErrorBody(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel", kw_only=True
 ):
@@ -326,6 +335,7 @@ def to_builtins(obj: Any) -> Any:
 
 ORDER_CREATION = decoder(OrderCreation)
 ORDER_CANCELLATIONS = decoder(OrderCancellations)
+CANCELLATION_PAYLOAD = decoder(CancellationPayload)
 
 
 def decode_order_creation(body: bytes) -> OrderCreation:
@@ -334,3 +344,7 @@ def decode_order_creation(body: bytes) -> OrderCreation:
 
 def decode_cancellations(body: bytes) -> OrderCancellations:
     return decode(ORDER_CANCELLATIONS, body)
+
+
+def decode_cancellation_payload(body: bytes) -> CancellationPayload:
+    return decode(CANCELLATION_PAYLOAD, body)

@@ -14,12 +14,20 @@ carrying a machine-readable ``code`` and a sentence, logged with the solver's na
   no product overflows uint256 (the contract's checked math would revert);
 * **AMM legs**: every leg's pool is in the auction's liquidity and, re-simulated in order
   with routing's exact pool math on the state the earlier legs left (Uniswap V2, V3; other
-  kinds as one swap of their legs' total), pays at least what the leg takes out;
+  kinds as one swap of their legs' total), pays exactly what the leg claims: more is
+  ``AmmOverdrawn``, less ``InexactAmmOutput`` (a V2 pair pays only the claim and keeps the
+  rest for a back-runner; V3 and Balancer pay the settlement their whole output). Our pool
+  models are bit-exact (V2, V3 against the contracts on anvil; Balancer weighted and
+  stable against mainnet swaps and ``balancer-maths``), so the tolerance is 0 for every kind;
 * **internalization** (CoW's rule, ``solver.internalization``): an internalized leg's input
   token is trusted, and per token the internalized legs' outputs fit in the settlement's
   available balance (its buffer pays them);
 * **token flows**: per token, what the settlement contract receives (users' payments
-  including fees, AMM outputs) covers what it pays (users' proceeds, AMM inputs);
+  including fees, AMM outputs) covers what it pays (users' proceeds, AMM inputs), and it
+  keeps no more than the declared fees (``UndeclaredSurplus``: valued at the clearing
+  prices, within ``solver.kept.KEPT_TOLERANCE`` of what users receive);
+* **EBBO** (with ``ebbo``; ``solver.ebbo``, CoW's CIP-52): every trade gives its user at
+  least what the baseline route gives on the auction's liquidity (``EbboViolated``);
 * **simulation** (``verify_solution``, when a chain is attached): an injected simulator
   (e.g. one built on ``settlement.submitter``'s ``eth_call``) says it would not revert.
 """
@@ -38,8 +46,10 @@ from routing.pool import Pool, PoolId, PoolMathError, TokenAddress, token_addres
 from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
 from routing.uniswap_v3 import ConcentratedLiquidityPool
+from solver.ebbo import shortfalls
 from solver.errors import SolverError
 from solver.internalization import buffer_shortfalls, untrusted_inputs
+from solver.kept import undeclared_surplus
 from solver.model import (
     MAX_SETTLEMENT_GAS,
     Auction,
@@ -80,6 +90,12 @@ class Rejection(enum.StrEnum):
     NON_BUFFERABLE_TOKENS_USED = "NonBufferableTokensUsed"
     INSUFFICIENT_BUFFER = "InsufficientBuffer"
     GAS_LIMIT_EXCEEDED = "GasLimitExceeded"
+    INEXACT_AMM_OUTPUT = "InexactAmmOutput"
+    """A liquidity interaction claims less than its pool's exact output for its input."""
+    UNDECLARED_SURPLUS = "UndeclaredSurplus"
+    """The settlement would keep more of a token than the solution's declared fees."""
+    EBBO_VIOLATED = "EbboViolated"
+    """A user gets less than the baseline route gives on the same liquidity (CIP-52)."""
 
 
 class SolutionRejected(SolverError, ValueError):
@@ -273,12 +289,28 @@ def _check_leg(pools: Mapping[PoolId, Pool], leg: Leg) -> Pool:
     return pool
 
 
+def _check_claim(leg: Leg, pays: int, what: str) -> None:
+    """A leg must claim exactly what its pool pays for its input: more overdraws the pool;
+    less leaves the difference in a Uniswap V2 pair (which pays only what is claimed) for a
+    back-runner, or in the settlement (V3 and Balancer pay their whole output)."""
+    if pays == leg.amount_out:
+        return
+    code = Rejection.AMM_OVERDRAWN if pays < leg.amount_out else Rejection.INEXACT_AMM_OUTPUT
+    raise SolutionRejected(
+        code,
+        f"pool {leg.pool} pays {pays} of {leg.token_out} for {leg.amount_in} of "
+        f"{leg.token_in}{what}, the solution claims {leg.amount_out}",
+    )
+
+
 def _amm_flows(auction: Auction, solution: Solution) -> dict[TokenAddress, int]:
     """Net token flow of the AMM legs at the settlement contract (outputs minus inputs).
 
-    Legs run in order, each on the pool as the legs before it left it (Uniswap V2 and V3).
-    Pool kinds without a state transition (Balancer) are re-simulated as one swap of the
-    total of their legs in one direction, and may not be swapped both ways."""
+    Legs run in order, each on the pool as the legs before it left it (Uniswap V2 and V3),
+    and must claim exactly the pool's output (``_check_claim``). Pool kinds without a state
+    transition (Balancer) are re-simulated as one swap of the total of their legs in one
+    direction, whose output the legs' claims must add up to exactly, and may not be
+    swapped both ways."""
     pools: dict[PoolId, Pool] = {pool.id: pool for pool in auction.liquidity.pools}
     totals: dict[tuple[PoolId, TokenAddress, TokenAddress], Leg] = {}
     legs = []
@@ -308,12 +340,7 @@ def _amm_flows(auction: Auction, solution: Solution) -> dict[TokenAddress, int]:
                 )
             )
             continue
-        if pays < leg.amount_out:
-            raise SolutionRejected(
-                Rejection.AMM_OVERDRAWN,
-                f"pool {leg.pool} pays {pays} of {leg.token_out} for {leg.amount_in} of "
-                f"{leg.token_in}, the solution takes {leg.amount_out}",
-            )
+        _check_claim(leg, pays, "")
         pools[leg.pool] = after
         legs.append(leg)
     for total in totals.values():
@@ -325,12 +352,7 @@ def _amm_flows(auction: Auction, solution: Solution) -> dict[TokenAddress, int]:
                 f"pool {total.pool} cannot swap {total.amount_in} of {total.token_in} "
                 f"in total: {exc}",
             ) from exc
-        if pays < total.amount_out:
-            raise SolutionRejected(
-                Rejection.AMM_OVERDRAWN,
-                f"pool {total.pool} pays {pays} of {total.token_out} for {total.amount_in} of "
-                f"{total.token_in} in total, the solution takes {total.amount_out}",
-            )
+        _check_claim(total, pays, " in total")
         legs.append(total)
     flows: dict[TokenAddress, int] = {}
     for leg in legs:
@@ -386,10 +408,12 @@ def check_solution(
     solver: str,
     now: int | None = None,
     gas_limit: int = MAX_SETTLEMENT_GAS,
+    ebbo: bool = False,
 ) -> list[CheckedTrade]:
     """Run every check that needs no chain; return the trades as they execute.
     ``now`` (unix seconds), when given, also rejects orders expired by then; a solution
-    declaring more than ``gas_limit`` gas is rejected (CoW's driver: ``GasLimitExceeded``)."""
+    declaring more than ``gas_limit`` gas is rejected (CoW's driver: ``GasLimitExceeded``);
+    with ``ebbo``, a trade worse than the baseline route is rejected (``solver.ebbo``)."""
     try:
         if solution.gas > gas_limit:
             raise SolutionRejected(
@@ -407,6 +431,17 @@ def check_solution(
                 "the settlement would pay out more than it receives: "
                 + ", ".join(f"{token} short {-amount}" for token, amount in deficits),
             )
+        kept = undeclared_surplus(checked, balances, uniform_prices(solution), solution.legs)
+        if kept is not None:
+            raise SolutionRejected(Rejection.UNDECLARED_SURPLUS, kept)
+        if ebbo:
+            short = shortfalls(auction, checked)
+            if short:
+                raise SolutionRejected(
+                    Rejection.EBBO_VIOLATED,
+                    "users get less than the baseline route on the same liquidity gives: "
+                    + "; ".join(s.describe() for s in short),
+                )
     except SolutionRejected as error:
         _log_rejection(solver, solution, error)
         raise
@@ -435,9 +470,11 @@ async def verify_solution(
     solver: str,
     simulate: Simulator | None = None,
     now: int | None = None,
+    ebbo: bool = False,
 ) -> list[CheckedTrade]:
-    """``check_solution``, then (when ``simulate`` is given) a simulation on the chain."""
-    checked = check_solution(auction, solution, solver=solver, now=now)
+    """``check_solution`` (with ``ebbo``: CIP-52's rule too), then (when ``simulate`` is
+    given) a simulation on the chain."""
+    checked = check_solution(auction, solution, solver=solver, now=now, ebbo=ebbo)
     if simulate is None:
         return checked
     try:

@@ -23,6 +23,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from intents.order import BuyTokenBalance, OrderClass, OrderKind, SellTokenBalance, SigningScheme
 from intents.types import Address, OrderUid
@@ -231,6 +232,20 @@ class Solution:
     internalized: frozenset[int] = frozenset()
     """Indices into ``legs`` of the legs the settlement pays from its own buffers instead of
     swapping (CoW's ``internalize``; decided by ``solver.internalization``)."""
+
+
+class Executed(Protocol):
+    """A trade as it executes (``solver.checks.CheckedTrade``): what the user pays in the
+    sell token, all fees included, and receives in the buy token."""
+
+    @property
+    def order(self) -> Order: ...
+    @property
+    def trade(self) -> Trade: ...
+    @property
+    def sold(self) -> int: ...
+    @property
+    def bought(self) -> int: ...
 
 
 def signed_fee(order: Order, trade: Trade) -> int:

@@ -12,6 +12,7 @@ from intents.http.orders import OrderStatusResponse
 from intents.http.quote import OrderQuoteRequest, OrderQuoteResponse
 from intents.wire import (
     U256,
+    CancellationPayload,
     ErrorBody,
     HexAddress,
     HexUid,
@@ -24,6 +25,7 @@ _SCHEMA_TYPES: tuple[Any, ...] = (
     OrderCreation,
     OrderResponse,
     OrderCancellations,
+    CancellationPayload,
     OrderStatusResponse,
     StatusEvent,
     ErrorBody,
@@ -55,7 +57,6 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     meaning = {
         400: "malformed JSON, or the order breaks a rule (see errorType)",
-        401: "the cancellation is not signed by the orders' owner",
         404: "no such order",
         413: "request body larger than the limit",
         422: "a field has the wrong type, enum value or range (the description names it)",
@@ -72,6 +73,22 @@ _UID = {
     "description": "56-byte order UID: digest ‖ owner ‖ validTo",
 }
 _ADDRESS = msgspec.json.schema(HexAddress)
+_CANCEL_ERRORS = {
+    "400": _json(
+        _ref("ErrorBody"),
+        "InvalidSignature (malformed or unrecoverable signature), OrderFullyExecuted, "
+        "AlreadyCancelled, OrderExpired, OnChainOrder (a presign or eip1271 order: cancel it "
+        "on chain); MalformedJson",
+    ),
+    "401": _json(_ref("ErrorBody"), "WrongOwner: the signer does not own every order"),
+    "404": _json(_ref("ErrorBody"), "OrderNotFound: an order is unknown; none is cancelled"),
+    "413": _json(_ref("ErrorBody"), "request body larger than the limit"),
+    "422": _json(_ref("ErrorBody"), "InvalidField: the body does not fit the schema"),
+}
+_CANCEL_ORDER = (
+    " The orders are checked first (each must exist and be open or partially filled), then "
+    "the signature, then the owner, as CoW's orderbook does; one refusal cancels none."
+)
 
 
 def _paths() -> dict[str, Any]:
@@ -92,13 +109,15 @@ def _paths() -> dict[str, Any]:
             },
             "delete": {
                 "summary": "Cancel orders by a signed OrderCancellations message",
+                "description": "An EIP-712 signature of `OrderCancellations(bytes[] orderUids)`"
+                " by the orders' owner." + _CANCEL_ORDER,
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("OrderCancellations")}},
                 },
                 "responses": {
                     "200": _json({"type": "string"}, "the orders are cancelled"),
-                    **_errors(400, 401, 404, 413, 422),
+                    **_CANCEL_ERRORS,
                 },
             },
         },
@@ -110,7 +129,23 @@ def _paths() -> dict[str, Any]:
                     "200": _json(_ref("OrderResponse"), "the order"),
                     **_errors(400, 404),
                 },
-            }
+            },
+            "delete": {
+                "summary": "Cancel one order by a signed OrderCancellation message",
+                "deprecated": True,
+                "description": "An EIP-712 signature of `OrderCancellation(bytes orderUid)` by "
+                "the order's owner (CoW's deprecated single cancellation; prefer "
+                "DELETE /api/v1/orders)." + _CANCEL_ORDER,
+                "parameters": [_UID],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("CancellationPayload")}},
+                },
+                "responses": {
+                    "200": _json({"type": "string"}, "the order is cancelled"),
+                    **_CANCEL_ERRORS,
+                },
+            },
         },
         "/api/v1/orders/{uid}/status": {
             "get": {

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import msgspec
 from aiohttp import web
 
-from intents.cancellation import authorize_cancellation
+from intents.cancellation import (
+    authorize_cancellation,
+    authorize_single_cancellation,
+    refuse_cancellation,
+)
 from intents.errors import ErrorCode, OrderError, OrderNotFound
 from intents.http.keys import BOOK, METRICS, SETTINGS, STREAMS, VALIDATOR
 from intents.order import OrderStatus, StoredOrder
-from intents.types import Address, to_address
+from intents.types import Address, OrderUid, to_address
 from intents.wire import (
     OrderResponse,
+    decode_cancellation_payload,
     decode_cancellations,
     decode_order_creation,
     encode,
@@ -95,8 +101,10 @@ async def create_order(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     try:
         creation = decode_order_creation(await request.read())
-        stored = await request.app[VALIDATOR].validate(creation)
-        await request.app[BOOK].insert(stored)
+        validator = request.app[VALIDATOR]
+        stored = await validator.validate(creation)
+        cap = validator.policy.max_limit_orders_per_owner
+        await request.app[BOOK].insert(stored, limit_cap=cap)
     except OrderError as exc:
         metrics.observe_order(exc.code.value)
         raise
@@ -118,12 +126,33 @@ async def get_order_status(request: web.Request) -> web.Response:
     return _json(encode(OrderStatusResponse(kind)))
 
 
+async def _check_cancellable(request: web.Request, uids: list[OrderUid]) -> None:
+    """CoW's order of answers: the orders' state before the signature (the book checks it
+    again, under its lock, when it cancels)."""
+    book, now = request.app[BOOK], time.time()
+    found = await asyncio.gather(*(book.get(uid) for uid in uids))
+    for uid, stored in zip(uids, found, strict=True):
+        refuse_cancellation(uid, stored, now)
+
+
 @ROUTES.delete("/api/v1/orders")
 async def cancel_orders(request: web.Request) -> web.Response:
     """Cancel orders by a signed ``OrderCancellations``; only their owner may."""
     cancellation = decode_cancellations(await request.read())
+    await _check_cancellable(request, cancellation.uids)
     owner, uids = authorize_cancellation(request.app[VALIDATOR].domain_separator, cancellation)
     await request.app[BOOK].cancel(uids, owner)
+    return _json(encode("Cancelled"))
+
+
+@ROUTES.delete("/api/v1/orders/{uid}")
+async def cancel_order(request: web.Request) -> web.Response:
+    """Cancel one order by a signed ``OrderCancellation`` (CoW's deprecated endpoint)."""
+    uid = parse_uid(request.match_info["uid"])
+    payload = decode_cancellation_payload(await request.read())
+    await _check_cancellable(request, [uid])
+    owner = authorize_single_cancellation(request.app[VALIDATOR].domain_separator, uid, payload)
+    await request.app[BOOK].cancel([uid], owner)
     return _json(encode("Cancelled"))
 
 

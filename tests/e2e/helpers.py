@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from devnet.anvil import Devnet
@@ -68,6 +69,17 @@ def devnet_market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
         path = tmp_path_factory.mktemp("devnet") / "devnet.json"
         deployment.save(path)
         yield Market(devnet, deployment, path, tuple(pools))
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """``app`` served on a free local port while the block runs; its base URL."""
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
 
 
 @dataclass

@@ -31,7 +31,7 @@ from solver.checks import Rejection
 from solver.demo import limit_order, post, signed_body
 from solver.liquidity_source import ChainLiquidity
 from solver.network import NetworkSettings, build_auctioneer
-from tests.e2e.helpers import E18, Market
+from tests.e2e.helpers import E18, Market, serving
 from tests.e2e.test_auction import market
 
 __all__ = ["market"]  # the module-scoped devnet fixture, shared with test_auction
@@ -82,12 +82,8 @@ async def _cheating_solve(request: web.Request) -> web.Response:
 async def cheater() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/solve", _cheating_solve)
-    server = TestServer(app)
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(app) as url:
+        yield url
 
 
 async def test_external_engine_wins_and_cheater_is_rejected(

@@ -90,13 +90,19 @@ class World:
             return response.status, await response.json()
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    book = await open_book(f"sqlite:///{tmp_path / 'book.sqlite3'}")
+def funded_chain() -> FakeChain:
+    """A chain where OWNER and OTHER hold and have approved plenty of SELL."""
     chain = FakeChain()
     for owner in (OWNER, OTHER):
         chain.balances[(owner, SELL)] = 10**24
         chain.allowances[(owner, SELL)] = 10**24
+    return chain
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    book = await open_book(f"sqlite:///{tmp_path / 'book.sqlite3'}")
+    chain = funded_chain()
     chain.balances[(POOR, SELL)] = 10**24
     validator = OrderValidator(
         domain_separator=SEPARATOR,

@@ -45,6 +45,9 @@ def test_codes_are_cow_error_types() -> None:
     }  # fmt: skip
     # ... and its quote endpoint's PriceEstimationError these
     cow |= {"NoLiquidity", "SellAmountDoesNotCoverFee"}
+    # ... and its OrderCancellationError these (crates/orderbook/src/api/cancel_order.rs)
+    cow |= {"InvalidSignature", "WrongOwner", "OrderNotFound", "AlreadyCancelled"}
+    cow |= {"OrderFullyExecuted", "OrderExpired", "OnChainOrder"}
     ours = {code.value for code in ErrorCode}
     assert cow <= ours
-    assert ours - cow == {"MalformedJson", "InvalidField", "PayloadTooLarge", "OrderNotFound"}
+    assert ours - cow == {"MalformedJson", "InvalidField", "PayloadTooLarge"}

@@ -274,10 +274,16 @@ async def test_owner_cancels_open_and_partially_filled_orders(book: OrderBook) -
     for o in (a, b, c):
         await book.insert(o)
     await fill(book, b, 1, 1, tx=1)
-    await fill(book, c, 50, 1, tx=2)  # filled: stays filled
-    cancelled = await book.cancel([a.uid, b.uid, c.uid, a.uid], ALICE)
+    await fill(book, c, 50, 1, tx=2)  # filled: stays filled, and refuses the whole request
+    with pytest.raises(OrderError) as refused:
+        await book.cancel([a.uid, b.uid, c.uid], ALICE)
+    assert refused.value.code is ErrorCode.ORDER_FULLY_EXECUTED
+    assert await statuses(book, a) == [OrderStatus.OPEN]
+    cancelled = await book.cancel([a.uid, b.uid, a.uid], ALICE)
     assert cancelled == [a.uid, b.uid]
-    assert await book.cancel([a.uid], ALICE) == []  # already cancelled: nothing to do
+    with pytest.raises(OrderError) as refused:  # CoW: a second cancellation is refused
+        await book.cancel([a.uid], ALICE)
+    assert refused.value.code is ErrorCode.ALREADY_CANCELLED
     assert await statuses(book, a) == [OrderStatus.OPEN, OrderStatus.CANCELLED]
     assert await statuses(book, b) == [
         OrderStatus.OPEN,
@@ -324,7 +330,9 @@ async def test_expiry(book: OrderBook) -> None:
         (OrderStatus.OPEN, soon.creation_time),
         (OrderStatus.EXPIRED, NOW + 11),
     ]
-    assert await book.cancel([soon.uid], ALICE) == []
+    with pytest.raises(OrderError) as refused:
+        await book.cancel([soon.uid], ALICE)
+    assert refused.value.code is ErrorCode.ORDER_EXPIRED
 
 
 async def test_paging_newest_first(book: OrderBook) -> None:

@@ -301,11 +301,14 @@ def test_v2_pair_swapped_both_ways_runs_in_order() -> None:
     book = auction(order(3, A, C, 1000, 400))
     legs = (AMM_LEG, Leg(POOL.id, C, A, back_in, back_out))
     paid_c = AMM_OUT - back_in
-    # the user gets the C that stays; the A that came back stays in the settlement
+    # the user gets the C that stays; the legs replay in order and claim exactly what the
+    # moved pool pays, but the A that came back would stay in the settlement, undeclared
     good = solution({A: paid_c, C: 1000}, Trade(uid(3), 1000), legs=legs)
-    assert [t.bought for t in check_solution(book, good, solver="t")] == [paid_c]
+    assert rejected(book, good) is Rejection.UNDECLARED_SURPLUS
     greedy = (AMM_LEG, Leg(POOL.id, C, A, back_in, back_out + 1))
     assert rejected(book, dataclasses.replace(good, legs=greedy)) is Rejection.AMM_OVERDRAWN
+    shy = (AMM_LEG, Leg(POOL.id, C, A, back_in, back_out - 1))
+    assert rejected(book, dataclasses.replace(good, legs=shy)) is Rejection.INEXACT_AMM_OUTPUT
 
 
 def test_amm_leg_taking_more_than_the_pool_pays() -> None:
