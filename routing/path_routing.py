@@ -9,10 +9,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from routing.baseline import base_token_paths, execute_path, make_route
+from routing.baseline import base_token_paths, best_gross_legs, make_route
 from routing.graph import TokenGraph
 from routing.paths import candidate_paths
 from routing.pool import PoolMathError, TokenAddress
+from routing.quotes import Quotes
 from routing.route import Leg, NoRoute, OrderKind, Route
 
 Path = tuple[TokenAddress, ...]
@@ -54,26 +55,15 @@ def route_along(
     buy: TokenAddress,
     amount: int,
     kind: OrderKind,
+    quotes: Quotes | None = None,
 ) -> Route:
-    """The best of ``paths`` for ``amount`` (gross), exact pool math per hop; raises
-    ``NoRoute`` when none fills it."""
-    best: Route | None = None
-    for tokens in paths:
-        legs = execute_path(graph, tokens, amount, kind)
-        if legs is None:
-            continue
-        route = make_route(graph, "path", kind, sell, buy, legs)
-        if kind is OrderKind.BUY and route.amount_out < amount:
-            continue
-        if best is None or (
-            route.amount_out > best.amount_out
-            if kind is OrderKind.SELL
-            else route.amount_in < best.amount_in
-        ):
-            best = route
-    if best is None:
+    """The best of ``paths`` for ``amount`` (gross), exact pool math per hop
+    (``baseline.best_gross_legs``, sharing ``quotes``); raises ``NoRoute`` when none
+    fills it."""
+    legs = best_gross_legs(graph, paths, amount, kind, quotes)
+    if legs is None:
         raise NoRoute(f"no search path fills {amount}")
-    return best
+    return make_route(graph, "path", kind, sell, buy, legs)
 
 
 def split_along(
