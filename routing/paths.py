@@ -53,7 +53,12 @@ class CandidateNetwork:
 
 
 def _hops_to(graph: TokenGraph, target: TokenAddress, limit: int) -> dict[TokenAddress, int]:
-    """Fewest hops from each token to ``target`` (only tokens within ``limit`` hops)."""
+    """Fewest hops from each token to ``target`` (only tokens within ``limit`` hops); kept
+    per graph (``TokenGraph.memo``: it never changes), as orders of one buy token share it."""
+    key = ("hops_to", target, limit)
+    found = graph.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
     dist = {target: 0}
     frontier = [target]
     pred = graph.graph.pred
@@ -65,6 +70,7 @@ def _hops_to(graph: TokenGraph, target: TokenAddress, limit: int) -> dict[TokenA
                     dist[source] = depth
                     nxt.append(source)
         frontier = nxt
+    graph.memo[key] = dist
     return dist
 
 

@@ -122,6 +122,8 @@ class OrderFiller:
         self.fee_prices = FeePrices(graph)
         self._paths: dict[tuple[TokenAddress, TokenAddress, int | None], list[Path]] = {}
         """``best_paths`` per pair and size level (orders on one pair share the search)."""
+        self._least: dict[tuple[TokenAddress, TokenAddress], tuple[list[Path], list[Path], int]]
+        self._least = {}
 
     # -- pruning -------------------------------------------------------------------------
 
@@ -219,7 +221,8 @@ class OrderFiller:
             if self.search_paths is best_paths
             else self.search_paths(self.graph, order)
         )
-        self._gas_hint.setdefault(order.uid, self._least_gas([*screen_paths, *paths]))
+        if order.uid not in self._gas_hint:
+            self._gas_hint[order.uid] = self._first_gas(order, screen_paths, paths)
         quotes = Quotes()
         screen_route = partial(route_along, self.graph, screen_paths, quotes=quotes)
         screen = self.attempt(order, order.remaining, screen_route)
@@ -247,6 +250,19 @@ class OrderFiller:
         if found is None:
             found = self._paths[key] = best_paths(self.graph, order)
         return found
+
+    def _first_gas(self, order: Order, screen_paths: list[Path], paths: list[Path]) -> int:
+        """``_least_gas`` over the screen's and the search paths, kept per pair for the
+        orders that share both (the screen's are kept per pair and size level)."""
+        key = (order.sell_token, order.buy_token)
+        kept = self._least.get(key)
+        if kept is None or kept[0] is not screen_paths or kept[1] != paths:
+            kept = self._least[key] = (
+                screen_paths,
+                paths,
+                self._least_gas([*screen_paths, *paths]),
+            )
+        return kept[2]
 
     def _least_gas(self, paths: list[Path]) -> int:
         """The least gas a route along ``paths`` can take (the cheapest pool of each hop):
