@@ -10,9 +10,10 @@ amounts are bit-exact. The price limit is the contract's extreme (``MIN_SQRT_RAT
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import InitVar, dataclass, field, replace
+from dataclasses import InitVar, dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -324,10 +325,23 @@ class ConcentratedLiquidityPool:
         return total_in, total_out, sqrt_price, current, liquidity
 
     def after(self, result: SwapResult) -> ConcentratedLiquidityPool:
-        """This pool in the state a swap left it in (for a second trade through it)."""
-        return replace(
-            self, sqrt_price_x96=result.sqrt_price_x96, tick=result.tick, liquidity=result.liquidity
-        )
+        """This pool in the state a swap left it in (for a second trade through it): its
+        ticks as they are (not sorted and checked again), the new state checked, fresh
+        caches."""
+        if not MIN_SQRT_RATIO <= result.sqrt_price_x96 < MAX_SQRT_RATIO:
+            raise PoolMathError(f"pool {self.id}: sqrt price outside the tick range")
+        if not 0 <= result.liquidity <= MAX_UINT128:
+            raise PoolMathError(f"pool {self.id}: liquidity outside uint128")
+        twin = copy.copy(self)
+        for name, value in (
+            ("sqrt_price_x96", result.sqrt_price_x96),
+            ("tick", result.tick),
+            ("liquidity", result.liquidity),
+            ("_capacity", {}),
+            ("_walks", {}),
+        ):
+            object.__setattr__(twin, name, value)
+        return twin
 
     def capacity(self, zero_for_one: bool) -> int:
         """An upper bound on the output a swap in this direction can pay: the exact token
