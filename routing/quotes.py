@@ -17,6 +17,8 @@ shallow, seldom the best.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from routing.balancer_weighted import WeightedPool
 from routing.graph import Edge
 from routing.pool import PoolId, PoolMathError, TokenAddress
@@ -39,29 +41,28 @@ class Quotes:
 
     def out(self, edge: Edge, amount_in: int) -> int | None:
         """``edge.pool.amount_out`` for ``amount_in``, or ``None`` when it refuses."""
-        key = (edge.pool.id, edge.token_in, edge.token_out, amount_in)
-        found = self._outs.get(key, self)
-        if found is not self:
-            return found  # type: ignore[return-value]
-        try:
-            value: int | None = edge.pool.amount_out(edge.token_in, edge.token_out, amount_in)
-        except PoolMathError:
-            value = None
-        self._outs[key] = value
-        return value
+        return _kept(self._outs, edge, amount_in, edge.pool.amount_out)
 
     def quoted_in(self, edge: Edge, amount_out: int) -> int | None:
         """``edge.pool.amount_in`` for ``amount_out``, or ``None`` when it refuses."""
-        key = (edge.pool.id, edge.token_in, edge.token_out, amount_out)
-        found = self._ins.get(key, self)
-        if found is not self:
-            return found  # type: ignore[return-value]
-        try:
-            value: int | None = edge.pool.amount_in(edge.token_in, edge.token_out, amount_out)
-        except PoolMathError:
-            value = None
-        self._ins[key] = value
-        return value
+        return _kept(self._ins, edge, amount_out, edge.pool.amount_in)
+
+
+def _kept(
+    kept: dict[_Key, int | None],
+    edge: Edge,
+    amount: int,
+    ask: Callable[[TokenAddress, TokenAddress, int], int],
+) -> int | None:
+    key = (edge.pool.id, edge.token_in, edge.token_out, amount)
+    if key in kept:
+        return kept[key]
+    try:
+        value: int | None = ask(edge.token_in, edge.token_out, amount)
+    except PoolMathError:
+        value = None
+    kept[key] = value
+    return value
 
 
 def own_out_bound(edge: Edge, amount_in: int) -> float | None:

@@ -262,20 +262,10 @@ class ConcentratedLiquidityPool:
         walk.paid.append(walk.paid[-1] + step_out)
         walk.states.append((target, tick, liquidity))
 
-    def _run(
-        self,
-        zero_for_one: bool,
-        remaining: int,
-        total_in: int,
-        total_out: int,
-        sqrt_price: int,
-        tick: int,
-        liquidity: int,
-    ) -> SwapResult:
-        """The contract's swap loop from the given state."""
-        return _result(
-            self._loop(zero_for_one, remaining, total_in, total_out, sqrt_price, tick, liquidity)
-        )
+    def _run(self, zero_for_one: bool, remaining: int, *state: int) -> SwapResult:
+        """The contract's swap loop from the given state (``_loop``'s: total in, total
+        out, sqrt price, tick, liquidity)."""
+        return _result(self._loop(zero_for_one, remaining, *state))
 
     def _loop(
         self,
