@@ -103,6 +103,7 @@ def candidate_paths(
     if sell == buy or sell not in graph or buy not in graph:
         return ()
     dist = _hops_to(graph, buy, max_hops - 1)
+    near = {token for token, hops in dist.items() if hops <= 1}
     best: list[tuple[float, int, tuple[TokenAddress, ...]]] = []  # min-heap of (rate, n, path)
     counter = 0
     stack: list[tuple[tuple[TokenAddress, ...], float]] = [((sell,), 1.0)]
@@ -112,6 +113,8 @@ def candidate_paths(
         onward = graph.successors(tokens[-1], level)
         if left == 0:  # the last hop can only be to ``buy``: look it up, skip the others
             onward = {buy: onward[buy]} if buy in onward else {}
+        elif left == 1:  # only ``buy`` and its neighbours lead on: keep those, in order
+            onward = {t: r for t, r in onward.items() if t in near}
         for nxt, hop_rate in onward.items():
             if nxt in tokens:
                 continue
