@@ -82,7 +82,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PathsFn = Callable[[TokenGraph, Order], list[tuple[TokenAddress, ...]]]
-"""The token paths an order is screened and partially filled along."""
+"""The token paths an order is screened and partially filled along (they depend on its
+pair and size level only: ``OrderFiller`` keeps them per pair and level)."""
+
+_PairLevel = tuple[TokenAddress, TokenAddress, int | None]
 
 ROUTER_REFINE_STEPS = 8
 """Optimal engine: golden-section steps with the router around a partial fill found along
@@ -120,10 +123,11 @@ class OrderFiller:
         """Gas of the order's last route: the first guess of its fee."""
         self.rates = BestRates(graph)
         self.fee_prices = FeePrices(graph)
-        self._paths: dict[tuple[TokenAddress, TokenAddress, int | None], list[Path]] = {}
+        self._paths: dict[_PairLevel, list[Path]] = {}
         """``best_paths`` per pair and size level (orders on one pair share the search)."""
         self._least: dict[tuple[TokenAddress, TokenAddress], tuple[list[Path], list[Path], int]]
         self._least = {}
+        self._searched: dict[_PairLevel, list[Path]] = {}
 
     # -- pruning -------------------------------------------------------------------------
 
@@ -216,11 +220,7 @@ class OrderFiller:
         screen_paths = self.best_paths(order)
         if not screen_paths:
             return _skip(order, "NoRoute", "no path between its tokens")
-        paths = (
-            screen_paths
-            if self.search_paths is best_paths
-            else self.search_paths(self.graph, order)
-        )
+        paths = screen_paths if self.search_paths is best_paths else self._search_paths(order)
         if order.uid not in self._gas_hint:
             self._gas_hint[order.uid] = self._first_gas(order, screen_paths, paths)
         quotes = Quotes()
@@ -241,14 +241,23 @@ class OrderFiller:
 
     def best_paths(self, order: Order) -> list[Path]:
         """``best_paths`` of the order, shared by the orders of its pair and size level."""
+        return self._per_pair(self._paths, order, best_paths)
+
+    def _search_paths(self, order: Order) -> list[Path]:
+        """``search_paths`` of the order, shared by the orders of its pair and size level."""
+        return self._per_pair(self._searched, order, self.search_paths)
+
+    def _per_pair(
+        self, kept: dict[_PairLevel, list[Path]], order: Order, find: PathsFn
+    ) -> list[Path]:
         key = (
             order.sell_token,
             order.buy_token,
             self.graph.level(order.sell_token, order.remaining),
         )
-        found = self._paths.get(key)
+        found = kept.get(key)
         if found is None:
-            found = self._paths[key] = best_paths(self.graph, order)
+            found = kept[key] = find(self.graph, order)
         return found
 
     def _first_gas(self, order: Order, screen_paths: list[Path], paths: list[Path]) -> int:
@@ -256,7 +265,7 @@ class OrderFiller:
         orders that share both (the screen's are kept per pair and size level)."""
         key = (order.sell_token, order.buy_token)
         kept = self._least.get(key)
-        if kept is None or kept[0] is not screen_paths or kept[1] != paths:
+        if kept is None or kept[0] is not screen_paths or kept[1] is not paths:
             kept = self._least[key] = (
                 screen_paths,
                 paths,
