@@ -170,7 +170,11 @@ class WeightedPool:
         per_share = self._per_share(t_in)
         if per_share is None:
             return math.inf
-        kept = -math.expm1(-(t_in.weight / t_out.weight) * math.log1p(amount_in / per_share))
+        try:
+            share = amount_in / per_share
+        except OverflowError:  # beyond any float, so beyond uint256: no bound needed
+            return math.inf
+        kept = -math.expm1(-(t_in.weight / t_out.weight) * math.log1p(share))
         return t_out.balance * kept * (1 + BOUND_SLACK)
 
     def amount_in_bound(
@@ -186,10 +190,13 @@ class WeightedPool:
         per_share = self._per_share(t_in)
         if per_share is None or t_out.balance == 0:
             return 0.0
-        kept = amount_out / (t_out.balance * (1 + BOUND_SLACK))
-        if kept >= 1.0:
+        try:
+            kept = amount_out / (t_out.balance * (1 + BOUND_SLACK))
+            if kept >= 1.0:
+                return math.inf
+            share = math.expm1(-math.log1p(-kept) * (t_out.weight / t_in.weight))
+        except OverflowError:  # an input beyond any float is beyond uint256: none exists
             return math.inf
-        share = math.expm1(-math.log1p(-kept) * (t_out.weight / t_in.weight))
         return share * per_share * (1 - BOUND_SLACK)
 
     def _per_share(self, t_in: WeightedToken) -> float | None:
