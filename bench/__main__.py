@@ -12,9 +12,12 @@ from collections.abc import Callable, Sequence
 
 SUITES = {
     "candidates": "bench.candidates:main",
+    "chain-outage": "bench.chain_outage:main",
     "conformance": "bench.conformance:main",
     "generate": "bench.generate:main",
+    "http-limits": "bench.http_limits:main",
     "intake": "bench.intake:main",
+    "joint": "bench.joint:main",
     "routing": "bench.routing:main",
     "settlement-gas": "bench.settlement_gas:main",
     "signatures": "bench.signatures:main",

@@ -132,6 +132,7 @@ class ServerProcess:
             "--settlement", deployment.settlement,
             "--deployment", str(self.deployment_file),
             "--no-auctioneer",  # intake only: no auction rounds re-reading the open orders
+            "--no-rate-limit",  # the load comes from one address, at hundreds of orders/s
             *self.extra,
         ]  # fmt: skip
         with self.log_file.open("ab") as out:

@@ -14,6 +14,7 @@ whole process tree, and what it printed — solutions and their trades.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -66,6 +67,28 @@ def generated_sources(
 def sizes(value: str) -> list[int]:
     """``1000,5000`` -> [1000, 5000] (argparse type)."""
     return [int(part) for part in value.split(",") if part.strip()]
+
+
+def add_source_arguments(parser: argparse.ArgumentParser, default_auction: str) -> None:
+    """``--auction FILE ...`` or ``--generate N[,N...]`` with ``--snapshot``, ``--seed``,
+    ``--market``: the auctions a suite runs on (``sources``)."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--auction", nargs="+", default=[default_auction], help="auction JSON file(s)"
+    )
+    source.add_argument(
+        "--generate", type=sizes, metavar="N[,N...]", help="generate auctions of N orders"
+    )
+    parser.add_argument("--snapshot", default=default_auction, help="liquidity for --generate")
+    parser.add_argument("--seed", type=int, default=7, help="seed for --generate")
+    parser.add_argument("--market", choices=sorted(MARKETS), default="default")
+
+
+def sources(args: argparse.Namespace, directory: Path) -> Iterator[Source]:
+    """The auctions ``add_source_arguments`` chose (generated ones written to ``directory``)."""
+    if args.generate:
+        return generated_sources(args.snapshot, args.generate, args.seed, args.market, directory)
+    return file_sources(args.auction)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,14 +47,12 @@ from bench.judgment import MAX_WINNERS, REFERENCE, Judgment, judge, one_round
 from bench.judgment import report as judgment_report
 from bench.scale import (
     GAS_LIMIT,
-    MARKETS,
     CliRun,
     Source,
+    add_source_arguments,
     cli_report,
-    file_sources,
-    generated_sources,
     run_cli,
-    sizes,
+    sources,
     trades_summary,
 )
 from intents.order import OrderKind
@@ -221,16 +219,7 @@ def devnet_gas_report() -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tributary bench solver")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--auction", nargs="+", default=[DEFAULT_AUCTION], help="auction JSON file(s)"
-    )
-    source.add_argument(
-        "--generate", type=sizes, metavar="N[,N...]", help="generate auctions of N orders"
-    )
-    parser.add_argument("--snapshot", default=DEFAULT_AUCTION, help="liquidity for --generate")
-    parser.add_argument("--seed", type=int, default=7, help="seed for --generate")
-    parser.add_argument("--market", choices=sorted(MARKETS), default="default")
+    add_source_arguments(parser, DEFAULT_AUCTION)
     parser.add_argument("--runs", type=int, default=3, help="timed solves per engine set")
     parser.add_argument("--time-limit", type=float, default=3.0, help="seconds per solve")
     parser.add_argument("--max-winners", type=int, default=MAX_WINNERS, help="winners of a round")
@@ -349,12 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("`" + " ".join(["python -m bench.solver", *argv]) + "`")
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-solver-") as directory:
-        sources = (
-            generated_sources(args.snapshot, args.generate, args.seed, args.market, Path(directory))
-            if args.generate
-            else file_sources(args.auction)
-        )
-        for source in sources:
+        for source in sources(args, Path(directory)):
             results.append(summary(result := bench_auction(source, args), args.time_limit))
             print("\n" + render(result, args), flush=True)
     if args.json:

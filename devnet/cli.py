@@ -12,6 +12,7 @@ from pathlib import Path
 from devnet.anvil import Devnet
 from devnet.gpv2 import deploy_gpv2
 from devnet.seed import default_seed_snapshot, load_snapshot, seed
+from settlement.deployment import write_private
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,7 @@ def devnet_command(args: argparse.Namespace) -> int:
                 seeded = seed(devnet, deployment, load_snapshot(snapshot_path))
                 document["liquidity"] = seeded.to_dict()
             out = Path(args.deployment_out)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(document, indent=2) + "\n")
+            write_private(out, json.dumps(document, indent=2) + "\n")
             logger.info("deployment written to %s; RPC at %s", out, devnet.rpc_url)
             while not stop.wait(0.5):
                 if not devnet.running:

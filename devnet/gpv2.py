@@ -91,6 +91,7 @@ def deploy_gpv2(
         solver=solver,
         domain_separator=bytes(domain_separator),
         multicall=multicall,
+        genesis_hash=bytes.fromhex(devnet.rpc("eth_getBlockByNumber", "0x0", False)["hash"][2:]),
     )
     logger.info(
         "GPv2 deployed: settlement %s, vault relayer %s, authenticator %s, WETH %s, "

@@ -20,7 +20,7 @@ from devnet.gpv2 import deploy_gpv2
 from devnet.seed import default_seed_snapshot, load_snapshot, seed, select_tokens
 from devnet.uniswap import ERC20
 from intents.types import UINT256_MAX
-from settlement.deployment import Deployment
+from settlement.deployment import Deployment, write_private
 
 logger = logging.getLogger(__name__)
 
@@ -64,4 +64,4 @@ def prepare_devnet(devnet: Devnet, deployment: Deployment, path: Path, seed_toke
                     )
                 )
         devnet.send(txs)
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    write_private(path, json.dumps(document, indent=2) + "\n")

@@ -14,9 +14,9 @@ from typing import Any
 _EXPORTS = {
     "Execution": "build",
     "build_settlement": "build",
-    "ChainMismatchError": "chain_reader",
+    "ChainMismatchError": "chain_identity",
     "RpcChainReader": "chain_reader",
-    "verify_chain": "chain_reader",
+    "verify_chain": "chain_identity",
     "ChainPool": "chain_pools",
     "PoolList": "chain_pools",
     "Account": "deployment",

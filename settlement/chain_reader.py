@@ -7,15 +7,13 @@ encoded by hand: the selectors are fixed and this is the hot path.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from intents.chain import Funds
 from intents.types import Address, OrderUid, TokenAddress
 from intents.wire import to_hex
-from settlement.errors import SettlementError
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError, RpcReply
 
 logger = logging.getLogger(__name__)
@@ -31,12 +29,6 @@ EIP1271_MAGIC_WORD = IS_VALID_SIGNATURE + bytes(28)
 
 PRE_SIGNED = bytes.fromhex("f59c009283ff87aa78203fc4d9c2df025ee851130fb69cc3e068941f6b5e2d6f")
 """``preSignature(uid)`` once set: ``uint256(keccak256("GPv2Signing.Scheme.PreSign"))``."""
-
-
-class ChainMismatchError(SettlementError, RuntimeError):
-    """The node is not the chain, or the contract not the settlement, we are configured for."""
-
-    code = "ChainMismatch"
 
 
 def _word(value: int) -> bytes:
@@ -65,13 +57,24 @@ def _uint(reply: RpcReply) -> int:
 class RpcChainReader:
     """``intents.chain.ChainReader`` over JSON-RPC ``eth_call``s at the latest block."""
 
-    def __init__(self, client: BatchingRpcClient, settlement: Address, vault_relayer: Address):
+    def __init__(
+        self,
+        client: BatchingRpcClient,
+        settlement: Address,
+        vault_relayer: Address,
+        refuse: Callable[[], None] | None = None,
+    ):
         self.client = client
         self.settlement = settlement
         self.vault_relayer = vault_relayer
         self._relayer_word = _address_word(vault_relayer)
+        self.refuse = refuse
+        """Called before every read; raises (a ``ChainReadError``) when the node must not be
+        believed (``ChainGuard.refuse_if_swapped``: it is another chain)."""
 
     def _eth_call(self, to: str, data: bytes) -> tuple[str, list[Any]]:
+        if self.refuse is not None:
+            self.refuse()
         return ("eth_call", [{"to": to, "data": to_hex(data)}, "latest"])
 
     async def funds(self, queries: Sequence[tuple[Address, TokenAddress]]) -> list[Funds]:
@@ -96,6 +99,8 @@ class RpcChainReader:
         """True only if the call returns the magic value within ``gas_cap`` gas; reverts,
         running out of gas, no code and any other answer are False."""
         data = IS_VALID_SIGNATURE + digest + _word(64) + _bytes_tail(signature)
+        if self.refuse is not None:
+            self.refuse()
         call = {"to": owner, "data": to_hex(data), "gas": hex(gas_cap)}
         reply = await self.client.request("eth_call", [call, "latest"])
         if reply.error is not None:
@@ -103,33 +108,3 @@ class RpcChainReader:
             logger.debug("isValidSignature on %s failed: %s", owner, reply.error.message)
             return False
         return bytes.fromhex(str(reply.result)[2:])[:32] == EIP1271_MAGIC_WORD
-
-
-async def verify_chain(
-    client: BatchingRpcClient,
-    expected_chain_id: int,
-    settlement: Address,
-    expected_domain_separator: bytes,
-) -> None:
-    """Refuse to run against the wrong chain or contract: raise ``ChainMismatchError`` if
-    ``eth_chainId`` or the settlement's ``domainSeparator()`` differ from the configuration
-    (``ChainReadError`` if the node cannot be asked)."""
-    chain_id_hex, separator = await asyncio.gather(
-        client.call("eth_chainId", []),
-        client.request(
-            "eth_call", [{"to": settlement, "data": to_hex(DOMAIN_SEPARATOR)}, "latest"]
-        ),
-    )
-    chain_id = int(chain_id_hex, 16)
-    if chain_id != expected_chain_id:
-        raise ChainMismatchError(
-            f"node at {client.url} is chain {chain_id}, configured for {expected_chain_id}"
-        )
-    answer = bytes.fromhex(str(separator.result or "0x")[2:]) if separator.error is None else b""
-    if answer != expected_domain_separator:
-        got = f"0x{answer.hex()}" if answer else "no answer (not a GPv2Settlement?)"
-        raise ChainMismatchError(
-            f"settlement {settlement} domainSeparator() is {got}, "
-            f"configured 0x{expected_domain_separator.hex()}"
-        )
-    logger.info("chain %d and settlement %s verified", chain_id, settlement)

@@ -4,12 +4,14 @@ The deployment JSON names the settlement contract, its vault relayer and authent
 WETH, the solver account that settles and funded trader accounts. ``tributary devnet``
 writes it for a local chain; for any other chain with the same contracts it can be written
 by hand. Its ``liquidity`` member (the pools to route through) is read by
-``settlement.chain_pools.PoolList``.
+``settlement.chain_pools.PoolList``. It holds private keys: it is written readable by its
+owner only (``write_private``), and an ``Account``'s repr hides its key.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,9 @@ class Account(NamedTuple):
 
     address: Address
     private_key: str
+
+    def __repr__(self) -> str:  # keys never reach a log line or a traceback
+        return f"Account(address={self.address!r}, private_key=<hidden>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,8 @@ class Deployment:
     """``GPv2Settlement.domainSeparator()`` as read from the chain."""
     multicall: Address | None = None
     """``UniswapInterfaceMulticall``, for packing reads (``BatchingRpcClient(multicall=)``)."""
+    genesis_hash: bytes | None = None
+    """The chain's genesis block hash: a node refuses another chain with the same id."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -63,6 +70,7 @@ class Deployment:
                 "solver": list(self.solver),
                 "domainSeparator": "0x" + self.domain_separator.hex(),
                 "multicall": self.multicall,
+                "genesisHash": "0x" + self.genesis_hash.hex() if self.genesis_hash else None,
             },
             indent=2,
         )
@@ -85,18 +93,29 @@ class Deployment:
                 solver=_account(raw["solver"]),
                 domain_separator=bytes.fromhex(raw["domainSeparator"].removeprefix("0x")),
                 multicall=to_address(raw["multicall"]) if raw.get("multicall") else None,
+                genesis_hash=(
+                    bytes.fromhex(raw["genesisHash"][2:]) if raw.get("genesisHash") else None
+                ),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise DeploymentError(f"malformed deployment JSON: {exc!r}") from exc
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json() + "\n")
+        write_private(Path(path), self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Deployment:
         return cls.from_json(Path(path).read_text())
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable and writable by its owner only (0600, also when
+    the file existed with a wider mode): the file holds private keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
 
 
 def _account(raw: Sequence[str]) -> Account:

@@ -11,13 +11,17 @@ The book follows the chain, not one node's memory: ``FillIndexer.catch_up`` read
 settlement contract's ``Trade`` logs from the book's persisted fill cursor to the head and
 hands every settlement it finds to the tracker, so a settlement mined after its submitter
 died (a leader killed between mining and recording) is recorded by whoever runs next.
+
+Neither ever rewinds the book on a chain that is not the one it recorded (an empty chain
+with the same id behind the RPC URL is not a deep reorg): given a ``same_chain`` check
+(``ChainGuard.verify``), they ask it before reverting any fill and do nothing if it fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -124,6 +128,7 @@ class FillTracker:
         settlement: Address,
         sink: FillSink,
         confirmations: int = 6,
+        same_chain: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         if confirmations < 1:
             raise ValueError("confirmations must be at least 1 (the including block)")
@@ -131,6 +136,8 @@ class FillTracker:
         self.settlement = settlement
         self.sink = sink
         self.confirmations = confirmations
+        self.same_chain = same_chain
+        """Asked before any fill is reverted: is the node still the chain we recorded?"""
         self._tracked: dict[bytes, _Tracked] = {}
 
     @property
@@ -160,6 +167,8 @@ class FillTracker:
             if tracked.block_number is not None and (
                 not on_chain or _bytes(receipt["blockHash"]) != tracked.block_hash
             ):
+                if not await self.is_same_chain():
+                    return  # another chain: nothing is rewound, looked at again later
                 await self._exclude(tracked)
             if tracked.block_number is None and on_chain:
                 await self._include(tracked, receipt)
@@ -181,14 +190,24 @@ class FillTracker:
                 )
                 del self._tracked[tracked.tx_hash]
 
+    async def is_same_chain(self) -> bool:
+        """True without a ``same_chain`` check, else its answer."""
+        return self.same_chain is None or await self.same_chain()
+
     async def run(self, interval: float) -> None:
         """``poll`` every ``interval`` seconds until cancelled; a node that does not answer
-        is logged and asked again next time."""
+        is logged once (and once more when it answers again) and asked again next time."""
+        failing = False
         while True:
             try:
                 await self.poll()
+                if failing:
+                    logger.info("fill tracker reads the chain again")
+                failing = False
             except ChainReadError as exc:
-                logger.warning("fill tracker could not read the chain: %s", exc)
+                if not failing:
+                    logger.warning("fill tracker could not read the chain: %s", exc)
+                failing = True
             await asyncio.sleep(interval)
 
     async def _include(self, tracked: _Tracked, receipt: Mapping[str, Any]) -> None:
@@ -274,6 +293,8 @@ class FillIndexer:
         have settled), or one above the head, the cursor starts at the head."""
         head = int(await self.rpc.call("eth_blockNumber", []), 16)
         cursor = await self.book.fill_cursor()
+        if cursor is not None and cursor > head and not await self.tracker.is_same_chain():
+            return 0  # another chain: the cursor is not moved back
         if cursor is None or cursor > head:
             if cursor is not None:
                 logger.warning(
@@ -298,6 +319,8 @@ class FillIndexer:
             await self.tracker.track(receipt, Address(tx["from"].lower()), int(tx["nonce"], 16))
         for tx_hash in await self.book.fill_transactions(cursor + 1, head):
             if tx_hash not in on_chain and tx_hash not in self.tracker.pending:
+                if not await self.tracker.is_same_chain():
+                    return found  # another chain: nothing is rewound
                 reverted = await self.book.revert_fill(tx_hash)
                 logger.warning(
                     "settlement 0x%s is recorded but no longer on the chain: %d order(s) reopened",

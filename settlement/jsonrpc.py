@@ -5,6 +5,13 @@ web3's per-call middleware) would dominate the work, so calls made within ``wind
 seconds of each other go out as ONE JSON-RPC batch over one aiohttp session; identical
 calls in the same window share one entry and one answer. Each caller awaits a single
 future for all its calls (no task per call): the Python side stays cheap next to the node.
+
+With a ``Breaker`` (``settlement.breaker``) the client fails fast while the node is down:
+``probe`` (``ChainGuard.watching`` calls it every fraction of a second) sends a lone
+``eth_blockNumber`` with a short timeout from a thread of its own; once one fails (or real
+calls fail to reach the node) every call is refused at once with ``ChainDownError``, and
+the calls already waiting are failed too, until a probe is answered again. Each change is
+logged once.
 """
 
 from __future__ import annotations
@@ -12,13 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, cast
 
 import aiohttp
 import msgspec
 
 from settlement import multicall
+from settlement.breaker import Breaker, BreakerState, Transition
 from settlement.errors import SettlementError
+from settlement.probe import probe_once, probe_thread
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +37,13 @@ class ChainReadError(SettlementError, ConnectionError):
     """The node did not answer (transport failure, HTTP error, malformed reply)."""
 
     code = "ChainUnavailable"
+
+
+class ChainDownError(ChainReadError):
+    """Refused without asking: the breaker is open (the node stopped answering)."""
+
+    already_reported = True
+    """The outage was logged once when the breaker opened; a refusal is not news."""
 
 
 class RpcError(msgspec.Struct, frozen=True):
@@ -113,8 +130,10 @@ class BatchingRpcClient:
         timeout: float = 10.0,
         session: aiohttp.ClientSession | None = None,
         multicall: str | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.url = url
+        self.breaker = breaker
         self.window = window
         self.max_batch = max_batch
         self.multicall = multicall
@@ -127,6 +146,8 @@ class BatchingRpcClient:
         self._reads: dict[tuple[str, str], Waiting] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._inflight: set[asyncio.Task[None]] = set()
+        self._waiters: set[_Waiter] = set()
+        self._probe_thread: ThreadPoolExecutor | None = None
         self.batches_sent = 0
         self.calls_sent = 0
 
@@ -144,6 +165,9 @@ class BatchingRpcClient:
         if self._session is not None and self._own_session:
             await self._session.close()
         self._session = None
+        if self._probe_thread is not None:  # a probe in flight ends by its own timeout
+            self._probe_thread.shutdown(wait=False, cancel_futures=True)
+            self._probe_thread = None
 
     def _packable(self, method: str, params: list[Any]) -> tuple[str, str] | None:
         if self.multicall is None or method != "eth_call" or len(params) != 2:
@@ -158,6 +182,8 @@ class BatchingRpcClient:
         failed); raises ``ChainReadError`` if the node could not be reached."""
         if not calls:
             return []
+        if self.breaker is not None and not self.breaker.allows():
+            raise ChainDownError(f"{self.url} is not answering: {self.breaker.reason}")
         loop = asyncio.get_running_loop()
         waiter = _Waiter(loop.create_future(), len(calls))
         for index, (method, params) in enumerate(calls):
@@ -174,7 +200,11 @@ class BatchingRpcClient:
                 self._flush()
         if (self._pending or self._reads) and self._flush_handle is None:
             self._flush_handle = loop.call_later(self.window, self._flush)
-        return await waiter.future
+        self._waiters.add(waiter)
+        try:
+            return await waiter.future
+        finally:
+            self._waiters.discard(waiter)
 
     async def request(self, method: str, params: list[Any]) -> RpcReply:
         """The node's reply to one call; see ``request_many``."""
@@ -218,12 +248,17 @@ class BatchingRpcClient:
             + b",".join(b'{"jsonrpc":"2.0","id":%d,%b}' % (i, f) for i, f in enumerate(fragments))
             + b"]"
         )
+        started = self.breaker.clock() if self.breaker is not None else 0.0
         try:
             replies = await self._post(body)
         except ChainReadError as exc:
             for waiting in [*plain, *reads.values()]:
                 _fail(waiting, exc)
+            if self.breaker is not None:
+                self._observe(self.breaker.failed(started, str(exc)))
             return
+        if self.breaker is not None:
+            self.breaker.succeeded(started)
         self.batches_sent += 1
         self.calls_sent += len(plain) + len(items)
         by_id = {r.id: r for r in replies if r.id is not None}
@@ -262,6 +297,40 @@ class BatchingRpcClient:
             )
             _deliver(waiting, answer)
 
+    def raise_if_down(self) -> None:
+        """Raise ``ChainDownError`` while the breaker is open (no I/O: a health check)."""
+        if self.breaker is not None and self.breaker.state is not BreakerState.CLOSED:
+            raise ChainDownError(f"{self.url} is not answering: {self.breaker.reason}")
+
+    async def probe(self) -> None:
+        """Ask the node for its block number alone, within the breaker's ``slow_seconds``,
+        in the probe's own thread (``settlement.probe``), and tell the breaker how it went
+        (nothing while the breaker waits out its cooldown)."""
+        breaker = self.breaker
+        if breaker is None or not breaker.may_probe():
+            return
+        if self._probe_thread is None:
+            self._probe_thread = probe_thread()
+        result = await asyncio.get_running_loop().run_in_executor(
+            self._probe_thread, probe_once, self.url, breaker.slow_seconds, breaker.clock
+        )
+        self._observe(breaker.probed(result.started, result.ended, result.error))
+
+    def _observe(self, transition: Transition | None) -> None:
+        if transition is None:
+            return
+        if transition.after is BreakerState.OPEN:
+            logger.warning(
+                "chain node %s is down (%s): calls fail fast until it answers",
+                self.url,
+                transition.reason,
+            )
+            down = ChainDownError(f"{self.url} is not answering: {transition.reason}")
+            for waiter in list(self._waiters):
+                waiter.fail(down)
+        elif transition.after is BreakerState.CLOSED:
+            logger.warning("chain node %s is back: %s", self.url, transition.reason)
+
     async def _post(self, body: bytes) -> list[RpcReply]:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
@@ -273,7 +342,7 @@ class BatchingRpcClient:
                 if response.status != 200:
                     raise ChainReadError(f"{self.url} answered HTTP {response.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ChainReadError(f"{self.url} unreachable: {exc!r}") from exc
+            raise ChainReadError(f"{self.url} unreachable: {str(exc) or repr(exc)}") from exc
         try:
             return _REPLIES.decode(raw)
         except msgspec.ValidationError:

@@ -205,12 +205,16 @@ class Submitter:
         return sub
 
     async def _follow(self, sub: Submission, deadline: int) -> None:
+        unreachable = False  # an outage is logged once, not once per poll
         while True:
             try:
                 if await self._step(sub, deadline):
                     return
+                unreachable = False
             except ChainReadError as exc:  # our transactions are out there: keep watching
-                logger.warning("node unreachable while following a settlement: %s", exc)
+                if not unreachable:
+                    logger.warning("node unreachable while following a settlement: %s", exc)
+                unreachable = True
             await asyncio.sleep(self.config.poll_interval)
 
     async def _step(self, sub: Submission, deadline: int) -> bool:

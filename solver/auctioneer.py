@@ -13,6 +13,11 @@ A round starts by bringing the book up to the chain (``FillIndexer.catch_up``): 
 settlements the book has not recorded, e.g. one mined just before the previous leader
 died, are recorded first, so their orders are not auctioned again.
 
+Given a ``same_chain`` check (``ChainGuard.verify``: the chain's identity, one batched
+read), a round starts only once the node answers as the chain recorded at start: a node
+that is down or swapped for another chain pauses the auctions (logged once, by the
+breaker and the guard), and a round the chain fails in the middle of is one warning line.
+
 It runs only while the injected ``Leadership`` says this node leads (one auctioneer per
 network: the PostgreSQL book elects it with an advisory lock; ``AlwaysLeader`` otherwise),
 and submits a winner only if it has led without interruption since the round began.
@@ -24,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -40,6 +45,7 @@ from routing.pool import TokenAddress as PoolToken
 from settlement.chain_pools import ChainPool
 from settlement.encoding import Settlement
 from settlement.fills import FillIndexer
+from settlement.jsonrpc import ChainReadError
 from settlement.submitter import Outcome, SettlementReverted, Submission, Submitter
 from solver import dto_notification
 from solver.book_auction import (
@@ -64,6 +70,8 @@ logger = logging.getLogger(__name__)
 
 LATE_GRACE = 0.2
 """Seconds past the solvers' deadline an answer may take to arrive (thread hand-off, HTTP)."""
+PAUSED = "paused: the chain does not answer, or is not the one recorded at start"
+"""``RoundReport.error`` of a round that did not run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +138,10 @@ class Auctioneer:
         config: AuctioneerConfig,
         leadership: Leadership | None = None,
         gas_price: GasPriceSource | None = None,
+        same_chain: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
+        self.same_chain = same_chain
+        """Asked before each round: is the node answering, as the chain recorded at start?"""
         self.book = book
         self.chain = chain
         self.liquidity = liquidity
@@ -163,7 +174,14 @@ class Auctioneer:
         self.rounds += 1
         report = RoundReport(auction_id=self.rounds, term=self.leadership.term)
         try:
-            await self._round(session, report)
+            if self.same_chain is None or await self.same_chain():
+                await self._round(session, report)
+            else:
+                report.error = PAUSED
+                logger.debug("auction %d %s", report.auction_id, PAUSED)
+        except ChainReadError as exc:  # the outage itself is logged once, by the client
+            report.error = f"{type(exc).__name__}: {exc}"
+            logger.warning("auction %d: the chain did not answer: %s", report.auction_id, exc)
         except Exception as exc:  # a failed round must not stop the network
             report.error = f"{type(exc).__name__}: {exc}"
             logger.exception("auction %d failed", report.auction_id)

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
+from solver.http_flags import add_http_flags
+
 # subcommand -> "module:function"; the function takes the parsed argparse.Namespace and
 # returns a process exit code.
 _HANDLERS = {
@@ -105,6 +107,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="deployment JSON written by `tributary devnet` (addresses, chain id)",
     )
     serve.add_argument("--no-auctioneer", action="store_true", help="only take orders")
+    serve.add_argument(
+        "--signer-key-file", default=None, metavar="PATH",
+        help="the settling account's hex private key, a 0600 file (else $TRIBUTARY_SIGNER_KEY, "
+        "else the deployment's solver account)",
+    )  # fmt: skip
     serve.add_argument("--auction-interval", type=float, default=2.0, help="seconds per auction")
     serve.add_argument(
         "--solve-time", type=float, default=3.0, help="seconds from a round's start to its deadline"
@@ -128,6 +135,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_price_deviation(serve)
     _add_workers(serve, "all cores but one, at least 1: the API keeps a core")
+    add_http_flags(serve)
 
     demo = sub.add_parser("demo", help="post signed demo intents to a node, print their fills")
     demo.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")
@@ -179,6 +187,21 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     solve_engine.add_argument("--host", default="127.0.0.1", help="address to listen on")
     solve_engine.add_argument("--port", type=int, default=8090, help="port to listen on")
+    solve_engine.add_argument(
+        "--token", default=None, metavar="TOKEN",
+        help="require `Authorization: Bearer TOKEN` (401 otherwise); default: the "
+        "TRIBUTARY_SOLVE_TOKEN environment variable, else no authentication. Prefer the "
+        "variable: a flag is visible to every local user in the process list",
+    )  # fmt: skip
+    solve_engine.add_argument(
+        "--max-body-bytes", type=int, default=32 * 1024 * 1024, metavar="BYTES",
+        help="largest auction body accepted; larger is 413 (default 32 MiB)",
+    )  # fmt: skip
+    solve_engine.add_argument(
+        "--max-time-limit", type=float, default=20.0, metavar="S",
+        help="seconds an auction may be solved at most: a later deadline is clamped "
+        "(default 20)",
+    )  # fmt: skip
     solve_engine.add_argument(
         "--engine",
         default="baseline,optimal,batch",

@@ -12,7 +12,8 @@ settlement:
 * **uniform prices**: the orders of one directed pair trade at one rate, the best the
   replayed legs pay for after GPv2's rounding (``solver.merge_prices``); the pairs of a
   merged solution form a forest of tokens (a new pair may not close a cycle; a second
-  order on a pair already there is pooled at the pair's rate), each tree priced from its
+  order on a pair already there is pooled at the pair's rate, as are the orders of a joint
+  route, ``solver.merge_joint``), each tree priced from its
   root; a coincidence of wants keeps its own prices (scaled) and roots its tree;
 * **one settlement overhead**: gas is ``settlement_gas(trades, legs' gas)``, a pool swapped
   again paying its warm-storage cost (``merge_legs.legs_gas``), at most
@@ -53,9 +54,11 @@ from solver.merge_legs import (
     Replayed,
     ReplayFailed,
     legs_gas,
+    net_flow,
     replay_fixed,
     replay_route,
 )
+from solver.merge_packing import Packing
 from solver.merge_prices import PairFlow, component_prices, pair_ratio
 from solver.merge_units import Unit, units_of
 from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
@@ -90,12 +93,13 @@ class _Member:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """What a unit adds to a bin: its trades, legs, a routed member or a fixed-price
-    anchor, and the pool state after its legs."""
+    """What a unit adds to a bin: its trades, legs, routed members (one order, or the
+    orders of one pair sharing one route) or a fixed-price anchor (none), and the pool
+    state after its legs."""
 
     unit: Unit
     legs: tuple[Leg, ...]
-    member: _Member | None
+    members: tuple[_Member, ...]
     state: PoolState | None
     """``None``: the legs did not touch the bin's pools and are not replayed yet."""
 
@@ -226,20 +230,34 @@ class _Bin:
         if not unit.routed:
             if state is not None:
                 replay_fixed(state, unit.solution.legs)
-            return _Step(unit, unit.solution.legs, None, state)
-        (checked,) = unit.checked
-        order = checked.order
+            return _Step(unit, unit.solution.legs, (), state)
+        order = unit.checked[0].order
+        executed = sum(c.trade.executed for c in unit.checked)
         legs: tuple[Leg, ...] = unit.solution.legs
         if state is not None:
-            replayed = self._replay(state, legs, order, checked.trade.executed)
+            replayed = self._replay(state, legs, order, executed)
             legs, net = replayed.legs, dict(replayed.net)
         else:
-            net = _net(legs)
+            net = net_flow(legs)
         spent, produced = -net.pop(order.sell_token, 0), net.pop(order.buy_token, 0)
         if any(v < 0 for v in net.values()):
             return None
-        flow = PairFlow(order.kind, checked.trade.executed, spent, produced)
-        return _Step(unit, legs, _Member(order, checked.trade, legs, flow), state)
+        # orders sharing one route: its flows go with the first (pair rates need only sums)
+        members = tuple(
+            _Member(
+                c.order,
+                c.trade,
+                legs if i == 0 else (),
+                PairFlow(
+                    c.order.kind,
+                    c.trade.executed,
+                    spent if i == 0 else 0,
+                    produced if i == 0 else 0,
+                ),
+            )
+            for i, c in enumerate(unit.checked)
+        )
+        return _Step(unit, legs, members, state)
 
     def _replay(
         self, state: PoolState, legs: Sequence[Leg], order: Order, executed: int
@@ -272,9 +290,9 @@ class _Bin:
         groups = dict(self.groups)
         ratios = dict(self.ratios)
         anchors = list(self.anchors)
-        if step.member is not None:
-            pair = (step.member.order.sell_token, step.member.order.buy_token)
-            groups[pair] = [*groups.get(pair, []), step.member]
+        if step.members:
+            pair = (step.members[0].order.sell_token, step.members[0].order.buy_token)
+            groups[pair] = [*groups.get(pair, []), *step.members]
             ratio = pair_ratio(m.flow for m in groups[pair])
             if ratio is None:
                 return None
@@ -356,14 +374,6 @@ def _judged(
     return checked, score_trades(checked, auction)
 
 
-def _net(legs: Iterable[Leg]) -> dict[TokenAddress, int]:
-    net: dict[TokenAddress, int] = {}
-    for leg in legs:
-        net[leg.token_in] = net.get(leg.token_in, 0) - leg.amount_in
-        net[leg.token_out] = net.get(leg.token_out, 0) + leg.amount_out
-    return net
-
-
 def _covered(
     groups: Mapping[Pair, list[_Member]], checked: Sequence[CheckedTrade], tokens: set[TokenAddress]
 ) -> bool:
@@ -382,54 +392,6 @@ def _covered(
     return True
 
 
-class _Packing:
-    """Merged solutions being built, and which of them owns each pair and pool."""
-
-    def __init__(self, fresh: Callable[[], _Bin], max_bins: int) -> None:
-        self.fresh = fresh
-        self.max_bins = max_bins
-        self.bins: list[_Bin] = []
-        self.owner: dict[Pair, int] = {}
-        self.pool_owner: dict[PoolId, int] = {}
-
-    def place(self, group: Sequence[Unit]) -> bool:
-        """Add ``group`` (candidates of one pair when more than one) to the first merged
-        solution that takes it, fair once it is in; ``False`` if none does."""
-        pairs = {p for u in group for p in u.pairs}
-        owners = {self.owner[p] for p in pairs if p in self.owner}
-        owners |= {self.pool_owner[p] for u in group for p in u.pools() if p in self.pool_owner}
-        if len(owners) > 1:
-            return False
-        fresh_slot = len(self.bins) < self.max_bins
-        tries = list(owners) if owners else list(range(len(self.bins) + fresh_slot))
-        for index in tries:
-            target = self.fresh() if index == len(self.bins) else self.bins[index]
-            taken = _add_all(target, group)
-            if taken is None:
-                continue
-            if index == len(self.bins):
-                self.bins.append(taken)
-            self.bins[index] = taken
-            for unit in group:  # a unit left out of the group owns nothing: harmless
-                self.owner.update(dict.fromkeys(unit.pairs, index))
-                self.pool_owner.update(dict.fromkeys(unit.pools(), index))
-            return True
-        return False
-
-
-def _add_all(target: _Bin, group: Sequence[Unit]) -> _Bin | None:
-    """``target`` with the units of ``group`` that join it (one unit: in place), or
-    ``None``. A group's pair is judged fair only once they are in (on a copy)."""
-    if len(group) == 1:
-        return target if target.add(group[0]) else None
-    (pair,) = group[0].pairs
-    trial = target.copy()
-    trial.lenient = pair
-    added = [unit for unit in group if trial.add(unit)]
-    trial.lenient = None
-    return trial if added and trial.fair() else None
-
-
 def merge_solutions(
     auction: Auction,
     candidates: Iterable[Solution],
@@ -439,15 +401,21 @@ def merge_solutions(
     references: Mapping[Pair, int] | None = None,
     stop: Callable[[], bool] | None = None,
     engine: str = "batch",
+    unoffered: Iterable[Solution] = (),
 ) -> list[Solution]:
-    """Merged solutions of at least two candidates each (see the module docstring);
-    ``references`` adds single-pair scores of other bids to beat, ``stop`` ends the
-    greedy early (what is merged by then is returned)."""
+    """Merged solutions of at least two candidates each, or of one ``unoffered`` (see the
+    module docstring); ``references`` adds single-pair scores of other bids to beat,
+    ``stop`` ends the greedy early (what is merged by then is returned); ``unoffered``
+    candidates (joint routes, ``solver.merge_joint``) are merged too but set no reference:
+    they are not bids of their own."""
     units, best = units_of(auction, candidates)
+    extra = units_of(auction, unoffered)[0]
+    if extra:
+        units = sorted([*units, *extra], key=lambda u: (-u.score, u.solution.engine, u.solution.id))
     for pair, score in (references or {}).items():
         best[pair] = max(best.get(pair, 0), score)
     pools = {pool.id: pool for pool in auction.liquidity.pools}
-    packing = _Packing(lambda: _Bin(auction, best, gas_limit, PoolState(pools), pools), max_bins)
+    packing = Packing(lambda: _Bin(auction, best, gas_limit, PoolState(pools), pools), max_bins)
     left_out: dict[Pair, list[Unit]] = {}
     for unit in units:
         if stop is not None and stop():
@@ -463,8 +431,10 @@ def merge_solutions(
             packing.place(group)
     bins = packing.bins
     merged = []
+    # a bin of one unoffered candidate is new too: no bid of its own proposes it
+    alone = {frozenset(t.order for t in u.solution.trades) for u in extra}
     for found in bins:
-        if found.units >= 2:
+        if found.units >= 2 or (found.units == 1 and frozenset(found.orders) in alone):
             solution = found.solution(engine)
             if _valid(auction, solution, best):
                 merged.append(solution)

@@ -23,7 +23,7 @@ the candidate joins it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -162,6 +162,15 @@ def replay_fixed(state: PoolState, legs: Sequence[Leg]) -> None:
     ``ReplayFailed`` when a pool no longer pays what a leg takes."""
     for leg in legs:
         state.take(leg)
+
+
+def net_flow(legs: Iterable[Leg]) -> dict[TokenAddress, int]:
+    """Net flow of ``legs`` per token at the settlement (outputs minus inputs)."""
+    net: dict[TokenAddress, int] = {}
+    for leg in legs:
+        net[leg.token_in] = net.get(leg.token_in, 0) - leg.amount_in
+        net[leg.token_out] = net.get(leg.token_out, 0) + leg.amount_out
+    return net
 
 
 def legs_gas(legs: Sequence[Leg], pools: Mapping[PoolId, Pool], swapped: set[PoolId]) -> int:

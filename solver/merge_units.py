@@ -16,8 +16,9 @@ from solver.scoring import ScoringError, bid
 @dataclass(frozen=True, slots=True)
 class Unit:
     """A candidate solution as a building block: its trades with their orders, score,
-    directed pairs. One trade: its rate may move (a routed fill);
-    more: its prices are kept (a coincidence of wants)."""
+    directed pairs. One trade, or several of one directed pair and kind sharing one route
+    (``solver.merge_joint``): its rate may move (a routed fill); else its prices are kept
+    (a coincidence of wants)."""
 
     solution: Solution
     checked: tuple[CheckedTrade, ...]
@@ -26,7 +27,8 @@ class Unit:
 
     @property
     def routed(self) -> bool:
-        return len(self.checked) == 1
+        kinds = {c.order.kind for c in self.checked}
+        return len(self.checked) == 1 or (len(self.pairs) == 1 and len(kinds) == 1)
 
     @property
     def tokens(self) -> set[TokenAddress]:

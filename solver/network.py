@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 from intents.book import OrderBook
 from intents.chain import ChainReader
 from routing.sanity import DEFAULT_MAX_DEVIATION
+from settlement.chain_identity import ChainGuard
 from settlement.chain_pools import PoolList
 from settlement.deployment import Deployment
 from settlement.fills import FillIndexer, FillTracker
@@ -30,6 +31,7 @@ from solver.engines import make_engine
 from solver.external import ExternalSolver
 from solver.leader import Leadership
 from solver.liquidity_source import ChainLiquidity
+from solver.signer import signer_key
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ class NetworkSettings:
     confirmations: int = 6
     max_price_deviation: Fraction | None = DEFAULT_MAX_DEVIATION
     """Engines skip pools and solutions off the reference prices by more (``None``: no check)."""
+    signer_key: str | None = field(default=None, repr=False)
+    """The settling account's key (``--signer-key-file``, ``TRIBUTARY_SIGNER_KEY``);
+    ``None``: the deployment's solver account."""
 
 
 def settings_from_args(args: argparse.Namespace, deployment: str | None) -> NetworkSettings | None:
@@ -66,6 +71,7 @@ def settings_from_args(args: argparse.Namespace, deployment: str | None) -> Netw
         external=tuple(getattr(args, "external_solver", None) or ()),
         seed_tokens=getattr(args, "seed_tokens", 4),
         max_price_deviation=getattr(args, "max_price_deviation", DEFAULT_MAX_DEVIATION),
+        signer_key=signer_key(getattr(args, "signer_key_file", None)),
     )
 
 
@@ -82,16 +88,22 @@ def build_auctioneer(
     chain: ChainReader,
     liquidity: ChainLiquidity | None = None,
     leadership: Leadership | None = None,
+    guard: ChainGuard | None = None,
 ) -> tuple[Auctioneer, FillTracker]:
-    """The auctioneer of ``settings`` over ``book``, settling as the deployment's solver."""
+    """The auctioneer of ``settings`` over ``book``, settling as the deployment's solver
+    (or ``settings.signer_key``); with a ``guard``, rounds and fill rewinds wait for the
+    chain's identity to be the recorded one."""
     deployment = Deployment.load(settings.deployment)
     pool_list = PoolList.load(settings.deployment)
     source = liquidity or ChainLiquidity(rpc, pool_list.pools)
-    tracker = FillTracker(rpc, deployment.settlement, book, settings.confirmations)
+    same_chain = guard.verify if guard is not None else None
+    tracker = FillTracker(
+        rpc, deployment.settlement, book, settings.confirmations, same_chain=same_chain
+    )
     submitter = Submitter(
         rpc,
         SubmitterConfig(chain_id=deployment.chain_id, settlement=deployment.settlement),
-        deployment.solver.private_key,
+        settings.signer_key or deployment.solver.private_key,
         tracker,
     )
     external = [
@@ -118,6 +130,7 @@ def build_auctioneer(
             settle_time=settings.settle_time,
         ),
         leadership=leadership,
+        same_chain=same_chain,
     )
     return auctioneer, tracker
 
@@ -130,10 +143,11 @@ async def running_network(
     book: OrderBook,
     chain: ChainReader,
     leadership: Leadership | None = None,
+    guard: ChainGuard | None = None,
 ) -> AsyncIterator[Auctioneer]:
     """Run the auctioneer and the fill tracker's reorg watch until the context exits."""
     auctioneer, tracker = build_auctioneer(
-        settings, rpc=rpc, book=book, chain=chain, leadership=leadership
+        settings, rpc=rpc, book=book, chain=chain, leadership=leadership, guard=guard
     )
     stop = asyncio.Event()
     tasks = [

@@ -17,6 +17,7 @@ import contextlib
 import gc
 import logging
 import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +28,17 @@ from aiohttp import web
 from intents.book import open_book
 from intents.eip712 import domain_separator
 from intents.http import ApiSettings, create_app
+from intents.http.server import LimitedAppRunner
 from intents.types import Address, to_address
 from intents.validation import OrderValidator
-from settlement.chain_reader import ChainMismatchError, RpcChainReader, verify_chain
+from settlement.breaker import Breaker
+from settlement.chain_identity import ChainGuard, ChainMismatchError, verify_chain
+from settlement.chain_reader import RpcChainReader
 from settlement.deployment import Deployment
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 from solver.engines.workers import cores, set_workers, warm_up, worker_count
 from solver.errors import SolverError
+from solver.http_flags import HttpServing, serving_from_args
 from solver.leader import leadership_for
 from solver.network import NetworkSettings, running_network, settings_from_args
 from solver.quoter import AttachedMarket, RoutingQuoter
@@ -66,6 +71,10 @@ class NodeConfig:
     are packed into it (one EVM call instead of one ``eth_call`` each)."""
     network: NetworkSettings | None = None
     """The auctioneer's settings; ``None``: only take orders."""
+    http: HttpServing | None = None
+    """The API server's HTTP limits; ``None``: the defaults of ``tributary serve``."""
+    genesis_hash: bytes | None = None
+    """The chain's genesis hash from the deployment file: another chain is refused."""
 
 
 def resolve_config(args: argparse.Namespace, devnet: Deployment | None) -> NodeConfig:
@@ -85,9 +94,10 @@ def resolve_config(args: argparse.Namespace, devnet: Deployment | None) -> NodeC
             "with --rpc-url, give --chain-id and --settlement (or a --deployment file)"
         )
     settlement = to_address(settlement)
-    relayer = multicall = None
+    relayer = multicall = genesis = None
     if deployment is not None and deployment.settlement == settlement:
         relayer, multicall = deployment.vault_relayer, deployment.multicall
+        genesis = deployment.genesis_hash
     return NodeConfig(
         host=args.host,
         port=args.port,
@@ -100,6 +110,8 @@ def resolve_config(args: argparse.Namespace, devnet: Deployment | None) -> NodeC
         network=settings_from_args(
             args, args.deployment or (DEFAULT_DEPLOYMENT if devnet is not None else None)
         ),
+        http=serving_from_args(args),
+        genesis_hash=genesis,
     )
 
 
@@ -113,31 +125,40 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
     listening if the chain is not the configured one."""
     separator = domain_separator(config.chain_id, config.settlement)
     async with contextlib.AsyncExitStack() as stack:
-        client = BatchingRpcClient(config.rpc_url, multicall=config.multicall)
+        # fails fast (503) while the node does not answer, instead of the RPC timeout
+        breaker = Breaker(time.monotonic)
+        client = BatchingRpcClient(config.rpc_url, multicall=config.multicall, breaker=breaker)
         stack.push_async_callback(client.close)
-        await verify_chain(client, config.chain_id, config.settlement, separator)
+        identity = await verify_chain(
+            client, config.chain_id, config.settlement, separator, config.genesis_hash
+        )
+        guard = await stack.enter_async_context(
+            ChainGuard(client, config.settlement, identity).watching()
+        )
         relayer = config.vault_relayer or await _vault_relayer(client, config.settlement)
 
         book = await open_book(config.database)
         stack.push_async_callback(book.close)
         validator = OrderValidator(
             domain_separator=separator,
-            chain=RpcChainReader(client, config.settlement, relayer),
+            chain=RpcChainReader(client, config.settlement, relayer, guard.refuse_if_swapped),
             book=book,
         )
 
-        async def chain_alive() -> object:
-            return await client.call("eth_blockNumber", [])
-
+        http = config.http or serving_from_args(argparse.Namespace())
         market = AttachedMarket()  # quotes price over the auctioneer's liquidity once it runs
         app = create_app(
             book=book,
             validator=validator,
-            settings=ApiSettings(settlement=config.settlement),
-            health_checks={"database": book.count, "chain": chain_alive},
+            settings=ApiSettings(
+                settlement=config.settlement,
+                body_timeout_seconds=http.body_timeout,
+                rate_limits=http.rate_limits,
+            ),
+            health_checks={"database": book.count, "chain": guard.health},
             quoter=RoutingQuoter(market) if config.network is not None else None,
         )
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
+        runner = LimitedAppRunner(app, http.limits, access_log=None, shutdown_timeout=10.0)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, config.host, config.port, backlog=1024)
@@ -170,6 +191,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
                     book=book,
                     chain=validator.chain,
                     leadership=leadership,
+                    guard=guard,
                 )
             )
             market.attach(auctioneer.market)

@@ -9,16 +9,26 @@ conversion's format errors are the client's fault: an exception of an engine is 
 ``solve_all`` and costs that engine's solutions, never a 422. Engines run one auction at
 a time in a worker thread, each until the auction's deadline; their solutions are numbered
 uniquely in the response.
+
+Limits (``SolveApiSettings``, the ``tributary solve-engine`` flags): with a token, every
+request must carry ``Authorization: Bearer <token>`` (else 401 ``Unauthorized``, compared
+in constant time); bodies over ``max_body_bytes`` are 413 ``PayloadTooLarge``; a deadline
+further than ``max_time_limit`` seconds out is clamped to it (and logged), so a caller
+cannot keep the engines busy for as long as it likes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
 import msgspec
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from intents.http.problems import error_response, from_http_exception
 from routing.pool import LiquidityFormatError
@@ -26,13 +36,30 @@ from solver import dto, dto_notification
 from solver.checks import passing_solutions
 from solver.dto_convert import auction_from_dto, solution_to_dto
 from solver.engines import Engine, solve_all
+from solver.model import now
 
 logger = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True, slots=True)
+class SolveApiSettings:
+    token: str | None = None
+    """The bearer token callers must present; ``None``: no authentication."""
+    max_body_bytes: int = 32 * 1024 * 1024
+    """Auctions with the tick data of hundreds of pools run to a few megabytes."""
+    max_time_limit: float = 20.0
+    """Seconds from receipt the engines may run at most, whatever the auction's deadline."""
+
+    def __post_init__(self) -> None:
+        if self.token is not None and not self.token:
+            raise ValueError("an empty token would admit anyone: give none or a real one")
+        if self.max_body_bytes < 1 or not self.max_time_limit > 0:
+            raise ValueError("the body limit and the time limit must be positive")
+
+
 ENGINES = web.AppKey("engines", tuple[Engine, ...])
 LOCK = web.AppKey("solve_lock", asyncio.Lock)
-MAX_BODY_BYTES = 256 * 1024 * 1024
-"""Auctions with tick data of hundreds of pools run to tens of megabytes."""
+SETTINGS = web.AppKey("solve_settings", SolveApiSettings)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -44,6 +71,7 @@ def _decode_error(exc: msgspec.DecodeError, what: str) -> web.Response:
 
 
 async def solve(request: web.Request) -> web.Response:
+    received = now()
     body = await request.read()
     try:
         wire = dto.decode_auction(body)
@@ -53,6 +81,15 @@ async def solve(request: web.Request) -> web.Response:
         auction = auction_from_dto(wire)
     except LiquidityFormatError as exc:  # liquidity routing cannot read as a whole
         return error_response(422, "InvalidAuction", str(exc))
+    latest = received + timedelta(seconds=request.app[SETTINGS].max_time_limit)
+    if auction.deadline > latest:
+        logger.info(
+            "auction %s: deadline %s is further than the time limit; solving until %s",
+            auction.id,
+            auction.deadline.isoformat(),
+            latest.isoformat(),
+        )
+        auction = auction.with_deadline(latest)
     engines = request.app[ENGINES]
     async with request.app[LOCK]:
         solutions = await asyncio.to_thread(solve_all, engines, auction)
@@ -94,9 +131,33 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return from_http_exception(request, exc)
 
 
-def make_app(engines: Sequence[Engine]) -> web.Application:
-    """The solver-engine application serving ``engines``."""
-    app = web.Application(middlewares=[_errors], client_max_size=MAX_BODY_BYTES)
+def _bearer(token: str) -> Middleware:
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def authenticated(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        if hmac.compare_digest(given, expected):
+            return await handler(request)
+        response = error_response(
+            401,
+            "Unauthorized",
+            "this solver engine needs `Authorization: Bearer <token>` with its token",
+        )
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    return authenticated
+
+
+def make_app(
+    engines: Sequence[Engine], settings: SolveApiSettings | None = None
+) -> web.Application:
+    """The solver-engine application serving ``engines`` under ``settings``."""
+    settings = settings or SolveApiSettings()
+    auth = [_bearer(settings.token)] if settings.token is not None else []
+    app = web.Application(middlewares=[_errors, *auth], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
     app[ENGINES] = tuple(engines)
     app[LOCK] = asyncio.Lock()
     app.router.add_post("/solve", solve)

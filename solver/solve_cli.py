@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from routing.sanity import DEFAULT_MAX_DEVIATION
 from solver import dto
@@ -24,7 +26,14 @@ from solver.engines import UnknownEngine, make_engine, solve_all
 from solver.engines.workers import set_workers, warm_up, worker_count
 from solver.model import Auction, Solution, now
 
+if TYPE_CHECKING:
+    from solver.solve_api import SolveApiSettings
+
 logger = logging.getLogger(__name__)
+
+
+TOKEN_VARIABLE = "TRIBUTARY_SOLVE_TOKEN"
+"""The environment variable holding ``solve-engine``'s bearer token (when no ``--token``)."""
 
 
 def engine_names(value: str) -> list[str]:
@@ -90,6 +99,16 @@ def solve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def solve_api_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> SolveApiSettings:
+    """The API's limits from the flags; the token from ``--token``, else the environment."""
+    from solver.solve_api import SolveApiSettings
+
+    token = args.token if args.token is not None else environ.get(TOKEN_VARIABLE)
+    return SolveApiSettings(
+        token=token, max_body_bytes=args.max_body_bytes, max_time_limit=args.max_time_limit
+    )
+
+
 def solve_engine_command(args: argparse.Namespace) -> int:
     from aiohttp import web  # the offline ``solve`` does without the HTTP stack
 
@@ -101,16 +120,18 @@ def solve_engine_command(args: argparse.Namespace) -> int:
             make_engine(name, max_price_deviation=_bound(args))
             for name in engine_names(args.engine)
         ]
+        settings = solve_api_settings(args, os.environ)
     except (UnknownEngine, ValueError) as exc:
         print(f"tributary solve-engine: {exc}", file=sys.stderr)
         return 2
     if worker_count() > 1:
         warm_up()  # solves run in a thread: the workers start from a fork server
     logger.info(
-        "solver engine (%s) on http://%s:%d",
+        "solver engine (%s) on http://%s:%d%s",
         ", ".join(e.name for e in engines),
         args.host,
         args.port,
+        " (bearer token required)" if settings.token is not None else "",
     )
-    web.run_app(make_app(engines), host=args.host, port=args.port, print=None)
+    web.run_app(make_app(engines, settings), host=args.host, port=args.port, print=None)
     return 0

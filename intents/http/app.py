@@ -22,9 +22,10 @@ from intents.http.keys import (
     HealthCheck,
 )
 from intents.http.metrics import ApiMetrics
-from intents.http.middleware import edge
+from intents.http.middleware import body_within, edge
 from intents.http.openapi import openapi_document
 from intents.http.quote import Quoter, add_quote
+from intents.http.ratelimit import rate_limited
 from intents.validation import OrderValidator
 
 
@@ -46,13 +47,18 @@ def create_app(
     ``health_checks`` name the dependencies ``/healthz`` probes; by default the order book.
     ``quoter`` prices ``POST /api/v1/quote`` (without one it answers 503).
     """
-    app = web.Application(middlewares=[edge], client_max_size=settings.max_body_bytes)
+    limits = [rate_limited(settings.rate_limits)] if settings.rate_limits is not None else []
+    app = web.Application(
+        middlewares=[edge, *limits, body_within(settings.body_timeout_seconds)],
+        client_max_size=settings.max_body_bytes,
+    )
     app[BOOK] = book
     app[VALIDATOR] = validator
     app[SETTINGS] = settings
     app[METRICS] = ApiMetrics()
     app[STREAMS] = EventStreams(book.subscribe, settings.heartbeat_seconds)
     app[HEALTH_CHECKS] = health_checks if health_checks is not None else {"database": book.count}
+    app[ops.HEALTH_LOG] = ops.HealthLog()
     app[OPENAPI] = msgspec.json.encode(openapi_document())
     app.router.add_routes(orders.ROUTES)
     app.router.add_routes(ops.ROUTES)

@@ -10,6 +10,7 @@ from aiohttp import web
 from intents.book import OrderBook
 from intents.http.events import EventStreams
 from intents.http.metrics import ApiMetrics
+from intents.http.ratelimit import RateLimits
 from intents.types import Address
 from intents.validation import OrderValidator
 
@@ -27,6 +28,10 @@ class ApiSettings:
     max_page: int = 1000
     """Largest ``limit`` of a paged listing."""
     health_timeout_seconds: float = 2.0
+    body_timeout_seconds: float = 10.0
+    """A request body must arrive within this long after its head (else 408)."""
+    rate_limits: RateLimits | None = None
+    """Per-client request rates (429 beyond); ``None``: unlimited."""
 
 
 BOOK = web.AppKey("book", OrderBook)

@@ -59,6 +59,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "no such order",
         413: "request body larger than the limit",
         422: "a field has the wrong type, enum value or range (the description names it)",
+        408: "RequestTimeout: the request head or body did not arrive in time",
     }
     return {str(s): _json(_ref("ErrorBody"), meaning[s]) for s in statuses}
 
@@ -139,7 +140,7 @@ def _paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json({"type": "array", "items": _ref("OrderResponse")}, "a page"),
-                    **_errors(422),
+                    **_errors(400, 422),
                 },
             }
         },
@@ -182,9 +183,13 @@ def _paths() -> dict[str, Any]:
         "/healthz": {
             "get": {
                 "summary": "Whether the order book and the chain answer",
+                "description": "Answers at once from the node's own watch of the chain: "
+                "`checks.chain` says why it is unhealthy (the chain node does not answer, or "
+                "its chain id, genesis block, settlement code or domain separator is not the "
+                "one recorded at start).",
                 "responses": {
                     "200": _json(_ref("Health"), "healthy"),
-                    "503": _json(_ref("Health"), "a dependency is unreachable"),
+                    "503": _json(_ref("Health"), "a dependency is unreachable or mismatched"),
                 },
             }
         },
@@ -203,6 +208,32 @@ def _paths() -> dict[str, Any]:
     }
 
 
+_TOO_MANY_REQUESTS = {
+    **_json(
+        _ref("ErrorBody"),
+        "TooManyRequests: the client is over its request rate (per client address, "
+        "writes and reads apart; when the server runs with rate limits)",
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "whole seconds until the next request is accepted",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+
+
+def _with_server_refusals(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation may also be refused by the server itself, whatever its route: a
+    request too slow (408) or a client over its rate (429)."""
+    for operations in paths.values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            responses.update(_errors(408))
+            responses["429"] = _TOO_MANY_REQUESTS
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         _SCHEMA_TYPES, schema_hook=_schema_hook, ref_template=_REF
@@ -215,6 +246,6 @@ def openapi_document() -> dict[str, Any]:
             "description": "CoW Protocol compatible order intake: signed GPv2 orders "
             "(EIP-712), validation with CoW's errorType names, a durable order book.",
         },
-        "paths": _paths(),
+        "paths": _with_server_refusals(_paths()),
         "components": {"schemas": components},
     }

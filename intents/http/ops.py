@@ -26,6 +26,26 @@ class Health(msgspec.Struct, frozen=True):
 _encode = msgspec.json.Encoder().encode
 
 
+class HealthLog:
+    """What ``/healthz`` last reported as failing: a change is logged once, not every probe
+    of a load balancer polling through an outage."""
+
+    def __init__(self) -> None:
+        self.failing: dict[str, str] = {}
+
+    def report(self, checks: dict[str, str]) -> None:
+        failing = {name: result for name, result in checks.items() if result != "ok"}
+        if failing.keys() != self.failing.keys():
+            if failing:
+                log.warning("health check failed: %s", failing)
+            else:
+                log.warning("healthy again (was: %s)", self.failing)
+        self.failing = failing
+
+
+HEALTH_LOG = web.AppKey("health_log", HealthLog)
+
+
 async def _probe(check: HealthCheck, seconds: float) -> str:
     try:
         async with asyncio.timeout(seconds):
@@ -45,8 +65,7 @@ async def healthz(request: web.Request) -> web.Response:
     results = await asyncio.gather(*(_probe(check, timeout) for check in checks.values()))
     report = dict(zip(checks, results, strict=True))
     healthy = all(result == "ok" for result in results)
-    if not healthy:
-        log.warning("health check failed: %s", report)
+    request.app[HEALTH_LOG].report(report)
     return web.Response(
         status=200 if healthy else 503,
         body=_encode(Health("ok" if healthy else "unhealthy", report)),

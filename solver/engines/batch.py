@@ -17,19 +17,23 @@
    scores of the orders it fills, and on every directed pair it scores at least the best
    ``optimal`` solution of that pair (so the fair combinatorial auction would not drop it).
    Kept groups are taken by gain over routing, best first, orders disjoint.
-5. The kept CoW solutions and the ``optimal`` solutions of every other order are merged
-   (``solver.merge``) into at most ten solutions that each settle many orders, fair
-   against them.
-6. The answer: the merged solutions, the kept CoW solutions and the ``optimal`` solutions
-   of every other order (they set the single-pair references and may win other pairs).
+5. The orders of one directed pair and kind are routed jointly, as one aggregate order
+   over the pools their own routes use (``solver.merge_joint``); a group's joint solution
+   is kept where it scores more than the greedy sequence of those routes.
+6. The kept CoW and joint solutions and the ``optimal`` solutions of every other order are
+   merged (``solver.merge``) into at most ten solutions that each settle many orders, fair
+   against the CoW and ``optimal`` ones (a joint solution is a building block only).
+7. The answer: the merged solutions, the kept CoW solutions and the ``optimal`` solutions
+   of every order not in a CoW (they set the single-pair references and may win other
+   pairs).
 
 Time: no CoW group is started after ``COW_SHARE`` of it (one under way finishes),
-``MERGE_SHARE`` is kept for the merge, the per-order routing has the rest.
+``MERGE_SHARE`` is kept for the merge and ``JOINT_SHARE`` before it for the joint groups,
+the per-order routing has the rest.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -38,23 +42,19 @@ from fractions import Fraction
 
 from intents.order import OrderClass, OrderKind
 from intents.types import OrderUid
-from routing.baseline import base_token_paths, execute_path
 from routing.graph import TokenGraph
 from routing.optimizer import Router, RouterConfig
-from routing.path_routing import main_path, split_along
 from routing.pool import TokenAddress
-from routing.route import Leg, NoRoute
-from routing.route import OrderKind as RouteKind
 from solver.checks import SolutionRejected, check_solution
 from solver.engines.base import Deadline, token_graph
 from solver.engines.cow import (
-    AmmQuote,
     Clearing,
     Offer,
     clear_ring,
     may_clear,
     ranked,
 )
+from solver.engines.cow_amm import AmmQuotes
 from solver.engines.cow_groups import cow_groups, ring_order
 from solver.engines.cow_pair import PairBook, clear_pair, clear_whole_pairs
 from solver.engines.group_fees import GroupFees
@@ -65,7 +65,7 @@ from solver.engines.single_order import (
     optimal_engine,
     solution_of,
 )
-from solver.merge import merge_solutions
+from solver.merge_joint import JointMerge, merge_with_joint
 from solver.model import Auction, Order, Solution, Trade, now, settlement_gas
 from solver.scoring import ScoringError, score_trades
 
@@ -84,10 +84,9 @@ COW_SHARE = 0.3
 built from need the rest."""
 MERGE_SHARE = 0.1
 """Share of the time kept for merging the solutions (``solver.merge``) at the end."""
-
-SPOT_PROBE = 10**18
-"""Native wei (one native token) swapped to read a path's market rate: smaller probes
-read shallow off-market pools."""
+JOINT_SHARE = 0.1
+"""Share of the time before the merge for routing same-pair orders jointly
+(``solver.merge_joint``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +115,9 @@ class BatchReport:
     """The merged solutions (``solver.merge``), before renumbering."""
     cow_seconds: float
     """Finding, clearing and comparing the CoW groups."""
+    joint: JointMerge
+    """Same-pair groups routed jointly and as the greedy sequence, and which merge was
+    kept (``solver.merge_joint``)."""
     seconds: float
     """The whole solve, routing the other orders included."""
 
@@ -123,11 +125,16 @@ class BatchReport:
 class BatchEngine:
     """Coincidence of wants over the per-order ``optimal`` engine; never worse than it."""
 
-    def __init__(self, config: RouterConfig | None = None, *, route_rest: bool = True) -> None:
+    def __init__(
+        self, config: RouterConfig | None = None, *, route_rest: bool = True, joint: bool = True
+    ) -> None:
         self._config = config or RouterConfig()
         self._optimal: SingleOrderEngine = optimal_engine(self._config)
         self._route_rest = route_rest
         """Also route every order outside a kept CoW with ``optimal`` (one solution each)."""
+        self._joint = joint
+        """Route the orders of one pair and kind jointly where that beats the greedy
+        sequence (``solver.merge_joint``); ``False``: the greedy sequence only."""
         self.last_report: BatchReport | None = None
 
     @property
@@ -145,7 +152,10 @@ class BatchEngine:
         started = time.perf_counter()
         left = auction.deadline - now()
         cow_deadline = Deadline(auction.with_deadline(auction.deadline - left * (1 - COW_SHARE)))
-        routing_deadline = auction.deadline - left * MERGE_SHARE
+        # the merge (twice with joint groups: with and without them), the joint groups
+        one = left * MERGE_SHARE
+        merges = one * (2 if self._joint else 1)
+        routing_deadline = auction.deadline - merges - left * (JOINT_SHARE if self._joint else 0)
         graph = token_graph(auction)
         router = Router(graph, self._config)
         groups = cow_groups(auction, graph)
@@ -180,20 +190,39 @@ class BatchEngine:
                 deadline=routing_deadline,
             )
             solutions += self._optimal.solve(rest)
-        merged = merge_solutions(auction, [*solutions, *earlier], stop=Deadline(auction).passed)
+        joint = merge_with_joint(
+            auction,
+            [*solutions, *earlier],
+            joint=self._joint,
+            joint_stop=Deadline(auction.with_deadline(auction.deadline - merges)).passed,
+            # the joint groups, the greedy merge, the merge with the joint routes
+            greedy_stop=Deadline(auction.with_deadline(auction.deadline - merges + one)).passed,
+            stop=Deadline(auction).passed,
+        )
+        merged = list(joint.merged)
         solutions = [replace(s, id=i) for i, s in enumerate(merged + solutions)]
         seconds = time.perf_counter() - started
         self.last_report = BatchReport(
-            len(groups), len(found), tuple(chosen), tuple(merged), cow_seconds, seconds
+            len(groups),
+            len(found),
+            tuple(chosen),
+            tuple(merged),
+            cow_seconds,
+            joint,
+            seconds,
         )
         logger.info(
             "batch: %d CoW groups, %d beat routing alone, %d kept (gain %d wei), CoW part "
-            "%.2f s; %d merged solutions of %d trades; %d solutions in %.2f s",
+            "%.2f s; %d same-pair groups, %s merged in (%.2f s); %d merged solutions of "
+            "%d trades; %d solutions in %.2f s",
             len(groups),
             len(found),
             len(chosen),
             sum(m.gain for m in chosen),
             cow_seconds,
+            len(joint.groups),
+            "joint routes" if joint.joint_kept else "none",
+            joint.seconds,
             len(merged),
             sum(len(m.trades) for m in merged),
             len(solutions),
@@ -227,7 +256,7 @@ class _Clearer:
             search_paths=best_paths,
             max_hops=router.config.max_hops,
         )
-        self._paths: dict[Pair, list[tuple[TokenAddress, ...]]] = {}
+        self.amm = AmmQuotes(graph, router, self.reference)
         self._alone: dict[OrderUid, tuple[int, int | None]] = {}
 
     def _routed_alone(self, order: Order) -> tuple[int, int | None]:
@@ -276,8 +305,8 @@ class _Clearer:
             return None  # no uniform price meets a limit on every hop: skip the routing
         pool_gas = 0
         if kind == "pair":
-            path = self._path(tokens[0], tokens[1])
-            pool_gas = self._path_gas(path)
+            path = self.amm.path(tokens[0], tokens[1])
+            pool_gas = self.amm.path_gas(path)
         offers = fees.charge(base, len(base), pool_gas)
         for clearing in self._clearings(kind, tokens, offers, fees)[:MAX_CANDIDATES]:
             settled = self._settle_fees(kind, tokens, clearing, fees)
@@ -363,16 +392,16 @@ class _Clearer:
             ref_a, ref_b = self.reference.get(a, 0), self.reference.get(b, 0)
             if not ref_a or not ref_b or not book.forward or not book.backward:
                 return []
-            quote = self._quote()
+            quote = self.amm.quote()
             reference_ratio = Fraction(ref_a, ref_b)
             found = clear_pair(
                 book,
                 reference_ratio,
-                self._spot(quote, a, b),
-                self._spot(quote, b, a),
+                self.amm.spot(quote, a, b),
+                self.amm.spot(quote, b, a),
                 self.reference,
                 quote,
-                self._split_quote(),
+                self.amm.split_quote(),
             )
             # every order whole without AMMs, charged for that: the whole group, each two
             whole = fees.charge(offers, len(offers), 0)
@@ -409,93 +438,6 @@ class _Clearer:
             partially_fillable=order.partially_fillable,
             remaining=remaining,
         )
-
-    # -- AMMs ----------------------------------------------------------------------------
-
-    def _paths_of(self, sell: TokenAddress, buy: TokenAddress) -> list[tuple[TokenAddress, ...]]:
-        """Token paths the AMM quote tries, cached per direction: the router's main path for
-        one native token's worth and the base-token paths of at most one intermediate."""
-        key = (sell, buy)
-        if key not in self._paths:
-            paths = [p for p in base_token_paths(sell, buy, max_intermediate=1)]
-            price = self.reference.get(sell)
-            if price:
-                amount = max(10**36 // price, 1)
-                try:
-                    main = main_path(
-                        self.router.route(sell, buy, amount, RouteKind.SELL).legs, sell, buy
-                    )
-                except NoRoute:
-                    main = None
-                if main is not None:
-                    paths.insert(0, main)
-            self._paths[key] = list(dict.fromkeys(paths))
-        return self._paths[key]
-
-    def _path(self, sell: TokenAddress, buy: TokenAddress) -> tuple[TokenAddress, ...] | None:
-        """The first path that trades (for the gas estimate of a group's AMM leg)."""
-        for path in self._paths_of(sell, buy):
-            if all(self.graph.edges(u, v) for u, v in itertools.pairwise(path)):
-                return path
-        return None
-
-    def _path_gas(self, path: Sequence[TokenAddress] | None) -> int:
-        if not path:
-            return 0
-        return sum(
-            edges[0].pool.gas
-            for u, v in itertools.pairwise(path)
-            if (edges := self.graph.edges(u, v))
-        )
-
-    def _spot(self, quote: AmmQuote, sell: TokenAddress, buy: TokenAddress) -> Fraction | None:
-        """The AMM path's rate for a swap worth ``SPOT_PROBE`` native wei: the market
-        end of the bisection (the graph's marginal rates can come from dust pools)."""
-        price = self.reference.get(sell)
-        if not price:
-            return None
-        amount = max(SPOT_PROBE * 10**18 // price, 1)
-        found = quote(sell, buy, amount)
-        return Fraction(found[1], amount) if found and found[1] > 0 else None
-
-    def _quote(self) -> AmmQuote:
-        """Exact AMM output along the best of the direction's paths for the amount."""
-
-        def quote(
-            sell: TokenAddress, buy: TokenAddress, amount: int
-        ) -> tuple[tuple[Leg, ...], int, int] | None:
-            best: tuple[Leg, ...] | None = None
-            for path in self._paths_of(sell, buy):
-                legs = execute_path(self.graph, path, amount, RouteKind.SELL)
-                if legs is not None and (best is None or legs[-1].amount_out > best[-1].amount_out):
-                    best = legs
-            if best is None:
-                return None
-            gas = sum(self.graph.pools[p].gas for p in dict.fromkeys(leg.pool for leg in best))
-            return best, best[-1].amount_out, gas
-
-        return quote
-
-    def _split_quote(self) -> AmmQuote:
-        """The cheap quote's best path, each hop split over parallel pools when that pays
-        more (slower: used for the last bisection steps)."""
-        cheap = self._quote()
-
-        def quote(
-            sell: TokenAddress, buy: TokenAddress, amount: int
-        ) -> tuple[tuple[Leg, ...], int, int] | None:
-            found = cheap(sell, buy, amount)
-            if found is None:
-                return None
-            path = [found[0][0].token_in, *(leg.token_out for leg in found[0])]
-            split = split_along(self.graph, path, amount)
-            if split is None or split[1] <= found[1]:
-                return found
-            legs, out = split
-            gas = sum(self.graph.pools[p].gas for p in dict.fromkeys(leg.pool for leg in legs))
-            return legs, out, gas
-
-        return quote
 
 
 def _solution_of(clearing: Clearing, members: Sequence[Order]) -> Solution:

@@ -314,11 +314,33 @@ async def test_account_orders_are_paged_newest_first(world: World) -> None:
             pages.append([o["uid"] for o in await response.json()])
     assert pages == [[uids[2], uids[1]], [uids[0]]]
     async with world.client.get(f"/api/v1/account/{OWNER}/orders?limit=0") as response:
-        assert response.status == 422
+        assert response.status == 400
         assert "limit" in (await response.json())["description"]
     async with world.client.get("/api/v1/account/0xnope/orders") as response:
         assert response.status == 422
         assert "owner" in (await response.json())["description"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=" + "9" * 4300,
+        "offset=" + "1" * 5000,
+        "offset=" + "0" * 5000 + "1",  # leading zeros: a small number after all
+        "limit=1001",
+        "offset=-1",
+        "limit=%C2%B2",  # a Unicode digit (superscript two)
+        "limit=1e3",
+    ],
+)
+async def test_bad_query_integers_are_400_invalid_field(world: World, query: str) -> None:
+    async with world.client.get(f"/api/v1/account/{OWNER}/orders?{query}") as response:
+        status, answer = response.status, await response.json()
+    if query.startswith("offset=000"):
+        assert (status, answer) == (200, [])
+        return
+    assert (status, answer["errorType"]) == (400, "InvalidField"), answer
+    assert query.split("=")[0] in answer["description"]
 
 
 # -- cancelling ---------------------------------------------------------------------------
@@ -479,6 +501,11 @@ async def test_openapi_documents_every_route(world: World) -> None:
     schemas = document["components"]["schemas"]
     assert {"OrderCreation", "OrderResponse", "OrderCancellations", "ErrorBody"} <= set(schemas)
     assert "sellAmount" in schemas["OrderCreation"]["properties"]
+    for path, ops in document["paths"].items():
+        for method, operation in ops.items():
+            refusals = operation["responses"]
+            assert {"408", "429"} <= set(refusals), (path, method)
+            assert "Retry-After" in refusals["429"]["headers"]
 
 
 async def test_unknown_route_and_wrong_method_answer_json(world: World) -> None:

@@ -12,6 +12,7 @@ from devnet.anvil import Devnet, Tx
 from devnet.artifacts import COW, OPENZEPPELIN, load_artifact
 from intents.chain import ChainReader, Funds
 from intents.types import Address, OrderUid, TokenAddress
+from settlement.chain_identity import ChainMismatchError, verify_chain
 from settlement.chain_reader import (
     ALLOWANCE,
     BALANCE_OF,
@@ -19,9 +20,7 @@ from settlement.chain_reader import (
     IS_VALID_SIGNATURE,
     PRE_SIGNATURE,
     PRE_SIGNED,
-    ChainMismatchError,
     RpcChainReader,
-    verify_chain,
 )
 from settlement.deployment import Deployment
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError

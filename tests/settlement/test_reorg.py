@@ -240,3 +240,37 @@ async def test_a_fill_of_an_order_not_in_the_book_does_not_block_the_others(
     finally:
         await scratch.close()
         await ours.close()
+
+
+async def test_nothing_is_rewound_while_the_chain_is_not_the_recorded_one(
+    chain_state: Devnet, devnet: Deployment, rpc: BatchingRpcClient, book: OrderBook
+) -> None:
+    node = chain_state
+    orders, calldata = await _cow(node, devnet, book)
+    same = [False]
+
+    async def same_chain() -> bool:
+        return same[0]
+
+    tracker = FillTracker(
+        rpc, devnet.settlement, book, confirmations=CONFIRMATIONS, same_chain=same_chain
+    )
+    config = SubmitterConfig(
+        chain_id=devnet.chain_id, settlement=devnet.settlement, poll_interval=0.01
+    )
+    submitter = Submitter(rpc, config, devnet.solver.private_key, tracker)
+    sub = await submitter.submit(Submission(calldata))
+    assert sub.block_number is not None and await _executed(book, orders) == FILLED
+    head = int(await rpc.call("eth_blockNumber", []), 16)
+    await book.set_fill_cursor(head + 1000)
+
+    _reorg_out(node, sub.block_number)  # to the tracker, as if another chain answered
+    await tracker.poll()
+    indexer = FillIndexer(rpc, tracker, book)
+    assert await indexer.catch_up() == 0
+    assert await _executed(book, orders) == FILLED  # a swapped chain is not a reorg
+    assert await book.fill_cursor() == head + 1000  # nor is the cursor moved back
+
+    same[0] = True  # the recorded chain, really reorged
+    await tracker.poll()
+    assert await _executed(book, orders) == OPEN

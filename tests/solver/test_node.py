@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bench.intake import free_port, presign_orders
-from settlement.chain_reader import ChainMismatchError
+from settlement.chain_identity import ChainMismatchError
 from settlement.deployment import Deployment
 from settlement.jsonrpc import ChainReadError
 from solver.node import DEFAULT_DATABASE, ConfigError, NodeConfig, resolve_config, run_node
@@ -40,6 +40,7 @@ def test_flags_win_over_the_deployment_file(devnet: Deployment, tmp_path: Path) 
         devnet.settlement,
     )
     assert config.vault_relayer == devnet.vault_relayer
+    assert config.genesis_hash == devnet.genesis_hash is not None  # a swapped chain is refused
     assert config.database == DEFAULT_DATABASE
 
 
@@ -64,8 +65,8 @@ def _config(devnet: Deployment, tmp_path: Path, **changes: object) -> NodeConfig
 
 @pytest.mark.parametrize(
     "changes",
-    [{"chain_id": 1}, {"settlement": "0x" + "11" * 20}],
-    ids=["wrong chain id", "not the settlement contract"],
+    [{"chain_id": 1}, {"settlement": "0x" + "11" * 20}, {"genesis_hash": b"\x01" * 32}],
+    ids=["wrong chain id", "not the settlement contract", "another chain with the same id"],
 )
 async def test_refuses_to_serve_a_chain_that_is_not_the_configured_one(
     devnet: Deployment, tmp_path: Path, changes: dict[str, object]

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from solver import dto
 from solver.engines import make_engine
-from solver.solve_api import make_app
+from solver.solve_api import SolveApiSettings, make_app
 from tests.solver.engine_fixtures import A, B
 
 E18 = 10**18
@@ -233,3 +233,80 @@ async def test_only_solutions_that_pass_the_checks_are_answered() -> None:
     (trade,) = solutions[0].trades
     assert isinstance(trade, dto.Fulfillment)
     assert trade.executed_amount == int(order["sellAmount"]) - (trade.fee or 0)
+
+
+# -- limits: the bearer token, the body size, the time limit --------------------------------
+
+
+class _Recorder:
+    """An engine that records the deadline it was given and finds nothing."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.deadlines: list[datetime] = []
+
+    def solve(self, auction: Any) -> list[object]:
+        self.deadlines.append(auction.deadline)
+        return []
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),
+        ("Bearer wrong", 401),
+        ("bearer s3cret-token", 401),
+        ("s3cret-token", 401),
+        ("Bearer s3cret-tökén", 401),
+        ("Bearer s3cret-token", 200),
+    ],
+)
+async def test_with_a_token_only_its_bearer_is_served(
+    authorization: str | None, status: int
+) -> None:
+    recorder = _Recorder()
+    app = make_app([recorder], SolveApiSettings(token="s3cret-token"))  # type: ignore[list-item]
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    async with TestClient(TestServer(app)) as client:
+        for path in ("/solve", "/notify"):
+            response = await client.post(path, data=json.dumps(_auction()), headers=headers)
+            if status == 401:
+                assert response.status == 401
+                assert response.headers["WWW-Authenticate"] == "Bearer"
+                assert (await response.json())["errorType"] == "Unauthorized"
+    assert len(recorder.deadlines) == (1 if status == 200 else 0)
+
+
+def test_an_empty_token_is_refused() -> None:
+    with pytest.raises(ValueError):
+        SolveApiSettings(token="")
+
+
+async def test_a_body_over_the_limit_is_413() -> None:
+    app = make_app([make_engine("baseline")], SolveApiSettings(max_body_bytes=2000))
+    async with TestClient(TestServer(app)) as client:
+        doc = _auction({"id": "x" * 3000})
+        response = await client.post("/solve", data=json.dumps(doc))
+        assert response.status == 413
+        assert (await response.json())["errorType"] == "PayloadTooLarge"
+        response = await client.post("/solve", data=json.dumps(_auction()))
+        assert response.status == 200
+
+
+async def test_a_deadline_past_the_time_limit_is_clamped(caplog: pytest.LogCaptureFixture) -> None:
+    recorder = _Recorder()
+    app = make_app([recorder], SolveApiSettings(max_time_limit=2.0))  # type: ignore[list-item]
+    far = datetime.now(UTC) + timedelta(hours=1)
+    near = datetime.now(UTC) + timedelta(seconds=1)
+    async with TestClient(TestServer(app)) as client:
+        for deadline in (far, near):
+            doc = _auction({"deadline": deadline.isoformat().replace("+00:00", "Z")})
+            with caplog.at_level(logging.INFO, logger="solver.solve_api"):
+                response = await client.post("/solve", data=json.dumps(doc))
+            assert response.status == 200
+    clamped, kept = recorder.deadlines
+    assert clamped <= datetime.now(UTC) + timedelta(seconds=2)
+    assert clamped < far - timedelta(minutes=59)
+    assert kept == near.replace(microsecond=kept.microsecond)  # an earlier one is kept
+    assert sum("further than the time limit" in r.getMessage() for r in caplog.records) == 1

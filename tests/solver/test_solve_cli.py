@@ -186,3 +186,17 @@ def test_solve_prints_only_solutions_that_pass_the_checks() -> None:
     assert len(rejected) == len(printed), stderr
     codes = {code.value for code in Rejection}
     assert all(any(f": {code}: " in line for code in codes) for line in rejected)
+
+
+def test_solve_engine_takes_its_token_from_the_flag_else_the_environment() -> None:
+    from solver.cli import _build_parser
+    from solver.solve_cli import TOKEN_VARIABLE, solve_api_settings
+
+    parse = _build_parser().parse_args
+    environ = {TOKEN_VARIABLE: "from-env"}
+    assert solve_api_settings(parse(["solve-engine"]), environ).token == "from-env"
+    assert solve_api_settings(parse(["solve-engine"]), {}).token is None
+    flagged = parse(["solve-engine", "--token", "t", "--max-time-limit", "5"])
+    settings = solve_api_settings(flagged, environ)
+    assert (settings.token, settings.max_time_limit) == ("t", 5.0)
+    assert settings.max_body_bytes == 32 * 1024 * 1024
