@@ -25,9 +25,9 @@ from bench.solver import DEFAULT_AUCTION, surplus_native
 from solver.auction_file import load_auction
 from solver.checks import CheckedTrade
 from solver.engines.base import Deadline, token_graph
+from solver.engines.partial_fill import RoutedFill
 from solver.engines.single_order import (
     OrderFiller,
-    RoutedFill,
     SingleOrderEngine,
     baseline_engine,
     optimal_engine,

@@ -9,6 +9,7 @@ upscale, ``_calcInGivenOut``, downscale rounding up, then the fee is added as
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,6 +35,8 @@ from routing.pool import (
 
 MAX_IN_RATIO = 3 * 10**17
 MAX_OUT_RATIO = 3 * 10**17
+BOUND_SLACK = 1e-9
+"""Relative slack of ``amount_out_bound`` over its float evaluation (whose error is ~1e-15)."""
 
 
 def calc_out_given_in(
@@ -109,10 +112,15 @@ class WeightedPool:
     def _pair(
         self, token_in: TokenAddress, token_out: TokenAddress
     ) -> tuple[WeightedToken, WeightedToken]:
-        found = {t.address: t for t in self.reserves}
-        if token_in == token_out or token_in not in found or token_out not in found:
+        t_in = t_out = None
+        for token in self.reserves:  # a handful of tokens: a scan beats building a dict
+            if token.address == token_in:
+                t_in = token
+            elif token.address == token_out:
+                t_out = token
+        if t_in is None or t_out is None:
             raise UnknownToken(f"pool {self.id} does not trade {token_in} -> {token_out}")
-        return found[token_in], found[token_out]
+        return t_in, t_out
 
     def amount_out(self, token_in: TokenAddress, token_out: TokenAddress, amount_in: int) -> int:
         t_in, t_out = self._pair(token_in, token_out)
@@ -146,6 +154,59 @@ class WeightedPool:
             self.pow_shortcuts,
         )
         return div_up(div_up(upscaled_in, t_in.scaling_factor), complement(self.fee))
+
+    def amount_out_bound(
+        self, token_in: TokenAddress, token_out: TokenAddress, amount_in: int
+    ) -> float:
+        """An upper bound on ``amount_out`` in floats, never below it, to skip the exact
+        math where it cannot win: the curve ``b_out (1 - (b_in / (b_in + a))^(w_in /
+        w_out))`` in real numbers, ``a`` the input after the fee on the upscaled balance
+        ``b_in``. The contract only rounds down from it (``mulUp`` on the fee, ``mulDown``
+        upscaling the input, ``divUp`` on the base, ``divDown`` on the exponent, ``powUp``,
+        ``mulDown`` and ``divDown`` on the output); ``BOUND_SLACK`` covers the floats."""
+        t_in, t_out = self._pair(token_in, token_out)
+        if amount_in <= 0:
+            return 0.0
+        per_share = self._per_share(t_in)
+        if per_share is None:
+            return math.inf
+        try:
+            share = amount_in / per_share
+        except OverflowError:  # beyond any float, so beyond uint256: no bound needed
+            return math.inf
+        kept = -math.expm1(-(t_in.weight / t_out.weight) * math.log1p(share))
+        return t_out.balance * kept * (1 + BOUND_SLACK)
+
+    def amount_in_bound(
+        self, token_in: TokenAddress, token_out: TokenAddress, amount_out: int
+    ) -> float:
+        """A lower bound on any input whose ``amount_out`` covers ``amount_out`` (so on
+        ``amount_in`` too): ``amount_out_bound`` inverted (it is increasing, and no exact
+        output exceeds it), less ``BOUND_SLACK`` for the floats. Infinite when even the
+        bound never reaches it."""
+        t_in, t_out = self._pair(token_in, token_out)
+        if amount_out <= 0:
+            return 0.0
+        per_share = self._per_share(t_in)
+        if per_share is None or t_out.balance == 0:
+            return 0.0
+        try:
+            kept = amount_out / (t_out.balance * (1 + BOUND_SLACK))
+            if kept >= 1.0:
+                return math.inf
+            share = math.expm1(-math.log1p(-kept) * (t_out.weight / t_in.weight))
+        except OverflowError:  # an input beyond any float is beyond uint256: none exists
+            return math.inf
+        return share * per_share * (1 - BOUND_SLACK)
+
+    def _per_share(self, t_in: WeightedToken) -> float | None:
+        """Input (token units) per unit of the share ``a / b_in`` that the curve sees: the
+        fee and the upscaling only shrink ``a``, never ``b_in``; ``None`` when the upscaled
+        balance is 0."""
+        upscaled_in = mul_down(t_in.balance, t_in.scaling_factor)
+        if upscaled_in == 0:
+            return None
+        return upscaled_in / (((ONE - self.fee) / ONE) * (t_in.scaling_factor / ONE))
 
     def spot_price(self, token_in: TokenAddress, token_out: TokenAddress) -> float:
         t_in, t_out = self._pair(token_in, token_out)

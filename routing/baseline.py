@@ -14,12 +14,14 @@ Everything is exact integer pool math; ``execute_path`` turns a path into conser
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from functools import partial
 
 from routing.covering import covering_input
 from routing.graph import Edge, TokenGraph
+from routing.paths import path_rate
 from routing.pool import PoolId, PoolMathError, TokenAddress
+from routing.quotes import SPOT_SLACK, Quotes, own_in_bound, own_out_bound
 from routing.route import Leg, NoRoute, OrderKind, Route
 
 WETH = TokenAddress("0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2")
@@ -30,8 +32,6 @@ WBTC = TokenAddress("0x2260fac5e5542a773aa44fbcfedf7c193bc2c599")
 BASE_TOKENS: tuple[TokenAddress, ...] = (WETH, USDC, USDT, DAI, WBTC)
 MAX_BASE_HOPS = 2
 """Intermediate base tokens on a baseline path (CoW's ``DEFAULT_MAX_HOPS``)."""
-SPOT_SLACK = 1e-6
-"""Relative slack on an edge's float spot rate used as a bound on its exact amounts."""
 
 
 def base_token_paths(
@@ -54,47 +54,97 @@ def base_token_paths(
 
 
 def _best_out(
-    edges: Sequence[Edge], amount_in: int, used: Collection[PoolId] = ()
+    edges: Sequence[Edge],
+    amount_in: int,
+    used: Collection[PoolId] = (),
+    quotes: Quotes | None = None,
 ) -> tuple[Edge, int] | None:
-    """The pool paying most for ``amount_in`` among ``edges`` (best spot rate first): no
-    pool pays more than ``amount_in`` at its spot rate (curves are concave), so the exact
-    math stops at the first pool whose spot bound cannot beat the best exact output."""
-    best: tuple[Edge, int] | None = None
-    for edge in edges:
-        if best is not None and amount_in * edge.rate * (1 + SPOT_SLACK) < best[1]:
-            break
-        if edge.pool.id in used:
-            continue
-        try:
-            out = edge.pool.amount_out(edge.token_in, edge.token_out, amount_in)
-        except PoolMathError:
-            continue
-        if best is None or out > best[1]:
-            best = (edge, out)
-    return best
+    """The pool paying most for ``amount_in`` among ``edges`` (best spot rate first; ties:
+    the first): no pool pays more than ``amount_in`` at its spot rate (curves are
+    concave), so the exact math stops at the first pool whose spot bound cannot beat the
+    best exact output, and skips one whose own bound (``routing.quotes.own_out_bound``)
+    cannot."""
+    quotes = quotes or Quotes()
+    best = _best_edge(
+        edges,
+        used,
+        lambda edge: amount_in * edge.rate * (1 + SPOT_SLACK),
+        lambda edge: own_out_bound(edge, amount_in),
+        lambda edge: quotes.out(edge, amount_in),
+    )
+    return None if best is None else (best[1], best[0])
 
 
 def _best_in(
-    edges: Sequence[Edge], amount_out: int, used: Collection[PoolId] = ()
+    edges: Sequence[Edge],
+    amount_out: int,
+    used: Collection[PoolId] = (),
+    quotes: Quotes | None = None,
 ) -> tuple[Edge, int] | None:
     """The pool asking least to cover ``amount_out`` among ``edges`` (best spot rate
-    first); stops at the first pool whose spot bound (no pool asks less than
-    ``amount_out`` at its spot rate) cannot beat the best exact input."""
-    best: tuple[Edge, int] | None = None
-    for edge in edges:
-        if best is not None and amount_out > best[1] * edge.rate * (1 + SPOT_SLACK):
+    first; ties: the first); stops at the first pool whose spot bound (no pool asks less
+    than ``amount_out`` at its spot rate) cannot beat the best exact input, and skips one
+    whose own bound (``routing.quotes.own_in_bound``) cannot."""
+    quotes = quotes or Quotes()
+
+    def needed(edge: Edge) -> int | None:
+        quoted = quotes.quoted_in(edge, amount_out)
+        if quoted is None:
+            return None
+        # None: this pool cannot pay it exactly; the next candidate may
+        covering = covering_input(partial(quotes.out, edge), quoted, amount_out)
+        return None if covering is None else -covering
+
+    def own(edge: Edge) -> float | None:
+        bound = own_in_bound(edge, amount_out)
+        return None if bound is None else -bound
+
+    best = _best_edge(
+        edges, used, lambda edge: -amount_out / (edge.rate * (1 + SPOT_SLACK)), own, needed
+    )
+    return None if best is None else (best[1], -best[0])
+
+
+def _best_edge(
+    edges: Sequence[Edge],
+    used: Collection[PoolId],
+    spot: Callable[[Edge], float],
+    own: Callable[[Edge], float | None],
+    score: Callable[[Edge], int | None],
+) -> tuple[int, Edge] | None:
+    """(score, edge) of the edge with the highest exact ``score`` (``None``: the edge
+    cannot serve; ties: the earlier edge), pools in ``used`` left out. ``spot`` bounds the
+    score and falls along ``edges``: the search stops at the first edge whose bound
+    cannot beat the best score. ``own`` is a tighter bound where an edge has one (else
+    ``None``): those edges are scored last, best bound first, once the others have set a
+    best score that the bound may rule them out against."""
+    best: tuple[int, int, Edge] | None = None  # (score, index, edge)
+    waiting: list[tuple[float, int, Edge]] = []
+    for index, edge in enumerate(edges):
+        if best is not None and spot(edge) < best[0]:
             break
         if edge.pool.id in used:
             continue
-        try:
-            quoted = edge.pool.amount_in(edge.token_in, edge.token_out, amount_out)
-        except PoolMathError:
+        bound = own(edge)
+        if bound is not None:
+            waiting.append((-bound, index, edge))
             continue
-        needed = covering_input(partial(_out, edge), quoted, amount_out)
-        if needed is None:  # this pool cannot pay it exactly: the next candidate may
-            continue
-        if best is None or needed < best[1]:
-            best = (edge, needed)
+        best = _better(best, score(edge), index, edge)
+    for negative_bound, index, edge in sorted(waiting):
+        if best is not None and -negative_bound < best[0]:
+            break
+        best = _better(best, score(edge), index, edge)
+    return None if best is None else (best[0], best[2])
+
+
+def _better(
+    best: tuple[int, int, Edge] | None, score: int | None, index: int, edge: Edge
+) -> tuple[int, int, Edge] | None:
+    """The better of ``best`` and the edge's ``score`` (ties: the earlier index)."""
+    if score is not None and (
+        best is None or score > best[0] or (score == best[0] and index < best[1])
+    ):
+        return (score, index, edge)
     return best
 
 
@@ -105,13 +155,17 @@ def _out(edge: Edge, amount_in: int) -> int | None:
         return None
 
 
-def _path_out(edges: Sequence[Edge], amount_in: int) -> int | None:
-    legs = replay(edges, amount_in)
+def _path_out(edges: Sequence[Edge], quotes: Quotes, amount_in: int) -> int | None:
+    legs = replay(edges, amount_in, quotes)
     return None if legs is None else legs[-1].amount_out
 
 
 def execute_path(
-    graph: TokenGraph, tokens: Sequence[TokenAddress], amount: int, kind: OrderKind
+    graph: TokenGraph,
+    tokens: Sequence[TokenAddress],
+    amount: int,
+    kind: OrderKind,
+    quotes: Quotes | None = None,
 ) -> tuple[Leg, ...] | None:
     """Legs along ``tokens`` with the best pool per hop, or ``None`` if a hop cannot fill.
 
@@ -122,30 +176,32 @@ def execute_path(
     exact output (the final output is at least ``amount``, bumped if ever short).
     A pool serves one hop of the path at most: a multi-token pool swapped through twice
     would see its untouched reserves the second time, so the amounts would not be the ones
-    executed (and rounding on a dust hop through it can be exploited).
+    executed (and rounding on a dust hop through it can be exploited). ``quotes``: exact
+    pool answers already computed (shared by the paths of one order).
     """
     hops = list(itertools.pairwise(tokens))
     if not hops or amount <= 0:
         return None
+    quotes = quotes or Quotes()
     chosen: list[Edge] = []
     if kind is OrderKind.BUY:
         needed = amount
         for u, v in reversed(hops):
-            pick = _best_in(graph.edges(u, v), needed, {e.pool.id for e in chosen})
+            pick = _best_in(graph.edges(u, v), needed, {e.pool.id for e in chosen}, quotes)
             if pick is None:
                 return None
             chosen.append(pick[0])
             needed = pick[1]
         chosen.reverse()
-        replayed = replay(chosen, needed)
+        replayed = replay(chosen, needed, quotes)
         if replayed is not None and replayed[-1].amount_out < amount:  # a hop came up short
-            covering = covering_input(partial(_path_out, chosen), needed, amount)
-            replayed = None if covering is None else replay(chosen, covering)
+            covering = covering_input(partial(_path_out, chosen, quotes), needed, amount)
+            replayed = None if covering is None else replay(chosen, covering, quotes)
         return replayed
     legs: list[Leg] = []
     flowing = amount
     for u, v in hops:
-        best = _best_out(graph.edges(u, v), flowing, {leg.pool for leg in legs})
+        best = _best_out(graph.edges(u, v), flowing, [leg.pool for leg in legs], quotes)
         if best is None or best[1] <= 0:
             return None
         legs.append(Leg(best[0].pool.id, u, v, flowing, best[1]))
@@ -153,16 +209,16 @@ def execute_path(
     return tuple(legs)
 
 
-def replay(edges: Sequence[Edge], amount_in: int) -> tuple[Leg, ...] | None:
+def replay(
+    edges: Sequence[Edge], amount_in: int, quotes: Quotes | None = None
+) -> tuple[Leg, ...] | None:
     """Swap ``amount_in`` through ``edges`` in sequence, each leg taking the previous output."""
+    quotes = quotes or Quotes()
     legs: list[Leg] = []
     flowing = amount_in
     for edge in edges:
-        try:
-            out = edge.pool.amount_out(edge.token_in, edge.token_out, flowing)
-        except PoolMathError:
-            return None
-        if out <= 0:
+        out = quotes.out(edge, flowing)
+        if out is None or out <= 0:
             return None
         legs.append(Leg(edge.pool.id, edge.token_in, edge.token_out, flowing, out))
         flowing = out
@@ -180,8 +236,7 @@ def make_route(
 ) -> Route:
     """A ``Route`` from conserving legs: totals, gas of the distinct pools, and price impact
     against the best spot rate along the legs' own pools."""
-    amount_in = sum(leg.amount_in for leg in legs if leg.token_in == sell)
-    amount_out = sum(leg.amount_out for leg in legs if leg.token_out == buy)
+    amount_in, amount_out = leg_totals(legs, sell, buy)
     gas = sum(graph.pools[p].gas for p in dict.fromkeys(leg.pool for leg in legs))
     objective = buy if kind is OrderKind.SELL else sell
     reach: dict[TokenAddress, float] = {sell: 1.0}
@@ -220,6 +275,13 @@ def _best_route(
     *,
     net_of_gas: bool,
 ) -> Route | None:
+    if not net_of_gas:
+        legs = best_gross_legs(graph, paths, amount, kind)
+        if legs is None:
+            return None
+        return make_route(
+            graph, strategy, kind, sell, buy, legs, (f"single path {_path_text(legs)}",)
+        )
     best: Route | None = None
     for tokens in paths:
         legs = execute_path(graph, tokens, amount, kind)
@@ -229,16 +291,63 @@ def _best_route(
         route = make_route(graph, strategy, kind, sell, buy, legs, why)
         if kind is OrderKind.BUY and route.amount_out < amount:
             continue
-        if net_of_gas:
-            if route.better_than(best):
-                best = route
-        elif best is None or (
-            route.amount_out > best.amount_out
-            if kind is OrderKind.SELL
-            else route.amount_in < best.amount_in
-        ):
+        if route.better_than(best):
             best = route
     return best
+
+
+def best_gross_legs(
+    graph: TokenGraph,
+    paths: Iterable[Sequence[TokenAddress]],
+    amount: int,
+    kind: OrderKind,
+    quotes: Quotes | None = None,
+) -> tuple[Leg, ...] | None:
+    """The legs along the path of ``paths`` with the best gross amount (sell: most out;
+    buy: least in, covering ``amount``; ties: the earlier path), or ``None``.
+
+    Branch and bound, exact all the same: no pool pays more than its spot rate (within
+    ``SPOT_SLACK``), so no path returns more than ``amount`` times the product of its hops'
+    best spot rates (a buy needs at least ``amount`` over it). Paths are routed best bound
+    first, and once a bound cannot beat the best exact amount found, neither can the
+    paths after it: they are not routed. ``quotes``: exact pool answers shared by the
+    paths (and, when the caller passes them, by all of one order's routing).
+    """
+    quotes = quotes or Quotes()
+    ranked = sorted(
+        (-rate * (1 + SPOT_SLACK) ** (len(tokens) - 1), index, tokens)
+        for index, tokens in enumerate(paths)
+        if (rate := path_rate(graph, tokens)) is not None and len(tokens) > 1
+    )
+    best: tuple[int, int, tuple[Leg, ...]] | None = None  # (amount, path index, legs)
+    for negative_bound, index, tokens in ranked:
+        bound = -negative_bound
+        if best is not None and (
+            amount * bound < best[0] if kind is OrderKind.SELL else amount > best[0] * bound
+        ):
+            break
+        legs = execute_path(graph, tokens, amount, kind, quotes)
+        if legs is None:
+            continue
+        amount_in, amount_out = leg_totals(legs, tokens[0], tokens[-1])
+        if kind is OrderKind.SELL:
+            key = amount_out
+            better = best is None or key > best[0]
+        else:
+            if amount_out < amount:
+                continue
+            key = amount_in
+            better = best is None or key < best[0]
+        if better or (best is not None and key == best[0] and index < best[1]):
+            best = (key, index, legs)
+    return None if best is None else best[2]
+
+
+def leg_totals(legs: Sequence[Leg], sell: TokenAddress, buy: TokenAddress) -> tuple[int, int]:
+    """(sell token in, buy token out) of conserving legs: a route's totals."""
+    amount_in = sum(leg.amount_in for leg in legs if leg.token_in == sell)
+    amount_out = sum(leg.amount_out for leg in legs if leg.token_out == buy)
+    return amount_in, amount_out
 
 
 def best_path_route(

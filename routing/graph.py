@@ -135,6 +135,9 @@ class TokenGraph:
                 top = _rate_at(ranked[0], level)
                 if top > 0:
                     best.setdefault(u, {})[v] = top
+        self.memo: dict[tuple[object, ...], object] = {}
+        """What is derived from the graph alone, kept by its users (the graph never
+        changes once built)."""
         self.build_seconds = time.perf_counter() - started
         logger.info(
             "token graph: %d tokens, %d edges from %d pools (%d edges pruned) in %.1f ms",

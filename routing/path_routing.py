@@ -9,10 +9,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from routing.baseline import base_token_paths, execute_path, make_route
+from routing.baseline import base_token_paths, best_gross_legs, make_route
 from routing.graph import TokenGraph
 from routing.paths import candidate_paths
 from routing.pool import PoolMathError, TokenAddress
+from routing.quotes import Quotes
 from routing.route import Leg, NoRoute, OrderKind, Route
 
 Path = tuple[TokenAddress, ...]
@@ -54,26 +55,15 @@ def route_along(
     buy: TokenAddress,
     amount: int,
     kind: OrderKind,
+    quotes: Quotes | None = None,
 ) -> Route:
-    """The best of ``paths`` for ``amount`` (gross), exact pool math per hop; raises
-    ``NoRoute`` when none fills it."""
-    best: Route | None = None
-    for tokens in paths:
-        legs = execute_path(graph, tokens, amount, kind)
-        if legs is None:
-            continue
-        route = make_route(graph, "path", kind, sell, buy, legs)
-        if kind is OrderKind.BUY and route.amount_out < amount:
-            continue
-        if best is None or (
-            route.amount_out > best.amount_out
-            if kind is OrderKind.SELL
-            else route.amount_in < best.amount_in
-        ):
-            best = route
-    if best is None:
+    """The best of ``paths`` for ``amount`` (gross), exact pool math per hop
+    (``baseline.best_gross_legs``, sharing ``quotes``); raises ``NoRoute`` when none
+    fills it."""
+    legs = best_gross_legs(graph, paths, amount, kind, quotes)
+    if legs is None:
         raise NoRoute(f"no search path fills {amount}")
-    return best
+    return make_route(graph, "path", kind, sell, buy, legs)
 
 
 def split_along(
@@ -137,17 +127,26 @@ class BestRates:
     def __init__(self, graph: TokenGraph) -> None:
         self.graph = graph
         self._reach: dict[tuple[TokenAddress, int | None], _Reach] = {}
+        self._into: dict[tuple[TokenAddress, int | None], list[tuple[TokenAddress, float]]] = {}
+        self._rates: dict[tuple[TokenAddress, TokenAddress, int | None], float] = {}
 
     def rate(self, sell: TokenAddress, buy: TokenAddress, level: int | None = None) -> float:
         """At ``level`` (``None``: marginal rates after fee, which no route, split or not,
-        can beat; otherwise realised rates of swaps worth ``PROBES[level]`` wei)."""
+        can beat; otherwise realised rates of swaps worth ``PROBES[level]`` wei). Kept per
+        pair and level (the orders of a pair ask the same)."""
+        key = (sell, buy, level)
+        found = self._rates.get(key)
+        if found is None:
+            found = self._rates[key] = self._rate(sell, buy, level)
+        return found
+
+    def _rate(self, sell: TokenAddress, buy: TokenAddress, level: int | None) -> float:
         reach = self._reach.get((sell, level))
         if reach is None:
             reach = self._reach[(sell, level)] = self._two_hops(sell, level)
         one, two = reach
         best = self.graph.successors(sell, level).get(buy, 0.0)
-        for token in self.graph.graph.predecessors(buy) if buy in self.graph else ():
-            last = self.graph.successors(token, level).get(buy, 0.0)
+        for token, last in self._last_hops(buy, level):
             if token != sell:
                 best = max(best, one.get(token, 0.0) * last)
             for value, via in two.get(token, ()):
@@ -155,6 +154,17 @@ class BestRates:
                     best = max(best, value * last)
                     break
         return best
+
+    def _last_hops(self, buy: TokenAddress, level: int | None) -> list[tuple[TokenAddress, float]]:
+        """(token, best rate of its hop into ``buy``) over ``buy``'s predecessors, kept."""
+        key = (buy, level)
+        found = self._into.get(key)
+        if found is None:
+            tokens = self.graph.graph.predecessors(buy) if buy in self.graph else ()
+            found = self._into[key] = [
+                (t, self.graph.successors(t, level).get(buy, 0.0)) for t in tokens
+            ]
+        return found
 
     def _two_hops(self, sell: TokenAddress, level: int | None) -> _Reach:
         """One-hop rates from ``sell``, and per token the two best two-hop rates with

@@ -53,7 +53,12 @@ class CandidateNetwork:
 
 
 def _hops_to(graph: TokenGraph, target: TokenAddress, limit: int) -> dict[TokenAddress, int]:
-    """Fewest hops from each token to ``target`` (only tokens within ``limit`` hops)."""
+    """Fewest hops from each token to ``target`` (only tokens within ``limit`` hops); kept
+    per graph (``TokenGraph.memo``: it never changes), as orders of one buy token share it."""
+    key = ("hops_to", target, limit)
+    found = graph.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
     dist = {target: 0}
     frontier = [target]
     pred = graph.graph.pred
@@ -65,6 +70,7 @@ def _hops_to(graph: TokenGraph, target: TokenAddress, limit: int) -> dict[TokenA
                     dist[source] = depth
                     nxt.append(source)
         frontier = nxt
+    graph.memo[key] = dist
     return dist
 
 
@@ -97,6 +103,7 @@ def candidate_paths(
     if sell == buy or sell not in graph or buy not in graph:
         return ()
     dist = _hops_to(graph, buy, max_hops - 1)
+    near = {token for token, hops in dist.items() if hops <= 1}
     best: list[tuple[float, int, tuple[TokenAddress, ...]]] = []  # min-heap of (rate, n, path)
     counter = 0
     stack: list[tuple[tuple[TokenAddress, ...], float]] = [((sell,), 1.0)]
@@ -106,6 +113,8 @@ def candidate_paths(
         onward = graph.successors(tokens[-1], level)
         if left == 0:  # the last hop can only be to ``buy``: look it up, skip the others
             onward = {buy: onward[buy]} if buy in onward else {}
+        elif left == 1:  # only ``buy`` and its neighbours lead on: keep those, in order
+            onward = {t: r for t, r in onward.items() if t in near}
         for nxt, hop_rate in onward.items():
             if nxt in tokens:
                 continue

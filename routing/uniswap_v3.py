@@ -10,9 +10,10 @@ amounts are bit-exact. The price limit is the contract's extreme (``MIN_SQRT_RAT
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import InitVar, dataclass, field, replace
+from dataclasses import InitVar, dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -66,6 +67,10 @@ class _Walk:
         self.states.append((sqrt_price, tick, liquidity))
 
 
+_Swapped = tuple[int, int, int, int | None, int]
+"""(amount in, amount out, sqrt price, tick or ``None``: to read from the price, liquidity)."""
+
+
 class SwapResult(NamedTuple):
     amount_in: int
     """Including the fee."""
@@ -73,6 +78,14 @@ class SwapResult(NamedTuple):
     sqrt_price_x96: int
     tick: int
     liquidity: int
+
+
+def _result(swapped: _Swapped) -> SwapResult:
+    """A swap's result, its tick read from the end price where the loop left it."""
+    total_in, total_out, sqrt_price, tick, liquidity = swapped
+    if tick is None:
+        tick = tick_at_sqrt_ratio(sqrt_price)
+    return SwapResult(total_in, total_out, sqrt_price, tick, liquidity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +170,11 @@ class ConcentratedLiquidityPool:
         The steps a swap completes in full do not depend on its amount, so they are
         computed once per direction (``_Walk``) and skipped by bisection; the contract's
         loop then runs from the first step the amount does not complete."""
+        return _result(self._swap(zero_for_one, amount_specified))
+
+    def _swap(self, zero_for_one: bool, amount_specified: int) -> _Swapped:
+        """``swap``'s amounts and end state; the tick is ``None`` where the contract would
+        compute it from the end price (the amounts alone never need it)."""
         if amount_specified == 0 or abs(amount_specified) > _MAX_INT256:
             raise PoolMathError(f"amount {amount_specified} is zero or outside int256")
         exact_in = amount_specified > 0
@@ -176,7 +194,7 @@ class ConcentratedLiquidityPool:
             full = exhausted
         remaining = amount - done[full]
         sqrt_price, tick, liquidity = walk.states[full]
-        return self._run(
+        return self._loop(
             zero_for_one,
             remaining if exact_in else -remaining,
             walk.spent[full],
@@ -244,7 +262,12 @@ class ConcentratedLiquidityPool:
         walk.paid.append(walk.paid[-1] + step_out)
         walk.states.append((target, tick, liquidity))
 
-    def _run(
+    def _run(self, zero_for_one: bool, remaining: int, *state: int) -> SwapResult:
+        """The contract's swap loop from the given state (``_loop``'s: total in, total
+        out, sqrt price, tick, liquidity)."""
+        return _result(self._loop(zero_for_one, remaining, *state))
+
+    def _loop(
         self,
         zero_for_one: bool,
         remaining: int,
@@ -253,11 +276,18 @@ class ConcentratedLiquidityPool:
         sqrt_price: int,
         tick: int,
         liquidity: int,
-    ) -> SwapResult:
-        """The contract's swap loop from the given state."""
+    ) -> _Swapped:
+        """``_run``'s loop. A step ending inside a tick
+        range almost always ends the loop (the amount or the price limit is reached), so
+        the tick the contract reads from its price is computed only when the loop goes on
+        or the caller needs it (``None`` returned)."""
         limit = MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1
         exact_in = remaining > 0
+        current: int | None = tick
         while remaining != 0 and sqrt_price != limit:
+            if current is None:  # an exact output's rounding left some amount
+                current = tick_at_sqrt_ratio(sqrt_price)
+            tick = current
             stop = self._stop(tick, liquidity, zero_for_one)
             if stop is None:
                 break
@@ -277,18 +307,31 @@ class ConcentratedLiquidityPool:
                 remaining += step.amount_out
             if sqrt_price == price_next:
                 liquidity = self._crossed(liquidity, index, zero_for_one, tick_next)
-                tick = tick_next - 1 if zero_for_one else tick_next
+                current = tick_next - 1 if zero_for_one else tick_next
             elif sqrt_price != start:
-                tick = tick_at_sqrt_ratio(sqrt_price)
+                current = None
         if remaining != 0:
             raise InsufficientLiquidity(f"pool {self.id}: the swap does not fit in the tick range")
-        return SwapResult(total_in, total_out, sqrt_price, tick, liquidity)
+        return total_in, total_out, sqrt_price, current, liquidity
 
     def after(self, result: SwapResult) -> ConcentratedLiquidityPool:
-        """This pool in the state a swap left it in (for a second trade through it)."""
-        return replace(
-            self, sqrt_price_x96=result.sqrt_price_x96, tick=result.tick, liquidity=result.liquidity
-        )
+        """This pool in the state a swap left it in (for a second trade through it): its
+        ticks as they are (not sorted and checked again), the new state checked, fresh
+        caches."""
+        if not MIN_SQRT_RATIO <= result.sqrt_price_x96 < MAX_SQRT_RATIO:
+            raise PoolMathError(f"pool {self.id}: sqrt price outside the tick range")
+        if not 0 <= result.liquidity <= MAX_UINT128:
+            raise PoolMathError(f"pool {self.id}: liquidity outside uint128")
+        twin = copy.copy(self)
+        for name, value in (
+            ("sqrt_price_x96", result.sqrt_price_x96),
+            ("tick", result.tick),
+            ("liquidity", result.liquidity),
+            ("_capacity", {}),
+            ("_walks", {}),
+        ):
+            object.__setattr__(twin, name, value)
+        return twin
 
     def capacity(self, zero_for_one: bool) -> int:
         """An upper bound on the output a swap in this direction can pay: the exact token
@@ -339,7 +382,7 @@ class ConcentratedLiquidityPool:
             raise PoolMathError(f"negative amount in: {amount_in}")
         if amount_in == 0:
             return 0
-        return self.swap(zero_for_one, amount_in).amount_out
+        return self._swap(zero_for_one, amount_in)[1]
 
     def amount_in(self, token_in: TokenAddress, token_out: TokenAddress, amount_out: int) -> int:
         zero_for_one = self._direction(token_in, token_out)
@@ -347,7 +390,7 @@ class ConcentratedLiquidityPool:
             raise PoolMathError(f"negative amount out: {amount_out}")
         if amount_out == 0:
             return 0
-        return self.swap(zero_for_one, -amount_out).amount_in
+        return self._swap(zero_for_one, -amount_out)[0]
 
     def spot_price(self, token_in: TokenAddress, token_out: TokenAddress) -> float:
         price = (self.sqrt_price_x96 / 2**96) ** 2

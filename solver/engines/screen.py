@@ -34,15 +34,21 @@ deterministic), at the rates of a swap of the order's size (``BestRates`` at the
 depth level of its sell amount: realised rates of probe swaps, so large orders that price
 impact would stop rank below what they promise at the margin); this estimate only orders,
 it drops nothing.
+
+Estimates are kept per order for the last graph, reference prices and gas price, so the
+engines that solve one auction one after the other (and ``batch`` routing what is left)
+screen each order once.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from intents.order import OrderClass, OrderKind
+from intents.types import OrderUid
 from routing.graph import TokenGraph
 from routing.pool import TokenAddress
 from solver.fee_price import PRICE_BASE
@@ -158,7 +164,36 @@ class GasScreen:
     def screen(self, orders: Iterable[Order]) -> Screened:
         """The orders that pass, ranked by estimated net surplus."""
         everything = list(orders)
-        estimates = [e for e in map(self.estimate, everything) if e is not None]
+        estimates = [e for e in map(self._shared_estimate, everything) if e is not None]
         passed = [e for e in estimates if e.passes]
         passed.sort(key=lambda e: (-e.net, e.order.uid))
         return Screened(len(everything), len(estimates), tuple(e.order for e in passed))
+
+    def _shared_estimate(self, order: Order) -> Estimate | None:
+        """``estimate``, kept for the engines that screen the same orders over the same
+        graph, reference prices and gas price (``solve_all``'s engines one after the other,
+        ``batch`` screening what is left of them)."""
+        auction, graph = self.filler.auction, self.filler.graph
+        inputs = (graph, auction.tokens, auction.gas_price)
+        with _shared_lock:
+            global _shared
+            if _shared is None or not _same(_shared[0], inputs):
+                _shared = (inputs, {})
+            kept = _shared[1]
+            found = kept.get(order.uid)
+        if found is not None and found[0] is order:
+            return found[1]
+        estimate = self.estimate(order)
+        with _shared_lock:
+            kept[order.uid] = (order, estimate)
+        return estimate
+
+
+_Inputs = tuple[TokenGraph, object, int]
+_shared_lock = threading.Lock()
+_shared: tuple[_Inputs, dict[OrderUid, tuple[Order, Estimate | None]]] | None = None
+"""The last inputs' estimates per order (the one graph of ``base.token_graph``'s cache)."""
+
+
+def _same(a: _Inputs, b: _Inputs) -> bool:
+    return a[0] is b[0] and a[1] is b[1] and a[2] == b[2]

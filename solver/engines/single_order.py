@@ -17,7 +17,8 @@ For each order:
   amount along a path of AMMs (the marginal rate falls as the amount grows, the fee is
   fixed), so a geometric ladder down from the remaining amount brackets the best amount and
   a golden-section search on exact integer amounts (exact pool math along the best few
-  token paths, a bounded number of routes) narrows it to ``PARTIAL_PRECISION``; the engine's
+  token paths, a bounded number of routes: ``solver.engines.partial_fill``) narrows it to
+  ``PARTIAL_PRECISION``; the engine's
   own router then routes that amount, and with ``refine_steps`` searches around it (splits
   may move the best amount), keeping whichever fill gives the user the most surplus;
 * orders are tried until the deadline, the most valuable first, after a gas-inclusive
@@ -31,13 +32,12 @@ For each order:
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from intents.order import OrderClass, OrderKind
 from intents.types import OrderUid
@@ -46,9 +46,20 @@ from routing.baseline import baseline_route
 from routing.graph import TokenGraph
 from routing.path_routing import BestRates, Path, route_along
 from routing.pool import TokenAddress
-from routing.route import NoRoute, Route
+from routing.quotes import Quotes
+from routing.route import NoRoute
 from routing.route import OrderKind as RouteKind
 from solver.engines.base import Deadline, token_graph
+from solver.engines.partial_fill import (
+    Attempt,
+    RoutedFill,
+    RouteFn,
+    SurplusSearch,
+    best_amount,
+    golden,
+    more_for_user,
+    paid_fee,
+)
 from solver.engines.screen import GasScreen, Screened
 from solver.engines.stats import SolveStats
 from solver.engines.workers import fill_in_workers, worker_count, worth_starting
@@ -64,62 +75,24 @@ from solver.model import (
     limit_respected,
     signed_fee,
 )
-from solver.scoring import surplus
 
 if TYPE_CHECKING:
     from routing.optimizer import RouterConfig
 
 logger = logging.getLogger(__name__)
 
-RouteFn = Callable[[TokenAddress, TokenAddress, int, RouteKind], Route]
-"""``(sell, buy, amount, kind) -> Route``; raises ``NoRoute``."""
-
 PathsFn = Callable[[TokenGraph, Order], list[tuple[TokenAddress, ...]]]
-"""The token paths an order is screened and partially filled along."""
+"""The token paths an order is screened and partially filled along (they depend on its
+pair and size level only: ``OrderFiller`` keeps them per pair and level)."""
 
-PARTIAL_PRECISION = 10**6
-"""A partial fill stops bisecting when the bracket is within 1/this of the amount."""
-MAX_LADDER_STEPS = 24
-MAX_SEARCH_STEPS = 40
-"""Golden-section steps (one route each) narrowing a partial fill along the search paths."""
+_PairLevel = tuple[TokenAddress, TokenAddress, int | None]
+
 ROUTER_REFINE_STEPS = 8
 """Optimal engine: golden-section steps with the router around a partial fill found along
 paths."""
 SPLIT_HOPE = 0.98
 """A fill-or-kill order missing its limit price along single paths by less than this is
 still given to the engine's router, whose splits may close the gap."""
-
-
-@dataclass(frozen=True, slots=True)
-class RoutedFill:
-    """A feasible fill of one order: the trade and the route that balances it."""
-
-    order: Order
-    trade: Trade
-    route: Route
-
-    @property
-    def gas(self) -> int:
-        return SETTLEMENT_OVERHEAD_GAS + self.route.gas
-
-    @property
-    def prices(self) -> dict[TokenAddress, int]:
-        if self.order.kind is OrderKind.SELL:
-            return {
-                self.order.sell_token: self.route.amount_out,
-                self.order.buy_token: self.trade.executed,
-            }
-        return {
-            self.order.sell_token: self.trade.executed,
-            self.order.buy_token: self.route.amount_in,
-        }
-
-
-class _Attempt(NamedTuple):
-    fill: RoutedFill | None
-    """Set when the limit price holds."""
-    quality: float
-    """What the user would get over what the limit price asks, net of fee (0: no route)."""
 
 
 class OrderFiller:
@@ -129,7 +102,7 @@ class OrderFiller:
         self,
         auction: Auction,
         graph: TokenGraph,
-        route: RouteFn,
+        route: RouteFn | None,
         deadline: Deadline,
         *,
         search_paths: PathsFn | None = None,
@@ -139,6 +112,8 @@ class OrderFiller:
         self.auction = auction
         self.graph = graph
         self.route = route
+        """The engine's router; ``None``: it routes along the search paths (the baseline's
+        algorithm), which the order's routing already does."""
         self.search_paths = search_paths or best_paths
         self.refine_steps = refine_steps
         """Bisection steps with the engine's router beyond a partial fill found along paths."""
@@ -148,8 +123,11 @@ class OrderFiller:
         """Gas of the order's last route: the first guess of its fee."""
         self.rates = BestRates(graph)
         self.fee_prices = FeePrices(graph)
-        self._paths: dict[tuple[TokenAddress, TokenAddress, int | None], list[Path]] = {}
+        self._paths: dict[_PairLevel, list[Path]] = {}
         """``best_paths`` per pair and size level (orders on one pair share the search)."""
+        self._least: dict[tuple[TokenAddress, TokenAddress], tuple[list[Path], list[Path], int]]
+        self._least = {}
+        self._searched: dict[_PairLevel, list[Path]] = {}
 
     # -- pruning -------------------------------------------------------------------------
 
@@ -179,38 +157,37 @@ class OrderFiller:
 
     # -- one amount ----------------------------------------------------------------------
 
-    def attempt(self, order: Order, amount: int, route: RouteFn | None = None) -> _Attempt:
+    def attempt(self, order: Order, amount: int, route: RouteFn) -> Attempt:
         """Fill ``amount`` of the order (sell orders: total sell token paid, fee included;
         buy orders: buy token received) if its limit price holds. A sell order's fee is
         raised to its route's gas only while the limit holds at the lower fee (a higher fee
         routes less for more paid, so it cannot help); the quality is then the lower fee's."""
-        route = route or self.route
         sell, buy = order.sell_token, order.buy_token
         try:
             if order.kind is OrderKind.BUY:
                 found = route(sell, buy, amount, RouteKind.BUY)
                 fee = self.fee(order, found.gas)
                 if fee is None or found.amount_out < amount:
-                    return _Attempt(None, 0.0)
+                    return Attempt(None, 0.0)
                 return self._judge(RoutedFill(order, Trade(order.uid, amount, fee), found))
             fee = self.fee(order, self._gas_hint.get(order.uid, 0))
             for _ in range(3):
                 if fee is None or amount - fee <= 0:
-                    return _Attempt(None, 0.0)
+                    return Attempt(None, 0.0)
                 found = route(sell, buy, amount - fee, RouteKind.SELL)
                 needed = self.fee(order, found.gas)
                 self._gas_hint[order.uid] = found.gas
                 if needed is None:
-                    return _Attempt(None, 0.0)
+                    return Attempt(None, 0.0)
                 judged = self._judge(RoutedFill(order, Trade(order.uid, amount - fee, fee), found))
                 if needed <= fee or judged.fill is None:
                     return judged  # a larger fee only lowers what the user gets for it
                 fee = needed
-            return _Attempt(None, 0.0)
+            return Attempt(None, 0.0)
         except NoRoute:
-            return _Attempt(None, 0.0)
+            return Attempt(None, 0.0)
 
-    def _judge(self, fill: RoutedFill) -> _Attempt:
+    def _judge(self, fill: RoutedFill) -> Attempt:
         order = fill.order
         route, executed = fill.route, fill.trade.executed
         balanced = (
@@ -220,11 +197,11 @@ class OrderFiller:
         )
         if not balanced:  # the clearing prices would not match what the route moves
             logger.error("route of order 0x%s does not match its trade", order.uid.hex())
-            return _Attempt(None, 0.0)
+            return Attempt(None, 0.0)
         sold, bought = executed_amounts(order, fill.trade, fill.prices)
         sold -= signed_fee(order, fill.trade)
         quality = bought * order.signed_sell_amount / max(sold * order.signed_buy_amount, 1)
-        return _Attempt(fill if limit_respected(order, sold, bought) else None, quality)
+        return Attempt(fill if limit_respected(order, sold, bought) else None, quality)
 
     # -- one order -----------------------------------------------------------------------
 
@@ -234,7 +211,8 @@ class OrderFiller:
         Screens with exact pool math along the order's best paths first, searches a
         partial fill along the engine's search paths; the engine's
         router (which may split) is asked only for an amount that fills along a path, or
-        that comes within ``SPLIT_HOPE`` of the limit price."""
+        that comes within ``SPLIT_HOPE`` of the limit price. The order's routes share one
+        ``Quotes``: each exact pool answer is computed once for the order."""
         if order.remaining <= 0:
             return _skip(order, "Filled", "nothing left to fill")
         if order.needs_more_than_a_swap:
@@ -242,38 +220,58 @@ class OrderFiller:
         screen_paths = self.best_paths(order)
         if not screen_paths:
             return _skip(order, "NoRoute", "no path between its tokens")
-        paths = (
-            screen_paths
-            if self.search_paths is best_paths
-            else self.search_paths(self.graph, order)
-        )
-        self._gas_hint.setdefault(order.uid, self._least_gas([*screen_paths, *paths]))
-        screen = self.attempt(
-            order, order.remaining, partial(route_along, self.graph, screen_paths)
-        )
-        along = partial(route_along, self.graph, paths) if paths else None
+        paths = screen_paths if self.search_paths is best_paths else self._search_paths(order)
+        if order.uid not in self._gas_hint:
+            self._gas_hint[order.uid] = self._first_gas(order, screen_paths, paths)
+        quotes = Quotes()
+        screen_route = partial(route_along, self.graph, screen_paths, quotes=quotes)
+        screen = self.attempt(order, order.remaining, screen_route)
+        along = partial(route_along, self.graph, paths, quotes=quotes) if paths else None
+        router = self.route or along
         if not order.partially_fillable:
-            return self._fill_whole(order, screen, along, paths == screen_paths)
-        if along is None:
+            return self._fill_whole(order, screen, along, paths == screen_paths, router)
+        if along is None or router is None:
             return _skip(order, "NoRoute", "no search path between its tokens")
-        best = self._best_amount(order, along, screen if paths == screen_paths else None)
+        best = best_amount(self, order, along, screen if paths == screen_paths else None)
         if best is None:
             return _skip(order, "LimitPrice", "no partial amount meets it net of fee")
         if self.deadline.passed():
             return best
-        return self._refine(order, best)
+        return self._refine(order, best, router)
 
     def best_paths(self, order: Order) -> list[Path]:
         """``best_paths`` of the order, shared by the orders of its pair and size level."""
+        return self._per_pair(self._paths, order, best_paths)
+
+    def _search_paths(self, order: Order) -> list[Path]:
+        """``search_paths`` of the order, shared by the orders of its pair and size level."""
+        return self._per_pair(self._searched, order, self.search_paths)
+
+    def _per_pair(
+        self, kept: dict[_PairLevel, list[Path]], order: Order, find: PathsFn
+    ) -> list[Path]:
         key = (
             order.sell_token,
             order.buy_token,
             self.graph.level(order.sell_token, order.remaining),
         )
-        found = self._paths.get(key)
+        found = kept.get(key)
         if found is None:
-            found = self._paths[key] = best_paths(self.graph, order)
+            found = kept[key] = find(self.graph, order)
         return found
+
+    def _first_gas(self, order: Order, screen_paths: list[Path], paths: list[Path]) -> int:
+        """``_least_gas`` over the screen's and the search paths, kept per pair for the
+        orders that share both (the screen's are kept per pair and size level)."""
+        key = (order.sell_token, order.buy_token)
+        kept = self._least.get(key)
+        if kept is None or kept[0] is not screen_paths or kept[1] is not paths:
+            kept = self._least[key] = (
+                screen_paths,
+                paths,
+                self._least_gas([*screen_paths, *paths]),
+            )
+        return kept[2]
 
     def _least_gas(self, paths: list[Path]) -> int:
         """The least gas a route along ``paths`` can take (the cheapest pool of each hop):
@@ -286,7 +284,12 @@ class OrderFiller:
         )
 
     def _fill_whole(
-        self, order: Order, screen: _Attempt, along: RouteFn | None, screened: bool
+        self,
+        order: Order,
+        screen: Attempt,
+        along: RouteFn | None,
+        screened: bool,
+        router: RouteFn | None,
     ) -> RoutedFill | None:
         """A fill-or-kill order: all that is left of it, or nothing. Only whole amounts are
         tried: along the search paths (``screened``: the screen was along them), then with
@@ -298,67 +301,24 @@ class OrderFiller:
             found = self.attempt(order, order.remaining, along).fill if along else None
         if self.deadline.passed():
             return found
-        routed = self.attempt(order, order.remaining).fill
-        if routed is not None and (found is None or _more_for_user(routed, found)):
+        routed = self.attempt(order, order.remaining, router).fill if router else None
+        if routed is not None and (found is None or more_for_user(routed, found)):
             found = routed
         return found or _skip(order, "LimitPrice", "no route fills all of it")
 
-    def _best_amount(
-        self, order: Order, route: RouteFn, screen: _Attempt | None
-    ) -> RoutedFill | None:
-        """The feasible amount with the most surplus along ``route``: the ladder brackets
-        it, a golden-section search narrows it (``screen``: the attempt at the whole
-        remaining amount along ``route``, when already made)."""
-        search = _SurplusSearch(self, order, route)
-        if screen is not None:
-            search.seed(order.remaining, screen)
-        top = order.remaining
-        if search.value(top) > search.value(top - _tolerance(top)) and search.best_fill:
-            return search.best_fill  # all of it fills and the surplus still grows there
-        bracket = self._ladder(search)
-        if bracket is not None and not self.deadline.passed():
-            _golden(search.value, *bracket, MAX_SEARCH_STEPS, self.deadline.passed)
-        return search.best_fill
-
-    def _ladder(self, search: _SurplusSearch) -> tuple[int, int, int] | None:
-        """``remaining / 2**k`` down while the surplus grows: a bracket ``(low, best,
-        high)`` around the best rung, or ``None`` when no rung fills. Without a feasible
-        rung it stops once halving no longer improves the rate net of fee (past that,
-        smaller fills only lose more to the fee); a rung without a route (a buy beyond the
-        reserves) does not stop it."""
-        rungs = [search.order.remaining]
-        previous = search.attempt(rungs[0])
-        for _ in range(MAX_LADDER_STEPS):
-            amount = rungs[-1] // 2
-            if amount <= 0 or self.deadline.passed():
-                break
-            current = search.attempt(amount)
-            rungs.append(amount)
-            if search.value(amount) < search.value(rungs[-2]) and search.best_fill:
-                break  # past the best rung: the surplus falls again
-            if search.best_fill is None and 0 < current.quality <= previous.quality:
-                return None
-            previous = current
-        if search.best_fill is None:
-            return None
-        best = max(range(len(rungs)), key=lambda i: (search.value(rungs[i]), rungs[i]))
-        high = rungs[best - 1] if best else rungs[0]
-        low = rungs[best + 1] if best + 1 < len(rungs) else rungs[best] // 2
-        return low, rungs[best], high
-
-    def _refine(self, order: Order, found: RoutedFill) -> RoutedFill:
+    def _refine(self, order: Order, found: RoutedFill, router: RouteFn) -> RoutedFill:
         """The engine's own router (which may split) at the amount found along paths, and
         with ``refine_steps``, a short golden-section search with it around that amount
         when it beats the paths there (splits may move the best amount; where they do not
         pay, nine router calls would not either); the fill with the most surplus is kept."""
-        search = _SurplusSearch(self, order, self.route)
+        search = SurplusSearch(self, order, router)
         search.offer(found)
-        amount = found.trade.executed + _paid_fee(found)
+        amount = found.trade.executed + paid_fee(found)
         search.attempt(amount)
         # search around only where the router's splits beat the paths at that amount
         if self.refine_steps and search.best_fill is not found and not self.deadline.passed():
             low, high = amount // 2, min(2 * amount, order.remaining)
-            _golden(search.value, low, amount, high, self.refine_steps, self.deadline.passed)
+            golden(search.value, low, amount, high, self.refine_steps, self.deadline.passed)
         best = search.best_fill
         assert best is not None  # found is feasible
         return best
@@ -412,123 +372,6 @@ def _skip(order: Order, code: str, reason: str) -> RoutedFill | None:
     return None
 
 
-class _SurplusSearch:
-    """One order's surplus as a function of the amount routed (sell orders: paid, fee
-    included; buy orders: bought), each amount routed once: exact integer surplus over the
-    limit price (``solver.scoring.surplus``) where the limit holds, else the float
-    shortfall from the attempt's rate (negative), ``-inf`` without a route. The best
-    feasible fill seen is kept (ties: the larger amount)."""
-
-    def __init__(self, filler: OrderFiller, order: Order, route: RouteFn) -> None:
-        self.filler = filler
-        self.order = order
-        self.route = route
-        self.seen: dict[int, _Attempt] = {}
-        self.values: dict[int, float] = {}
-        self.best_fill: RoutedFill | None = None
-        self._best_key: tuple[float, int] | None = None
-
-    def seed(self, amount: int, attempt: _Attempt) -> None:
-        self._record(amount, attempt)
-
-    def offer(self, fill: RoutedFill) -> None:
-        """A feasible fill found elsewhere (another route) competing for the best."""
-        self._keep(fill, float(_fill_surplus(fill)), fill.trade.executed + _paid_fee(fill))
-
-    def attempt(self, amount: int) -> _Attempt:
-        if amount not in self.seen:
-            self._record(amount, self.filler.attempt(self.order, amount, self.route))
-        return self.seen[amount]
-
-    def value(self, amount: int) -> float:
-        if amount <= 0:
-            return -math.inf
-        self.attempt(amount)
-        return self.values[amount]
-
-    def _record(self, amount: int, attempt: _Attempt) -> None:
-        self.seen[amount] = attempt
-        if attempt.fill is not None:
-            value = float(_fill_surplus(attempt.fill))
-            self._keep(attempt.fill, value, amount)
-        elif attempt.quality <= 0:
-            value = -math.inf
-        else:  # what the limit asks beyond what the route gives, in the surplus token
-            order, q = self.order, attempt.quality
-            if order.kind is OrderKind.SELL:
-                value = amount * order.signed_buy_amount / order.signed_sell_amount * (q - 1)
-            else:
-                value = amount * order.signed_sell_amount / order.signed_buy_amount * (1 - 1 / q)
-            value = min(value, -1.0)
-        self.values[amount] = value
-
-    def _keep(self, fill: RoutedFill, value: float, amount: int) -> None:
-        key = (value, amount)
-        if self._best_key is None or key > self._best_key:
-            self._best_key, self.best_fill = key, fill
-
-
-def _fill_surplus(fill: RoutedFill) -> int:
-    """The user's exact surplus over the limit price (``solver.scoring.surplus``: buy token
-    of a sell order, sell token of a buy order; the solver fee counts as paid)."""
-    sold, bought = executed_amounts(fill.order, fill.trade, fill.prices)
-    return surplus(fill.order, sold - signed_fee(fill.order, fill.trade), bought)
-
-
-def _tolerance(amount: int) -> int:
-    """The search's resolution near ``amount``: 1/``PARTIAL_PRECISION`` of it."""
-    return max(1, amount // PARTIAL_PRECISION)
-
-
-def _golden(
-    value: Callable[[int], float],
-    low: int,
-    inner: int,
-    high: int,
-    steps: int,
-    stop: Callable[[], bool],
-) -> None:
-    """Golden-section search for the maximum of a unimodal ``value`` on integers in
-    ``[low, high]`` from an ``inner`` point, at most ``steps`` new evaluations, until the
-    bracket is within ``_tolerance``; ``value`` keeps what it saw (the caller reads the
-    best from it)."""
-    if not low <= inner <= high:
-        return
-    for _ in range(steps):
-        if high - low <= max(2, _tolerance(high)) or stop():
-            return
-        if inner - low >= high - inner:  # probe the larger side at the golden point
-            probe = inner - round((inner - low) * _GOLDEN)
-        else:
-            probe = inner + round((high - inner) * _GOLDEN)
-        probe = min(max(probe, low + 1), high - 1)
-        if probe == inner:
-            probe = inner + 1 if inner + 1 < high else inner - 1
-        left, right = min(inner, probe), max(inner, probe)
-        if value(left) >= value(right):
-            high, inner = right, left
-        else:
-            low, inner = left, right
-
-
-_GOLDEN = (3 - math.sqrt(5)) / 2
-"""The golden section's smaller part (about 0.382)."""
-
-
-def _paid_fee(fill: RoutedFill) -> int:
-    """The solver fee counted in a sell order's amount (0 for buy orders)."""
-    return fill.trade.fee if fill.order.kind is OrderKind.SELL else 0
-
-
-def _more_for_user(a: RoutedFill, b: RoutedFill) -> bool:
-    """``a`` fills more than ``b``, or as much at a better rate."""
-    if a.trade.executed != b.trade.executed:
-        return a.trade.executed > b.trade.executed
-    if a.order.kind is OrderKind.SELL:
-        return a.route.amount_out > b.route.amount_out
-    return a.route.amount_in + a.trade.fee < b.route.amount_in + b.trade.fee
-
-
 def solution_of(fill: RoutedFill, solution_id: int, engine: str) -> Solution:
     return Solution(
         id=solution_id,
@@ -555,7 +398,8 @@ def base_paths(graph: TokenGraph, order: Order) -> list[tuple[TokenAddress, ...]
 class FillerSpec:
     """How an engine builds its ``OrderFiller`` (picklable: a worker builds its own)."""
 
-    make_route: Callable[[TokenGraph], RouteFn]
+    make_route: Callable[[TokenGraph], RouteFn] | None
+    """``None``: the engine's router is its search paths (``OrderFiller.route``)."""
     search_paths: PathsFn
     refine_steps: int = 0
     max_hops: int = 3
@@ -564,7 +408,7 @@ class FillerSpec:
         return OrderFiller(
             auction,
             graph,
-            self.make_route(graph),
+            self.make_route(graph) if self.make_route else None,
             deadline,
             search_paths=self.search_paths,
             refine_steps=self.refine_steps,
@@ -637,8 +481,10 @@ class OptimalRouter:
 
 
 def baseline_engine() -> SingleOrderEngine:
-    """CoW's baseline: the best single path over base tokens per order."""
-    return SingleOrderEngine("baseline", FillerSpec(baseline_router, base_paths))
+    """CoW's baseline: the best single path over base tokens per order — its router is
+    its search paths (``baseline_router`` routes along the same paths, so asking it
+    again would route the same amounts again)."""
+    return SingleOrderEngine("baseline", FillerSpec(None, base_paths))
 
 
 def optimal_engine(config: RouterConfig | None = None) -> SingleOrderEngine:

@@ -20,13 +20,13 @@ from intents.order import OrderClass, OrderKind
 from routing.graph import TokenGraph
 from solver.auction_file import load_auction
 from solver.engines.base import Deadline, token_graph
+from solver.engines.partial_fill import fill_surplus
 from solver.engines.screen import GasScreen
 from solver.engines.single_order import (
     FillerSpec,
     OrderFiller,
     RoutedFill,
     SingleOrderEngine,
-    _fill_surplus,
     base_paths,
     baseline_router,
 )
@@ -62,7 +62,7 @@ def _key(fill: RoutedFill) -> tuple[object, ...]:
 def _net_wei(fill: RoutedFill, graph: TokenGraph, gas_price: int) -> float:
     """What the fill brings net of the gas the solver pays (market orders)."""
     order = fill.order
-    surplus = float(_fill_surplus(fill))
+    surplus = float(fill_surplus(fill))
     if order.kind is OrderKind.BUY:  # in the sell token: at the limit rate into the buy token
         surplus = surplus * order.signed_buy_amount / order.signed_sell_amount
     value = surplus * (graph.prices.get(order.buy_token) or 0) / PRICE_BASE
