@@ -15,6 +15,11 @@ settlement:
   order on a pair already there is pooled at the pair's rate, as are the orders of a joint
   route, ``solver.merge_joint``), each tree priced from its
   root; a coincidence of wants keeps its own prices (scaled) and roots its tree;
+* **nothing kept**: one rate bounds both of a pair's tokens, and only the lower bound is
+  met; a buy order's legs get the least input at which its pair's orders are paid
+  (``_Bin._balanced``), so both bounds meet, and a pair whose legs would leave the
+  settlement more than rounding (``solver.kept.rounding_allowance``) does not take the
+  candidate;
 * **one settlement overhead**: gas is ``settlement_gas(trades, legs' gas)``, a pool swapped
   again paying its warm-storage cost (``merge_legs.legs_gas``), at most
   ``gas_limit``; ``limit`` orders keep the fee their candidate charged (it covered a
@@ -49,6 +54,7 @@ from routing.pool import Pool, PoolId, TokenAddress
 from routing.route import Leg
 from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_solution
 from solver.competition import Pair, is_fair
+from solver.kept import declared_fees, rounding_allowance
 from solver.merge_legs import (
     PoolState,
     Replayed,
@@ -59,7 +65,7 @@ from solver.merge_legs import (
     replay_route,
 )
 from solver.merge_packing import Packing
-from solver.merge_prices import PairFlow, component_prices, pair_ratio
+from solver.merge_prices import PairFlow, balance_gap, component_prices, pair_ratio
 from solver.merge_units import Unit, units_of
 from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
 from solver.scoring import ScoringError, SolutionScore, bid, score_trades
@@ -70,12 +76,9 @@ DEFAULT_GAS_LIMIT = MAX_SETTLEMENT_GAS
 """Gas one merged solution may declare (``solver.model.MAX_SETTLEMENT_GAS``)."""
 MAX_BINS = 10
 """Merged solutions per auction: the winners the fair combinatorial auction picks."""
-BUY_TOP_UPS = 4
-"""Times a buy order's route, replayed on pools earlier legs moved, is given more input to
-produce what the order buys."""
-TOP_UP_MARGIN = Fraction(1, 10**9)
-"""Relative extra input per top-up (the pools' curves are concave: the first guess falls
-short)."""
+BALANCE_STEPS = 64
+"""Replays of a buy order's route, at most, to find the input that pays its pair's orders
+exactly (``_Bin._balanced``): a bracket by doubling, then false position on integers."""
 PRICE_BITS_MARGIN = 2
 """Prices are at least this many bits above the largest amount of their tree, so rounding
 a price costs no user a base unit."""
@@ -209,7 +212,8 @@ class _Bin:
         if not self._fits(unit):
             return False
         try:
-            step = self._step(unit, replay=bool(unit.pools() & self.state.touched()))
+            replay = bool(unit.pools() & self.state.touched()) or self._joins_sells(unit)
+            step = self._step(unit, replay=replay)
             plan = None if step is None else self._plan(step)
             if plan is not None and step is not None and step.state is None:
                 replayed = self._step(unit, replay=True)
@@ -225,6 +229,15 @@ class _Bin:
         self._take(step, plan)
         return True
 
+    def _joins_sells(self, unit: Unit) -> bool:
+        """A routed buy order joining its pair's sell orders: its legs are balanced against
+        theirs (``_balanced``) even on pools no earlier leg moved."""
+        order = unit.checked[0].order
+        if not unit.routed or order.kind is not OrderKind.BUY:
+            return False
+        group = self.groups.get((order.sell_token, order.buy_token), [])
+        return any(m.order.kind is OrderKind.SELL for m in group)
+
     def _step(self, unit: Unit, *, replay: bool) -> _Step | None:
         state = self.state.fork() if replay else None
         if not unit.routed:
@@ -232,50 +245,57 @@ class _Bin:
                 replay_fixed(state, unit.solution.legs)
             return _Step(unit, unit.solution.legs, (), state)
         order = unit.checked[0].order
-        executed = sum(c.trade.executed for c in unit.checked)
         legs: tuple[Leg, ...] = unit.solution.legs
-        if state is not None:
-            replayed = self._replay(state, legs, order, executed)
-            legs, net = replayed.legs, dict(replayed.net)
-        else:
+        if state is None:
             net = net_flow(legs)
-        spent, produced = -net.pop(order.sell_token, 0), net.pop(order.buy_token, 0)
-        if any(v < 0 for v in net.values()):
-            return None
-        # orders sharing one route: its flows go with the first (pair rates need only sums)
-        members = tuple(
-            _Member(
-                c.order,
-                c.trade,
-                legs if i == 0 else (),
-                PairFlow(
-                    c.order.kind,
-                    c.trade.executed,
-                    spent if i == 0 else 0,
-                    produced if i == 0 else 0,
-                ),
-            )
-            for i, c in enumerate(unit.checked)
-        )
-        return _Step(unit, legs, members, state)
+        elif order.kind is OrderKind.BUY:
+            found = self._balanced(state, unit)
+            if found is None:
+                return None
+            legs, net = found.legs, dict(found.net)
+        else:
+            replayed = replay_route(state, legs, order.sell_token)
+            legs, net = replayed.legs, dict(replayed.net)
+        members = _members(unit, legs, net)
+        return None if members is None else _Step(unit, legs, members, state)
 
-    def _replay(
-        self, state: PoolState, legs: Sequence[Leg], order: Order, executed: int
-    ) -> Replayed:
-        """The route replayed on ``state``; a buy order's route, if it now produces less
-        than the order buys, with its inputs raised until it does (at most
-        ``BUY_TOP_UPS`` times)."""
-        base = state.fork()
-        replayed = replay_route(state, legs, order.sell_token)
-        scale = Fraction(1)
-        for _ in range(BUY_TOP_UPS if order.kind is OrderKind.BUY else 0):
-            produced = replayed.net.get(order.buy_token, 0)
-            if produced >= executed or produced <= 0:
-                break
-            scale = scale * executed / produced * (1 + TOP_UP_MARGIN)
-            attempt = base.fork()
-            replayed = replay_route(attempt, legs, order.sell_token, scale)
-            state.changed, state.totals = attempt.changed, attempt.totals
+    def _balanced(self, state: PoolState, unit: Unit) -> Replayed | None:
+        """The buy order's route replayed on ``state`` (modified in place) with the least
+        first-hop input at which its pair's orders, it included, are paid out of their
+        legs (``merge_prices.balance_gap`` not negative): more input would be kept by the
+        settlement (the uniform rate cannot pass it on to both tokens' receivers), less
+        leaves an order unpaid. ``None`` if no input within reach pays."""
+        order = unit.checked[0].order
+        legs = unit.solution.legs
+        group = self.groups.get((order.sell_token, order.buy_token), [])
+        start = sum(leg.amount_in for leg in legs if leg.token_in == order.sell_token)
+        tried: dict[int, tuple[Fraction | None, PoolState, Replayed | None]] = {}
+
+        def gap(amount: int) -> Fraction | None:
+            """The pair's balance gap with ``amount`` into the route (``None``: it cannot
+            run or pays nothing)."""
+            if amount not in tried:
+                attempt = state.fork()
+                try:
+                    replayed = replay_route(
+                        attempt, legs, order.sell_token, Fraction(amount, start)
+                    )
+                except ReplayFailed:
+                    tried[amount] = (None, attempt, None)
+                    return None
+                members = _members(unit, replayed.legs, dict(replayed.net))
+                found = None
+                if members is not None:
+                    found = balance_gap(m.flow for m in (*group, *members))
+                tried[amount] = (found, attempt, replayed)
+            return tried[amount][0]
+
+        low, high = _bracket(gap, start)
+        if high is None:
+            return None
+        best = _least(gap, low, high)
+        _, after, replayed = tried[best]
+        state.changed, state.totals = after.changed, after.totals
         return replayed
 
     def _plan(self, step: _Step) -> _Plan | None:
@@ -326,7 +346,9 @@ class _Bin:
             checked, score = _judged(self.auction, members, fixed, prices)
         except (ValueError, SolutionRejected, ScoringError):
             return None
-        if not _covered(groups, checked, tokens) or not self._fair(score, self.lenient):
+        if not _covered(groups, checked, tokens, prices, self.pools) or not self._fair(
+            score, self.lenient
+        ):
             return None
         return prices
 
@@ -361,6 +383,96 @@ class _Bin:
         )
 
 
+def _members(
+    unit: Unit, legs: tuple[Leg, ...], net: dict[TokenAddress, int]
+) -> tuple[_Member, ...] | None:
+    """The unit's routed members with its legs' flows (``net``, modified): orders sharing
+    one route put its flows on the first (pair rates need only sums); ``None`` if the legs
+    take more of an intermediate token than they produce."""
+    order = unit.checked[0].order
+    spent, produced = -net.pop(order.sell_token, 0), net.pop(order.buy_token, 0)
+    if any(v < 0 for v in net.values()):
+        return None
+    return tuple(
+        _Member(
+            c.order,
+            c.trade,
+            legs if i == 0 else (),
+            PairFlow(
+                c.order.kind, c.trade.executed, spent if i == 0 else 0, produced if i == 0 else 0
+            ),
+        )
+        for i, c in enumerate(unit.checked)
+    )
+
+
+Gap = Callable[[int], Fraction | None]
+"""A pair's balance gap for an integer input (``None``: the input cannot run)."""
+
+
+def _bracket(gap: Gap, start: int) -> tuple[int, int | None]:
+    """``(low, high)`` around the least input whose gap is not negative: ``high``'s is not,
+    ``low``'s is (or ``low`` cannot run, or is 0), found by steps doubling away from
+    ``start``; ``high`` is ``None`` when none within ``BALANCE_STEPS // 2`` steps up pays."""
+    step = max(start >> 20, 1)
+    found = gap(start)
+    if found is not None and found >= 0:
+        high = start
+        while True:
+            low = max(high - step, 0)
+            if low == 0:
+                return 0, high
+            found = gap(low)
+            if found is None or found < 0:
+                return low, high
+            high, step = low, step * 2
+    low = start
+    for _ in range(BALANCE_STEPS // 2):
+        high = low + step
+        found = gap(high)
+        if found is not None and found >= 0:
+            return low, high
+        low, step = high, step * 2
+    return low, None
+
+
+def _least(gap: Gap, low: int, high: int) -> int:
+    """The least integer in ``(low, high]`` whose gap is not negative (``high``'s is,
+    ``low``'s not): false position with the Illinois halving, a bisection step whenever
+    it stalls (a gap of ``None`` counts as negative), at most ``BALANCE_STEPS`` steps."""
+    g_low = gap(low) if low > 0 else None
+    g_high = gap(high)
+    assert g_high is not None
+    side = 0
+    for _ in range(BALANCE_STEPS):
+        if high - low <= 1:
+            break
+        width = high - low
+        probe = (low + high) // 2
+        if g_low is not None and g_high > g_low:
+            guess = low + width * -g_low / (g_high - g_low)
+            probe = min(max(int(guess), low + 1), high - 1)
+        found = gap(probe)
+        if found is not None and found >= 0:
+            high, g_high = probe, found
+            if side == 1 and g_low is not None:
+                g_low /= 2
+            side = 1
+        else:
+            low, g_low = probe, found
+            if side == -1:
+                g_high /= 2
+            side = -1
+        if high - low > width // 2 and g_low is not None:
+            mid = (low + high) // 2  # stalled: halve the bracket once
+            found = gap(mid)
+            if found is not None and found >= 0:
+                high, g_high = mid, found
+            else:
+                low, g_low = mid, found
+    return high
+
+
 def _judged(
     auction: Auction,
     members: Iterable[_Member],
@@ -375,19 +487,32 @@ def _judged(
 
 
 def _covered(
-    groups: Mapping[Pair, list[_Member]], checked: Sequence[CheckedTrade], tokens: set[TokenAddress]
+    groups: Mapping[Pair, list[_Member]],
+    checked: Sequence[CheckedTrade],
+    tokens: set[TokenAddress],
+    prices: Mapping[TokenAddress, int],
+    pools: Mapping[PoolId, Pool],
 ) -> bool:
     """Per routed pair of the tree, what its orders pay covers what their legs take in,
-    and what their legs produce covers what they receive."""
+    what their legs produce covers what they receive, and beyond the declared fees the
+    settlement keeps no more of either than exact rounding leaves
+    (``solver.kept.rounding_allowance``): a sell order pooled with buy orders whose legs
+    pay another rate is left out rather than leave the difference in the settlement."""
     by_uid = {c.order.uid: c for c in checked}
-    for (sell, _), members in groups.items():
+    for (sell, buy), members in groups.items():
         if sell not in tokens:
             continue
-        paid = sum(by_uid[m.order.uid].sold for m in members)
-        received = sum(by_uid[m.order.uid].bought for m in members)
-        if paid < sum(m.flow.spent for m in members):
+        trades = [by_uid[m.order.uid] for m in members]
+        paid = sum(c.sold for c in trades)
+        received = sum(c.bought for c in trades)
+        spent = sum(m.flow.spent for m in members)
+        produced = sum(m.flow.produced for m in members)
+        if paid < spent or received > produced:
             return False
-        if received > sum(m.flow.produced for m in members):
+        fees = sum(declared_fees(trades).values())
+        kept = (paid - fees - spent) * prices[sell] + (produced - received) * prices[buy]
+        legs = [leg for m in members for leg in m.legs]
+        if kept > rounding_allowance(trades, legs, prices, pools):
             return False
     return True
 
