@@ -15,11 +15,9 @@ settlement:
   order on a pair already there is pooled at the pair's rate, as are the orders of a joint
   route, ``solver.merge_joint``), each tree priced from its
   root; a coincidence of wants keeps its own prices (scaled) and roots its tree;
-* **nothing kept**: one rate bounds both of a pair's tokens, and only the lower bound is
-  met; a buy order's legs get the least input at which its pair's orders are paid
-  (``_Bin._balanced``), so both bounds meet, and a pair whose legs would leave the
-  settlement more than rounding (``solver.kept.rounding_allowance``) does not take the
-  candidate;
+* **nothing kept**: a buy order's legs get the least input that pays its pair's orders
+  (``solver.merge_balance``); a pair that would leave the settlement more than rounding
+  (``solver.kept.rounding_allowance``) does not take the candidate;
 * **one settlement overhead**: gas is ``settlement_gas(trades, legs' gas)``, a pool swapped
   again paying its warm-storage cost (``merge_legs.legs_gas``), at most
   ``gas_limit``; ``limit`` orders keep the fee their candidate charged (it covered a
@@ -55,6 +53,7 @@ from routing.route import Leg
 from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_solution
 from solver.competition import Pair, is_fair
 from solver.kept import declared_fees, rounding_allowance
+from solver.merge_balance import least_input
 from solver.merge_legs import (
     PoolState,
     Replayed,
@@ -76,9 +75,6 @@ DEFAULT_GAS_LIMIT = MAX_SETTLEMENT_GAS
 """Gas one merged solution may declare (``solver.model.MAX_SETTLEMENT_GAS``)."""
 MAX_BINS = 10
 """Merged solutions per auction: the winners the fair combinatorial auction picks."""
-BALANCE_STEPS = 64
-"""Replays of a buy order's route, at most, to find the input that pays its pair's orders
-exactly (``_Bin._balanced``): a bracket by doubling, then false position on integers."""
 PRICE_BITS_MARGIN = 2
 """Prices are at least this many bits above the largest amount of their tree, so rounding
 a price costs no user a base unit."""
@@ -262,41 +258,19 @@ class _Bin:
     def _balanced(self, state: PoolState, unit: Unit) -> Replayed | None:
         """The buy order's route replayed on ``state`` (modified in place) with the least
         first-hop input at which its pair's orders, it included, are paid out of their
-        legs (``merge_prices.balance_gap`` not negative): more input would be kept by the
-        settlement (the uniform rate cannot pass it on to both tokens' receivers), less
-        leaves an order unpaid. ``None`` if no input within reach pays."""
+        legs (``merge_prices.balance_gap`` not negative, ``merge_balance``): more input
+        would be kept by the settlement (the uniform rate cannot pass it on to both
+        tokens' receivers), less leaves an order unpaid. ``None`` if none pays."""
         order = unit.checked[0].order
-        legs = unit.solution.legs
         group = self.groups.get((order.sell_token, order.buy_token), [])
-        start = sum(leg.amount_in for leg in legs if leg.token_in == order.sell_token)
-        tried: dict[int, tuple[Fraction | None, PoolState, Replayed | None]] = {}
 
-        def gap(amount: int) -> Fraction | None:
-            """The pair's balance gap with ``amount`` into the route (``None``: it cannot
-            run or pays nothing)."""
-            if amount not in tried:
-                attempt = state.fork()
-                try:
-                    replayed = replay_route(
-                        attempt, legs, order.sell_token, Fraction(amount, start)
-                    )
-                except ReplayFailed:
-                    tried[amount] = (None, attempt, None)
-                    return None
-                members = _members(unit, replayed.legs, dict(replayed.net))
-                found = None
-                if members is not None:
-                    found = balance_gap(m.flow for m in (*group, *members))
-                tried[amount] = (found, attempt, replayed)
-            return tried[amount][0]
+        def gap(replayed: Replayed) -> Fraction | None:
+            members = _members(unit, replayed.legs, dict(replayed.net))
+            if members is None:
+                return None
+            return balance_gap(m.flow for m in (*group, *members))
 
-        low, high = _bracket(gap, start)
-        if high is None:
-            return None
-        best = _least(gap, low, high)
-        _, after, replayed = tried[best]
-        state.changed, state.totals = after.changed, after.totals
-        return replayed
+        return least_input(state, unit.solution.legs, order.sell_token, gap)
 
     def _plan(self, step: _Step) -> _Plan | None:
         """The tree the step joins, priced; ``None`` unless every order's limit holds,
@@ -406,73 +380,6 @@ def _members(
     )
 
 
-Gap = Callable[[int], Fraction | None]
-"""A pair's balance gap for an integer input (``None``: the input cannot run)."""
-
-
-def _bracket(gap: Gap, start: int) -> tuple[int, int | None]:
-    """``(low, high)`` around the least input whose gap is not negative: ``high``'s is not,
-    ``low``'s is (or ``low`` cannot run, or is 0), found by steps doubling away from
-    ``start``; ``high`` is ``None`` when none within ``BALANCE_STEPS // 2`` steps up pays."""
-    step = max(start >> 20, 1)
-    found = gap(start)
-    if found is not None and found >= 0:
-        high = start
-        while True:
-            low = max(high - step, 0)
-            if low == 0:
-                return 0, high
-            found = gap(low)
-            if found is None or found < 0:
-                return low, high
-            high, step = low, step * 2
-    low = start
-    for _ in range(BALANCE_STEPS // 2):
-        high = low + step
-        found = gap(high)
-        if found is not None and found >= 0:
-            return low, high
-        low, step = high, step * 2
-    return low, None
-
-
-def _least(gap: Gap, low: int, high: int) -> int:
-    """The least integer in ``(low, high]`` whose gap is not negative (``high``'s is,
-    ``low``'s not): false position with the Illinois halving, a bisection step whenever
-    it stalls (a gap of ``None`` counts as negative), at most ``BALANCE_STEPS`` steps."""
-    g_low = gap(low) if low > 0 else None
-    g_high = gap(high)
-    assert g_high is not None
-    side = 0
-    for _ in range(BALANCE_STEPS):
-        if high - low <= 1:
-            break
-        width = high - low
-        probe = (low + high) // 2
-        if g_low is not None and g_high > g_low:
-            guess = low + width * -g_low / (g_high - g_low)
-            probe = min(max(int(guess), low + 1), high - 1)
-        found = gap(probe)
-        if found is not None and found >= 0:
-            high, g_high = probe, found
-            if side == 1 and g_low is not None:
-                g_low /= 2
-            side = 1
-        else:
-            low, g_low = probe, found
-            if side == -1:
-                g_high /= 2
-            side = -1
-        if high - low > width // 2 and g_low is not None:
-            mid = (low + high) // 2  # stalled: halve the bracket once
-            found = gap(mid)
-            if found is not None and found >= 0:
-                high, g_high = mid, found
-            else:
-                low, g_low = mid, found
-    return high
-
-
 def _judged(
     auction: Auction,
     members: Iterable[_Member],
@@ -495,9 +402,7 @@ def _covered(
 ) -> bool:
     """Per routed pair of the tree, what its orders pay covers what their legs take in,
     what their legs produce covers what they receive, and beyond the declared fees the
-    settlement keeps no more of either than exact rounding leaves
-    (``solver.kept.rounding_allowance``): a sell order pooled with buy orders whose legs
-    pay another rate is left out rather than leave the difference in the settlement."""
+    settlement keeps no more of either than rounding (``solver.kept.rounding_allowance``)."""
     by_uid = {c.order.uid: c for c in checked}
     for (sell, buy), members in groups.items():
         if sell not in tokens:
