@@ -51,7 +51,7 @@ from intents.types import OrderUid
 from routing.pool import Pool, PoolId, TokenAddress
 from routing.route import Leg
 from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_solution
-from solver.competition import Pair, is_fair
+from solver.competition import Bid, Pair, is_fair
 from solver.kept import declared_fees, rounding_allowance
 from solver.merge_balance import least_input
 from solver.merge_legs import (
@@ -65,7 +65,7 @@ from solver.merge_legs import (
 )
 from solver.merge_packing import Packing
 from solver.merge_prices import PairFlow, balance_gap, component_prices, pair_ratio
-from solver.merge_units import Unit, units_of
+from solver.merge_units import Unit, no_worse, units_of
 from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
 from solver.scoring import ScoringError, SolutionScore, bid, score_trades
 
@@ -438,7 +438,8 @@ def merge_solutions(
     ``stop`` ends the greedy early (what is merged by then is returned); ``unoffered``
     candidates (joint routes, ``solver.merge_joint``) are merged too but set no reference:
     they are not bids of their own."""
-    units, best = units_of(auction, candidates)
+    offered, best = units_of(auction, candidates)
+    units = offered
     extra = units_of(auction, unoffered)[0]
     if extra:
         units = sorted([*units, *extra], key=lambda u: (-u.score, u.solution.engine, u.solution.id))
@@ -460,14 +461,15 @@ def merge_solutions(
         if len(group) > 1 and pair not in packing.owner and not (stop is not None and stop()):
             packing.place(group)
     bins = packing.bins
-    merged = []
+    made = []
     # a bin of one unoffered candidate is new too: no bid of its own proposes it
     alone = {frozenset(t.order for t in u.solution.trades) for u in extra}
     for found in bins:
         if found.units >= 2 or (found.units == 1 and frozenset(found.orders) in alone):
             solution = found.solution(engine)
-            if _valid(auction, solution, best):
-                merged.append(solution)
+            if (valid := _valid(auction, solution, best)) is not None:
+                made.append(valid)
+    merged = [b.solution for b in no_worse(made, [u.made for u in offered])]
     logger.info(
         "merge: %d candidates into %d merged solutions of %s trades",
         len(units),
@@ -477,18 +479,21 @@ def merge_solutions(
     return merged
 
 
-def _valid(auction: Auction, solution: Solution, references: Mapping[Pair, int]) -> bool:
-    """The finished merged solution passes the checks and is fair (a failure is a bug)."""
+def _valid(
+    auction: Auction, solution: Solution, references: Mapping[Pair, int]
+) -> Bid[Solution] | None:
+    """The finished merged solution's bid if it passes the checks and is fair (a failure is
+    a bug)."""
     try:
         checked = check_solution(auction, solution, solver=solution.engine)
         made = bid(solution.engine, solution, checked, auction)
     except (SolutionRejected, ScoringError) as exc:
         logger.error("merge: a merged solution fails the checks: %s", exc)
-        return False
+        return None
     if not is_fair(made, references):
         logger.error("merge: a merged solution is unfair: %s", dict(made.scores))
-        return False
-    return True
+        return None
+    return made
 
 
 __all__ = ["DEFAULT_GAS_LIMIT", "MAX_BINS", "merge_solutions"]
