@@ -50,9 +50,9 @@ class PairFlow:
 
 def pair_bounds(flows: Iterable[PairFlow]) -> tuple[Fraction | None, Fraction | None]:
     """The two upper bounds on ``price[sell] / price[buy]`` (see the module docstring):
-    the buy token's (``None`` without sell orders: then only whether the legs produce
-    what the buy orders receive, 1 or 0) and the sell token's (``None`` without buy
-    orders; 0 if their legs take in nothing). A bound may be 0 or negative: no rate pays."""
+    the buy token's (without sell orders ``None``, or 0 if the legs produce less than the
+    buy orders receive) and the sell token's (``None`` without buy orders, 0 if their legs
+    take in nothing). A bound of 0 or below: no rate pays."""
     found = list(flows)
     sells = [f for f in found if f.kind is OrderKind.SELL]
     buys = [f for f in found if f.kind is OrderKind.BUY]
