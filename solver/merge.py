@@ -35,8 +35,9 @@ first moved would revert (its exact amounts no longer hold).
 
 Greedy: candidates are taken by score, best first; each joins the first merged solution
 it keeps valid and fair (a pair or a pool already in one can only join that one), else
-stays on its own. Every step is checked as it is taken, and each finished merged solution once more
-with ``solver.checks.check_solution``.
+stays on its own. Every step is checked as it is taken, each finished merged solution once
+more (``solver.checks.check_solution``), and one without which the auction's winners would
+score more is not offered (``merge_units.no_worse``).
 """
 
 from __future__ import annotations
