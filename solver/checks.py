@@ -49,7 +49,7 @@ from routing.uniswap_v3 import ConcentratedLiquidityPool
 from solver.ebbo import shortfalls
 from solver.errors import SolverError
 from solver.internalization import buffer_shortfalls, untrusted_inputs
-from solver.kept import undeclared_surplus
+from solver.kept import token_balances, undeclared_surplus
 from solver.model import (
     MAX_SETTLEMENT_GAS,
     Auction,
@@ -383,23 +383,11 @@ def _check_internalization(auction: Auction, solution: Solution) -> None:
         )
 
 
-def token_balances(
-    trades: list[CheckedTrade], amm_flows: Mapping[TokenAddress, int]
-) -> dict[TokenAddress, int]:
-    """What the settlement contract ends with per token: users' payments (all fees
-    included) minus their proceeds, plus the AMM legs' net flow."""
-    balance = dict(amm_flows)
-    for t in trades:
-        balance[t.order.sell_token] = balance.get(t.order.sell_token, 0) + t.sold
-        balance[t.order.buy_token] = balance.get(t.order.buy_token, 0) - t.bought
-    return balance
-
-
 def settlement_balances(
     auction: Auction, solution: Solution, now: int | None = None
 ) -> tuple[list[CheckedTrade], dict[TokenAddress, int]]:
     """The trades as they execute (prices, fills and limits checked) and what the settlement
-    ends with per token (``token_balances``, the legs re-simulated); raises
+    ends with per token (``solver.kept.token_balances``, the legs re-simulated); raises
     ``SolutionRejected`` as ``check_solution`` does for those checks."""
     checked = _checked(auction, solution, now)
     return checked, token_balances(checked, _amm_flows(auction, solution))

@@ -1,7 +1,7 @@
 """What a settlement keeps: no more than the fees its solution declares (issue 13).
 
 Per token, the settlement ends with what the users pay (all fees included) and the pools
-pay out, less what the users receive and the pools take in (``solver.checks.token_balances``).
+pay out, less what the users receive and the pools take in (``token_balances``).
 Beyond the declared fees that is the users' value: a solver that claims a pool's exact
 output and pays the user less keeps the difference in the settlement contract.
 
@@ -103,6 +103,18 @@ def rounding_allowance(
         pool = None if pools is None else pools.get(leg.pool)
         extra += _approximation(pool, leg.token_out) * implied.get(leg.token_out, 0)
     return ROUNDING_UNITS * units + extra
+
+
+def token_balances(
+    trades: Sequence[Executed], amm_flows: Mapping[TokenAddress, int]
+) -> dict[TokenAddress, int]:
+    """What the settlement contract ends with per token: users' payments (all fees
+    included) minus their proceeds, plus the AMM legs' net flow."""
+    balance = dict(amm_flows)
+    for t in trades:
+        balance[t.order.sell_token] = balance.get(t.order.sell_token, 0) + t.sold
+        balance[t.order.buy_token] = balance.get(t.order.buy_token, 0) - t.bought
+    return balance
 
 
 def declared_fees(trades: Sequence[Executed]) -> dict[TokenAddress, int]:
