@@ -17,6 +17,7 @@ SUITES = {
     "generate": "bench.generate:main",
     "http-limits": "bench.http_limits:main",
     "intake": "bench.intake:main",
+    "kept": "bench.kept:main",
     "joint": "bench.joint:main",
     "routing": "bench.routing:main",
     "settlement-gas": "bench.settlement_gas:main",

@@ -25,7 +25,7 @@ carrying a machine-readable ``code`` and a sentence, logged with the solver's na
 * **token flows**: per token, what the settlement contract receives (users' payments
   including fees, AMM outputs) covers what it pays (users' proceeds, AMM inputs), and it
   keeps no more than the declared fees (``UndeclaredSurplus``: valued at the clearing
-  prices, within ``solver.kept.KEPT_TOLERANCE`` of what users receive);
+  prices, beyond what exact rounding leaves, ``solver.kept.rounding_allowance``);
 * **EBBO** (with ``ebbo``; ``solver.ebbo``, CoW's CIP-52): every trade gives its user at
   least what the baseline route gives on the auction's liquidity (``EbboViolated``);
 * **simulation** (``verify_solution``, when a chain is attached): an injected simulator
@@ -49,7 +49,7 @@ from routing.uniswap_v3 import ConcentratedLiquidityPool
 from solver.ebbo import shortfalls
 from solver.errors import SolverError
 from solver.internalization import buffer_shortfalls, untrusted_inputs
-from solver.kept import undeclared_surplus
+from solver.kept import token_balances, undeclared_surplus
 from solver.model import (
     MAX_SETTLEMENT_GAS,
     Auction,
@@ -383,16 +383,14 @@ def _check_internalization(auction: Auction, solution: Solution) -> None:
         )
 
 
-def token_balances(
-    trades: list[CheckedTrade], amm_flows: Mapping[TokenAddress, int]
-) -> dict[TokenAddress, int]:
-    """What the settlement contract ends with per token: users' payments (all fees
-    included) minus their proceeds, plus the AMM legs' net flow."""
-    balance = dict(amm_flows)
-    for t in trades:
-        balance[t.order.sell_token] = balance.get(t.order.sell_token, 0) + t.sold
-        balance[t.order.buy_token] = balance.get(t.order.buy_token, 0) - t.bought
-    return balance
+def settlement_balances(
+    auction: Auction, solution: Solution, now: int | None = None
+) -> tuple[list[CheckedTrade], dict[TokenAddress, int]]:
+    """The trades as they execute (prices, fills and limits checked) and what the settlement
+    ends with per token (``solver.kept.token_balances``, the legs re-simulated); raises
+    ``SolutionRejected`` as ``check_solution`` does for those checks."""
+    checked = _checked(auction, solution, now)
+    return checked, token_balances(checked, _amm_flows(auction, solution))
 
 
 def _log_rejection(solver: str, solution: Solution, error: SolutionRejected) -> None:
@@ -421,8 +419,7 @@ def check_solution(
                 f"the settlement declares {solution.gas:,} gas, more than the {gas_limit:,} "
                 "one settlement may use",
             )
-        checked = _checked(auction, solution, now)
-        balances = token_balances(checked, _amm_flows(auction, solution))
+        checked, balances = settlement_balances(auction, solution, now)
         _check_internalization(auction, solution)
         deficits = sorted((token, amount) for token, amount in balances.items() if amount < 0)
         if deficits:
@@ -431,7 +428,9 @@ def check_solution(
                 "the settlement would pay out more than it receives: "
                 + ", ".join(f"{token} short {-amount}" for token, amount in deficits),
             )
-        kept = undeclared_surplus(checked, balances, uniform_prices(solution), solution.legs)
+        pools = {pool.id: pool for pool in auction.liquidity.pools}
+        prices = uniform_prices(solution)
+        kept = undeclared_surplus(checked, balances, prices, solution.legs, pools)
         if kept is not None:
             raise SolutionRejected(Rejection.UNDECLARED_SURPLUS, kept)
         if ebbo:

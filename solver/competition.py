@@ -132,18 +132,34 @@ def pick_winners(
     return tuple(winners)
 
 
-def arbitrate(
-    bids: Iterable[Bid[S]], *, max_winners: int = 10, wrapped_native: TokenAddress | None = None
-) -> Ranking[S]:
-    """Run the fair combinatorial auction over ``bids``."""
-    if max_winners < 1:
-        raise ValueError("max_winners must be at least 1")
+def _judge(
+    bids: Iterable[Bid[S]],
+) -> tuple[list[Bid[S]], tuple[Bid[S], ...], tuple[Bid[S], ...], dict[Pair, int]]:
+    """(fair bids best first, unfair ones, unscored ones, reference scores): steps 1-3."""
     ordered = sorted(bids, key=_order_key)
     unscored = tuple(bid for bid in ordered if not bid.scores)
     scored = [bid for bid in ordered if bid.scores]
     references = reference_scores(scored)
     fair = [bid for bid in scored if is_fair(bid, references)]
     unfair = tuple(bid for bid in scored if not is_fair(bid, references))
+    return fair, unfair, unscored, references
+
+
+def winners_score(
+    bids: Iterable[Bid[S]], *, max_winners: int = 10, wrapped_native: TokenAddress | None = None
+) -> int:
+    """The total score of the winners ``arbitrate`` would pick, without its logs (to weigh
+    a bid before offering it)."""
+    return sum(b.score for b in pick_winners(_judge(bids)[0], max_winners, wrapped_native))
+
+
+def arbitrate(
+    bids: Iterable[Bid[S]], *, max_winners: int = 10, wrapped_native: TokenAddress | None = None
+) -> Ranking[S]:
+    """Run the fair combinatorial auction over ``bids``."""
+    if max_winners < 1:
+        raise ValueError("max_winners must be at least 1")
+    fair, unfair, unscored, references = _judge(bids)
     for bid in unfair:
         worse = sorted(
             f"{sell}->{buy}: {score} < {references[(sell, buy)]}"

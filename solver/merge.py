@@ -15,6 +15,9 @@ settlement:
   order on a pair already there is pooled at the pair's rate, as are the orders of a joint
   route, ``solver.merge_joint``), each tree priced from its
   root; a coincidence of wants keeps its own prices (scaled) and roots its tree;
+* **nothing kept**: a buy order's legs get the least input that pays its pair's orders
+  (``solver.merge_balance``); a pair that would leave the settlement more than rounding
+  (``solver.kept.rounding_allowance``) does not take the candidate;
 * **one settlement overhead**: gas is ``settlement_gas(trades, legs' gas)``, a pool swapped
   again paying its warm-storage cost (``merge_legs.legs_gas``), at most
   ``gas_limit``; ``limit`` orders keep the fee their candidate charged (it covered a
@@ -32,8 +35,9 @@ first moved would revert (its exact amounts no longer hold).
 
 Greedy: candidates are taken by score, best first; each joins the first merged solution
 it keeps valid and fair (a pair or a pool already in one can only join that one), else
-stays on its own. Every step is checked as it is taken, and each finished merged solution once more
-with ``solver.checks.check_solution``.
+stays on its own. Every step is checked as it is taken, each finished merged solution once
+more (``solver.checks.check_solution``), and one without which the auction's winners would
+score more is not offered (``merge_units.no_worse``).
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ from intents.types import OrderUid
 from routing.pool import Pool, PoolId, TokenAddress
 from routing.route import Leg
 from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_solution
-from solver.competition import Pair, is_fair
+from solver.competition import Bid, Pair, is_fair
+from solver.kept import declared_fees, rounding_allowance
+from solver.merge_balance import least_input
 from solver.merge_legs import (
     PoolState,
     Replayed,
@@ -59,8 +65,8 @@ from solver.merge_legs import (
     replay_route,
 )
 from solver.merge_packing import Packing
-from solver.merge_prices import PairFlow, component_prices, pair_ratio
-from solver.merge_units import Unit, units_of
+from solver.merge_prices import PairFlow, balance_gap, component_prices, pair_ratio
+from solver.merge_units import Unit, no_worse, units_of
 from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
 from solver.scoring import ScoringError, SolutionScore, bid, score_trades
 
@@ -70,12 +76,6 @@ DEFAULT_GAS_LIMIT = MAX_SETTLEMENT_GAS
 """Gas one merged solution may declare (``solver.model.MAX_SETTLEMENT_GAS``)."""
 MAX_BINS = 10
 """Merged solutions per auction: the winners the fair combinatorial auction picks."""
-BUY_TOP_UPS = 4
-"""Times a buy order's route, replayed on pools earlier legs moved, is given more input to
-produce what the order buys."""
-TOP_UP_MARGIN = Fraction(1, 10**9)
-"""Relative extra input per top-up (the pools' curves are concave: the first guess falls
-short)."""
 PRICE_BITS_MARGIN = 2
 """Prices are at least this many bits above the largest amount of their tree, so rounding
 a price costs no user a base unit."""
@@ -209,7 +209,8 @@ class _Bin:
         if not self._fits(unit):
             return False
         try:
-            step = self._step(unit, replay=bool(unit.pools() & self.state.touched()))
+            replay = bool(unit.pools() & self.state.touched()) or self._joins_sells(unit)
+            step = self._step(unit, replay=replay)
             plan = None if step is None else self._plan(step)
             if plan is not None and step is not None and step.state is None:
                 replayed = self._step(unit, replay=True)
@@ -225,6 +226,15 @@ class _Bin:
         self._take(step, plan)
         return True
 
+    def _joins_sells(self, unit: Unit) -> bool:
+        """A routed buy order joining its pair's sell orders: its legs are balanced against
+        theirs (``_balanced``) even on pools no earlier leg moved."""
+        order = unit.checked[0].order
+        if not unit.routed or order.kind is not OrderKind.BUY:
+            return False
+        group = self.groups.get((order.sell_token, order.buy_token), [])
+        return any(m.order.kind is OrderKind.SELL for m in group)
+
     def _step(self, unit: Unit, *, replay: bool) -> _Step | None:
         state = self.state.fork() if replay else None
         if not unit.routed:
@@ -232,51 +242,36 @@ class _Bin:
                 replay_fixed(state, unit.solution.legs)
             return _Step(unit, unit.solution.legs, (), state)
         order = unit.checked[0].order
-        executed = sum(c.trade.executed for c in unit.checked)
         legs: tuple[Leg, ...] = unit.solution.legs
-        if state is not None:
-            replayed = self._replay(state, legs, order, executed)
-            legs, net = replayed.legs, dict(replayed.net)
-        else:
+        if state is None:
             net = net_flow(legs)
-        spent, produced = -net.pop(order.sell_token, 0), net.pop(order.buy_token, 0)
-        if any(v < 0 for v in net.values()):
-            return None
-        # orders sharing one route: its flows go with the first (pair rates need only sums)
-        members = tuple(
-            _Member(
-                c.order,
-                c.trade,
-                legs if i == 0 else (),
-                PairFlow(
-                    c.order.kind,
-                    c.trade.executed,
-                    spent if i == 0 else 0,
-                    produced if i == 0 else 0,
-                ),
-            )
-            for i, c in enumerate(unit.checked)
-        )
-        return _Step(unit, legs, members, state)
+        elif order.kind is OrderKind.BUY:
+            found = self._balanced(state, unit)
+            if found is None:
+                return None
+            legs, net = found.legs, dict(found.net)
+        else:
+            replayed = replay_route(state, legs, order.sell_token)
+            legs, net = replayed.legs, dict(replayed.net)
+        members = _members(unit, legs, net)
+        return None if members is None else _Step(unit, legs, members, state)
 
-    def _replay(
-        self, state: PoolState, legs: Sequence[Leg], order: Order, executed: int
-    ) -> Replayed:
-        """The route replayed on ``state``; a buy order's route, if it now produces less
-        than the order buys, with its inputs raised until it does (at most
-        ``BUY_TOP_UPS`` times)."""
-        base = state.fork()
-        replayed = replay_route(state, legs, order.sell_token)
-        scale = Fraction(1)
-        for _ in range(BUY_TOP_UPS if order.kind is OrderKind.BUY else 0):
-            produced = replayed.net.get(order.buy_token, 0)
-            if produced >= executed or produced <= 0:
-                break
-            scale = scale * executed / produced * (1 + TOP_UP_MARGIN)
-            attempt = base.fork()
-            replayed = replay_route(attempt, legs, order.sell_token, scale)
-            state.changed, state.totals = attempt.changed, attempt.totals
-        return replayed
+    def _balanced(self, state: PoolState, unit: Unit) -> Replayed | None:
+        """The buy order's route replayed on ``state`` (modified in place) with the least
+        first-hop input at which its pair's orders, it included, are paid out of their
+        legs (``merge_prices.balance_gap`` not negative, ``merge_balance``): more input
+        would be kept by the settlement (the uniform rate cannot pass it on to both
+        tokens' receivers), less leaves an order unpaid. ``None`` if none pays."""
+        order = unit.checked[0].order
+        group = self.groups.get((order.sell_token, order.buy_token), [])
+
+        def gap(replayed: Replayed) -> Fraction | None:
+            members = _members(unit, replayed.legs, dict(replayed.net))
+            if members is None:
+                return None
+            return balance_gap(m.flow for m in (*group, *members))
+
+        return least_input(state, unit.solution.legs, order.sell_token, gap)
 
     def _plan(self, step: _Step) -> _Plan | None:
         """The tree the step joins, priced; ``None`` unless every order's limit holds,
@@ -326,7 +321,9 @@ class _Bin:
             checked, score = _judged(self.auction, members, fixed, prices)
         except (ValueError, SolutionRejected, ScoringError):
             return None
-        if not _covered(groups, checked, tokens) or not self._fair(score, self.lenient):
+        if not _covered(groups, checked, tokens, prices, self.pools) or not self._fair(
+            score, self.lenient
+        ):
             return None
         return prices
 
@@ -361,6 +358,29 @@ class _Bin:
         )
 
 
+def _members(
+    unit: Unit, legs: tuple[Leg, ...], net: dict[TokenAddress, int]
+) -> tuple[_Member, ...] | None:
+    """The unit's routed members with its legs' flows (``net``, modified): orders sharing
+    one route put its flows on the first (pair rates need only sums); ``None`` if the legs
+    take more of an intermediate token than they produce."""
+    order = unit.checked[0].order
+    spent, produced = -net.pop(order.sell_token, 0), net.pop(order.buy_token, 0)
+    if any(v < 0 for v in net.values()):
+        return None
+    return tuple(
+        _Member(
+            c.order,
+            c.trade,
+            legs if i == 0 else (),
+            PairFlow(
+                c.order.kind, c.trade.executed, spent if i == 0 else 0, produced if i == 0 else 0
+            ),
+        )
+        for i, c in enumerate(unit.checked)
+    )
+
+
 def _judged(
     auction: Auction,
     members: Iterable[_Member],
@@ -375,19 +395,30 @@ def _judged(
 
 
 def _covered(
-    groups: Mapping[Pair, list[_Member]], checked: Sequence[CheckedTrade], tokens: set[TokenAddress]
+    groups: Mapping[Pair, list[_Member]],
+    checked: Sequence[CheckedTrade],
+    tokens: set[TokenAddress],
+    prices: Mapping[TokenAddress, int],
+    pools: Mapping[PoolId, Pool],
 ) -> bool:
     """Per routed pair of the tree, what its orders pay covers what their legs take in,
-    and what their legs produce covers what they receive."""
+    what their legs produce covers what they receive, and beyond the declared fees the
+    settlement keeps no more of either than rounding (``solver.kept.rounding_allowance``)."""
     by_uid = {c.order.uid: c for c in checked}
-    for (sell, _), members in groups.items():
+    for (sell, buy), members in groups.items():
         if sell not in tokens:
             continue
-        paid = sum(by_uid[m.order.uid].sold for m in members)
-        received = sum(by_uid[m.order.uid].bought for m in members)
-        if paid < sum(m.flow.spent for m in members):
+        trades = [by_uid[m.order.uid] for m in members]
+        paid = sum(c.sold for c in trades)
+        received = sum(c.bought for c in trades)
+        spent = sum(m.flow.spent for m in members)
+        produced = sum(m.flow.produced for m in members)
+        if paid < spent or received > produced:
             return False
-        if received > sum(m.flow.produced for m in members):
+        fees = sum(declared_fees(trades).values())
+        kept = (paid - fees - spent) * prices[sell] + (produced - received) * prices[buy]
+        legs = [leg for m in members for leg in m.legs]
+        if kept > rounding_allowance(trades, legs, prices, pools):
             return False
     return True
 
@@ -408,7 +439,8 @@ def merge_solutions(
     ``stop`` ends the greedy early (what is merged by then is returned); ``unoffered``
     candidates (joint routes, ``solver.merge_joint``) are merged too but set no reference:
     they are not bids of their own."""
-    units, best = units_of(auction, candidates)
+    offered, best = units_of(auction, candidates)
+    units = offered
     extra = units_of(auction, unoffered)[0]
     if extra:
         units = sorted([*units, *extra], key=lambda u: (-u.score, u.solution.engine, u.solution.id))
@@ -430,14 +462,15 @@ def merge_solutions(
         if len(group) > 1 and pair not in packing.owner and not (stop is not None and stop()):
             packing.place(group)
     bins = packing.bins
-    merged = []
+    made = []
     # a bin of one unoffered candidate is new too: no bid of its own proposes it
     alone = {frozenset(t.order for t in u.solution.trades) for u in extra}
     for found in bins:
         if found.units >= 2 or (found.units == 1 and frozenset(found.orders) in alone):
             solution = found.solution(engine)
-            if _valid(auction, solution, best):
-                merged.append(solution)
+            if (valid := _valid(auction, solution, best)) is not None:
+                made.append(valid)
+    merged = [b.solution for b in no_worse(made, [u.made for u in offered])]
     logger.info(
         "merge: %d candidates into %d merged solutions of %s trades",
         len(units),
@@ -447,18 +480,21 @@ def merge_solutions(
     return merged
 
 
-def _valid(auction: Auction, solution: Solution, references: Mapping[Pair, int]) -> bool:
-    """The finished merged solution passes the checks and is fair (a failure is a bug)."""
+def _valid(
+    auction: Auction, solution: Solution, references: Mapping[Pair, int]
+) -> Bid[Solution] | None:
+    """The finished merged solution's bid if it passes the checks and is fair (a failure is
+    a bug)."""
     try:
         checked = check_solution(auction, solution, solver=solution.engine)
         made = bid(solution.engine, solution, checked, auction)
     except (SolutionRejected, ScoringError) as exc:
         logger.error("merge: a merged solution fails the checks: %s", exc)
-        return False
+        return None
     if not is_fair(made, references):
         logger.error("merge: a merged solution is unfair: %s", dict(made.scores))
-        return False
-    return True
+        return None
+    return made
 
 
 __all__ = ["DEFAULT_GAS_LIMIT", "MAX_BINS", "merge_solutions"]

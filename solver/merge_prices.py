@@ -48,28 +48,51 @@ class PairFlow:
     produced: int
 
 
-def pair_ratio(flows: Iterable[PairFlow]) -> Fraction | None:
-    """The largest ``price[sell] / price[buy]`` at which the pair's orders are paid out of
-    what their legs produce (see the module docstring); ``None`` if there is none."""
+def pair_bounds(flows: Iterable[PairFlow]) -> tuple[Fraction | None, Fraction | None]:
+    """The two upper bounds on ``price[sell] / price[buy]`` (see the module docstring):
+    the buy token's (without sell orders ``None``, or 0 if the legs produce less than the
+    buy orders receive) and the sell token's (``None`` without buy orders, 0 if their legs
+    take in nothing). A bound of 0 or below: no rate pays."""
     found = list(flows)
     sells = [f for f in found if f.kind is OrderKind.SELL]
     buys = [f for f in found if f.kind is OrderKind.BUY]
-    produced = sum(f.produced for f in sells) + sum(f.produced for f in buys)
+    produced = sum(f.produced for f in found)
     bought = sum(f.executed for f in buys)
-    bounds: list[Fraction] = []
+    buy_token = sell_token = None
     if sells:
         left = produced - bought - (len(sells) - 1)
-        if left <= 0:
-            return None
-        bounds.append(Fraction(left, sum(f.executed for f in sells)))
+        buy_token = Fraction(left, sum(f.executed for f in sells))
     elif bought > produced:
-        return None
+        buy_token = Fraction(0)
     if buys:
         spent = sum(f.spent for f in buys) + len(buys) - 1
-        if spent <= 0:
-            return None
-        bounds.append(Fraction(bought, spent))
-    return min(bounds) if bounds else None
+        sell_token = Fraction(bought, spent) if spent > 0 else Fraction(0)
+    return buy_token, sell_token
+
+
+def pair_ratio(flows: Iterable[PairFlow]) -> Fraction | None:
+    """The largest ``price[sell] / price[buy]`` at which the pair's orders are paid out of
+    what their legs produce (see the module docstring); ``None`` if there is none."""
+    bounds = [b for b in pair_bounds(flows) if b is not None]
+    if not bounds or min(bounds) <= 0:
+        return None
+    return min(bounds)
+
+
+def balance_gap(flows: Iterable[PairFlow]) -> Fraction:
+    """How far the pair's legs are from paying its orders exactly at one rate, when it has
+    buy orders (whose legs' input may be scaled, ``solver.merge``): with sell orders too,
+    the buy token's bound less the sell token's; else what the legs produce less what the
+    buy orders receive. Negative: the legs pay too little; positive: at ``pair_ratio``'s
+    rate the settlement keeps the difference (0 for sell orders alone, priced exactly)."""
+    found = list(flows)
+    buy_token, sell_token = pair_bounds(found)
+    if sell_token is None:
+        return Fraction(0)
+    if not any(f.kind is OrderKind.SELL for f in found):
+        return Fraction(sum(f.produced for f in found) - sum(f.executed for f in found))
+    assert buy_token is not None
+    return buy_token - sell_token
 
 
 def _adjacency(

@@ -3,14 +3,17 @@ pass the checks, scored, with their pairs and pools."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from routing.pool import PoolId, TokenAddress
 from solver.checks import CheckedTrade, SolutionRejected, check_solution
-from solver.competition import Pair, reference_scores
+from solver.competition import Bid, Pair, reference_scores, winners_score
 from solver.model import Auction, Solution
 from solver.scoring import ScoringError, bid
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +25,16 @@ class Unit:
 
     solution: Solution
     checked: tuple[CheckedTrade, ...]
-    score: int
-    pairs: frozenset[Pair]
+    made: Bid[Solution]
+    """The candidate's own bid (``solver.scoring.bid``)."""
+
+    @property
+    def score(self) -> int:
+        return self.made.score
+
+    @property
+    def pairs(self) -> frozenset[Pair]:
+        return self.made.pairs
 
     @property
     def routed(self) -> bool:
@@ -52,6 +63,29 @@ def units_of(
         except (SolutionRejected, ScoringError):
             continue
         bids.append(made)
-        units.append(Unit(solution, tuple(checked), made.score, made.pairs))
+        units.append(Unit(solution, tuple(checked), made))
     units.sort(key=lambda u: (-u.score, u.solution.engine, u.solution.id))
     return units, reference_scores(bids)
+
+
+def no_worse(
+    merged: Sequence[Bid[Solution]], candidates: Sequence[Bid[Solution]]
+) -> list[Bid[Solution]]:
+    """The merged solutions, less those without which the winners of ``candidates`` and
+    the rest (``competition.winners_score``) score more, the most costly first: a merged
+    solution holds its pools, and a candidate too large to join it (its gas) may score more
+    on them than what the merged solution gains."""
+    kept = list(merged)
+    alone = winners_score(candidates)
+
+    def total(bids: Sequence[Bid[Solution]]) -> int:
+        return winners_score([*bids, *candidates])
+
+    while kept and total(kept) < alone:
+        worst = max(kept, key=lambda b: total([k for k in kept if k is not b]))
+        logger.info(
+            "merge: a merged solution of %d trades would lower the auction's winners' score",
+            len(worst.solution.trades),
+        )
+        kept.remove(worst)
+    return kept

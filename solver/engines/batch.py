@@ -402,6 +402,7 @@ class _Clearer:
                 self.reference,
                 quote,
                 self.amm.split_quote(),
+                self.amm.along,
             )
             # every order whole without AMMs, charged for that: the whole group, each two
             whole = fees.charge(offers, len(offers), 0)

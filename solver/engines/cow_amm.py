@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 
 from routing.baseline import base_token_paths, execute_path
@@ -15,6 +16,7 @@ from routing.pool import TokenAddress
 from routing.route import Leg, NoRoute
 from routing.route import OrderKind as RouteKind
 from solver.engines.cow import AmmQuote
+from solver.merge_legs import PoolState, ReplayFailed, replay_route
 
 SPOT_PROBE = 10**18
 """Native wei (one native token) swapped to read a path's market rate: smaller probes
@@ -93,6 +95,33 @@ class AmmQuotes:
                 return None
             gas = sum(self.graph.pools[p].gas for p in dict.fromkeys(leg.pool for leg in best))
             return best, best[-1].amount_out, gas
+
+        return quote
+
+    def along(self, legs: Sequence[Leg]) -> AmmQuote:
+        """Exact output of ``legs`` (a clearing's swaps) for another amount: the first
+        hop's legs keep their shares of it (the remainder on the first), later hops
+        theirs of what the hops before produce (``solver.merge_legs.replay_route``).
+        Cheap: no path search, for the last bisection steps."""
+        gas = sum(self.graph.pools[p].gas for p in dict.fromkeys(leg.pool for leg in legs))
+
+        def quote(
+            sell: TokenAddress, buy: TokenAddress, amount: int
+        ) -> tuple[tuple[Leg, ...], int, int] | None:
+            firsts = [i for i, leg in enumerate(legs) if leg.token_in == sell]
+            start = sum(legs[i].amount_in for i in firsts)
+            if not firsts or amount <= 0:
+                return None
+            shares = [legs[i].amount_in * amount // start for i in firsts]
+            shares[0] += amount - sum(shares)
+            scaled = list(legs)
+            for i, share in zip(firsts, shares, strict=True):
+                scaled[i] = replace(legs[i], amount_in=share)
+            try:
+                replayed = replay_route(PoolState(self.graph.pools), scaled, sell)
+            except ReplayFailed:
+                return None
+            return replayed.legs, replayed.net.get(buy, 0), gas
 
         return quote
 

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from routing.pool import TokenAddress
+from routing.route import Leg
 from solver.engines.cow import (
+    _PRICE_BITS,
     REFINE_STEPS,
     AmmQuote,
     Clearing,
@@ -42,6 +44,12 @@ from solver.engines.cow import (
     simplest_between,
 )
 
+Along = Callable[[Sequence[Leg]], AmmQuote]
+"""A clearing's AMM legs -> the exact quote along those legs for any amount."""
+
+EXACT_STEPS = 2 * _PRICE_BITS
+"""Bisection steps along the found legs (``along``): from ``2**-36`` of the price to one
+step of its grid of about ``_PRICE_BITS`` bits."""
 MAX_WHOLE_PAIRS = 64
 """Forward-backward order pairs ``clear_whole_pairs`` tries to match whole."""
 
@@ -252,13 +260,16 @@ def clear_pair(
     reference: Mapping[TokenAddress, int],
     quote: AmmQuote | None,
     refine: AmmQuote | None = None,
+    along: Along | None = None,
 ) -> list[Clearing]:
     """Valid clearings of a pair, most user surplus first (empty if none).
 
     ``reference_ratio`` is ``b`` per ``a`` by reference prices; ``spot_ab`` the AMMs' best
     marginal rate selling ``a`` (``b`` per ``a``), ``spot_ba`` selling ``b``. Candidates:
     the AMM-balanced price, bisected between the pure-CoW price and the market price of the
-    long side, and pure CoWs (trimmed partial fills) at the limits' overlap and its ends."""
+    long side, and pure CoWs (trimmed partial fills) at the limits' overlap and its ends;
+    ``along`` (a clearing's legs -> a quote along them) narrows the AMM-balanced price to
+    one step of the price grid, so the AMMs' output goes to the users, not the settlement."""
     if not may_clear([book.forward, book.backward]):
         return []
     candidates: list[Clearing] = []
@@ -270,7 +281,7 @@ def clear_pair(
                 market = min(spot_ab, max(_limit_ratio(o, book.a) for o in book.backward))
             else:
                 market = max(1 / spot_ba, min(_limit_ratio(o, book.a) for o in book.forward))
-            found = _amm_balanced(book, market, a_is_long, quote, refine)
+            found = _amm_balanced(book, market, a_is_long, quote, refine, along)
             if found is not None:
                 candidates.append(found)
     # prices where some order of each side can trade: between the loosest limits
@@ -320,6 +331,7 @@ def _amm_balanced(
     a_is_long: bool,
     quote: AmmQuote,
     refine: AmmQuote | None = None,
+    along: Along | None = None,
 ) -> Clearing | None:
     """Bisect between a pure-CoW price and the long side's market price for the price
     nearest the market at which the AMMs still balance the long side's excess.
@@ -328,7 +340,9 @@ def _amm_balanced(
     on the AMMs returns less than the market rate (fee and slippage), so the short token
     ends short; at the pure price (moved inside the long side's limits) the excess is
     smallest. The last feasible price from the market end is where the AMM trades at the
-    users' price."""
+    users' price. The bisection stops within 2**-36 of the price; with ``along``, the
+    found legs are replayed at the prices beyond (exact pool math, no routing) down to one
+    step of the grid, where what the AMMs pay beyond the deficit is a few base units."""
     pure = _pure_ratio(book, market)
     if pure is None:
         return None
@@ -355,6 +369,10 @@ def _amm_balanced(
     good, best = _bisect(book, quote, scale, good, bad, best, 48)
     if refine is not None and best is not None:  # a better, slower quote: nearer the market
         good, best = _bisect(book, refine, scale, good, market_k, best, REFINE_STEPS)
+    if along is not None and best is not None and best.swaps:
+        good, best = _bisect(
+            book, along(best.swaps), scale, good, market_k, best, EXACT_STEPS, precision=None
+        )
     return best
 
 
@@ -366,11 +384,13 @@ def _bisect(
     bad: int,
     best: Clearing | None,
     steps: int,
+    precision: int | None = 36,
 ) -> tuple[int, Clearing | None]:
     """Move ``good`` toward ``bad`` while feasible (``best``: the clearing at ``good``, if
-    it is feasible)."""
+    it is feasible), until they are within ``2**-precision`` of ``bad`` (``None``: one step
+    of the grid)."""
     for _ in range(steps):
-        if abs(bad - good) <= max(abs(bad) >> 36, 1):
+        if abs(bad - good) <= max(abs(bad) >> precision if precision else 0, 1):
             break
         mid = (good + bad) // 2
         found = _with_amm(book, Fraction(mid, scale), quote)

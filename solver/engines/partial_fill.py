@@ -94,10 +94,11 @@ def best_amount(
 
 def _ladder(search: SurplusSearch, deadline: Deadline) -> tuple[int, int, int] | None:
     """``remaining / 2**k`` down while the surplus grows: a bracket ``(low, best,
-    high)`` around the best rung, or ``None`` when no rung fills. Without a feasible
+    high)`` around the best rung, or ``None`` when no rung routes. Without a feasible
     rung it stops once halving no longer improves the rate net of fee (past that,
-    smaller fills only lose more to the fee); a rung without a route (a buy beyond the
-    reserves) does not stop it."""
+    smaller fills only lose more to the fee) and brackets the rungs around the best
+    rate: the feasible amounts may all lie between two rungs; a rung without a route (a
+    buy beyond the reserves) does not stop it."""
     rungs = [search.order.remaining]
     previous = search.attempt(rungs[0])
     for _ in range(MAX_LADDER_STEPS):
@@ -109,7 +110,10 @@ def _ladder(search: SurplusSearch, deadline: Deadline) -> tuple[int, int, int] |
         if search.value(amount) < search.value(rungs[-2]) and search.best_fill:
             break  # past the best rung: the surplus falls again
         if search.best_fill is None and 0 < current.quality <= previous.quality:
-            return None
+            # the rate net of fee peaks above this rung: a feasible window may lie
+            # between the rungs (impact breaks the limit above it, the fee below it)
+            high = rungs[-3] if len(rungs) > 2 else rungs[0]
+            return amount, (amount + high) // 2, high
         previous = current
     if search.best_fill is None:
         return None

@@ -15,7 +15,7 @@ from routing.pool import PoolId
 from routing.route import Leg
 from routing.uniswap_v2 import ConstantProductPool
 from solver.checks import Rejection, SolutionRejected, check_solution
-from solver.kept import KEPT_TOLERANCE, undeclared_surplus
+from solver.kept import ROUNDING_UNITS, implied_prices, rounding_allowance, undeclared_surplus
 from solver.model import Auction, Solution, Trade
 from tests.solver.test_checks import (
     AMM,
@@ -142,18 +142,30 @@ def test_declared_fees_may_stay_and_nothing_more() -> None:
     assert rejected(book, routed(900)) is Rejection.UNDECLARED_SURPLUS
 
 
-def test_a_cow_keeps_nothing_and_dust_within_the_tolerance_passes() -> None:
+def test_a_cow_keeps_nothing_and_only_rounding_dust_passes() -> None:
     checked = check_solution(COW, COW_SOLUTION, solver="t")
-    prices = {A: 1, B: 1}
+    prices = {A: 3, B: 5}
     assert undeclared_surplus(checked, {A: 0, B: 0}, prices, ()) is None
-    received = sum(t.bought for t in checked)
-    limit = int(received * KEPT_TOLERANCE)
-    assert undeclared_surplus(checked, {A: limit, B: 0}, prices, ()) is None
-    assert "keep" in (undeclared_surplus(checked, {A: limit + 1, B: 0}, prices, ()) or "")
+    # two units of each token a trade moves, valued at the clearing prices
+    limit = rounding_allowance(checked, (), prices)
+    assert limit == ROUNDING_UNITS * len(checked) * (3 + 5)
+    assert undeclared_surplus(checked, {A: 0, B: limit // 5}, prices, ()) is None
+    assert "keep" in (undeclared_surplus(checked, {A: 0, B: limit // 5 + 1}, prices, ()) or "")
     # a token no user trades: only a unit of rounding per leg out of it
     legs = (Leg(POOL.id, C, A, 5, 5),)
     assert undeclared_surplus(checked, {C: 1}, prices, legs) is None
     assert "no user trades" in (undeclared_surplus(checked, {C: 2}, prices, legs) or "")
+
+
+def test_a_routes_intermediate_counts_at_the_rate_its_legs_pay() -> None:
+    """A unit of an intermediate token is worth what the leg out of it pays for it: one
+    base unit of a coarse token (8 decimals) can buy many of a fine one."""
+    legs = (Leg(POOL.id, A, C, 10**18, 10**8), Leg(POOL.id, C, B, 10**8, 2 * 10**18))
+    assert implied_prices({A: 1, B: 1}, legs)[C] == 10**10  # the lower of the two rates
+    checked = check_solution(COW, COW_SOLUTION, solver="t")
+    alone = rounding_allowance(checked, (), {A: 1, B: 1})
+    routed = rounding_allowance(checked, legs, {A: 1, B: 1})
+    assert routed - alone == ROUNDING_UNITS * (1 + 10**10 + 10**10 + 1)
 
 
 def _bad_cow() -> tuple[Auction, Solution]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from fractions import Fraction
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from intents.order import OrderKind
@@ -21,7 +21,7 @@ from solver.competition import arbitrate
 from solver.engines.single_order import optimal_engine
 from solver.merge import merge_solutions
 from solver.merge_legs import legs_gas
-from solver.model import Auction, Solution, now, settlement_gas
+from solver.model import Auction, Order, Solution, now, settlement_gas
 from solver.scoring import bid
 from tests.solver.engine_fixtures import GAS_PRICE, model_auction, order, pool
 from tests.solver.merge_cases import (
@@ -37,6 +37,7 @@ from tests.solver.merge_cases import (
     v2,
 )
 
+E17 = 10**17
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -53,8 +54,25 @@ def _ranking(auction: Auction, solutions: Sequence[Solution]):  # type: ignore[n
     return arbitrate(bids)
 
 
+def _blocking_pools() -> list[Order]:
+    """Found by hypothesis: a large A -> B sell merges with a small D -> A sell, whose pool
+    the B -> D sell routes through (B -> A -> D), too large in gas (400,000) to join; the
+    merged solution wins first and the B -> D candidate, worth more, can no longer win."""
+    small = [order(A, B, E17, 19 * E17 // 10, tag=str(i)) for i in (0, 1, 2, 6)]
+    return [
+        *small[:3],
+        order(D, A, 484_851_452_344_172_544, 115_152_219_931_740_979, tag="3"),
+        order(
+            B, D, 120_643_511_186_126_807_764, 238_391_578_103_786_572_141, partial=True, tag="4"
+        ),
+        order(A, B, 159_118_775_852_065_440_421, 302_325_674_118_924_336_799, tag="5"),
+        small[3],
+    ]
+
+
 @SLOW
 @given(orders(), st.sampled_from([15_000_000, 600_000, 400_000]))
+@example(_blocking_pools(), 400_000)
 def test_merged_solutions_are_valid_fair_settlements(found, gas_limit) -> None:  # type: ignore[no-untyped-def]
     auction = small_auction(found)
     candidates = optimal_engine().solve(auction)
