@@ -133,12 +133,19 @@ def test_a_fee_paying_trade_is_charged_exactly_what_the_solution_promises(
 class FakeBook:
     def __init__(self, orders: list[StoredOrder]) -> None:
         self.orders = orders
+        self.competitions: list[object] = []
 
     async def expire(self, now: float) -> list[OrderUid]:
         return []
 
     async def open_orders(self, now: float) -> list[StoredOrder]:
         return list(self.orders)
+
+    async def competition(self) -> None:
+        return None
+
+    async def record_competition(self, record: object) -> None:
+        self.competitions.append(record)
 
 
 class BrokenLiquidity:
@@ -168,6 +175,7 @@ class Leader:
 class NoNewFills:
     def __init__(self) -> None:
         self.calls = 0
+        self.head = 0
 
     async def catch_up(self) -> int:
         self.calls += 1
