@@ -13,6 +13,7 @@ import pytest
 from intents.book import OrderBook, open_book
 from intents.book_postgres import PostgresBook
 from intents.records import AppDataConflict, CompetitionRecord, SolutionOrder, SolutionRecord
+from intents.types import OrderUid
 from intents.wire import to_hex
 from tests.intents.test_store import ALICE, BOB, PG_URL, book, fill, fresh_postgres_book, make_order
 
@@ -155,6 +156,14 @@ async def test_records_survive_a_reopen(tmp_path: Path) -> None:
         await again.close()
 
 
+async def _records_work(migrated: OrderBook, uid: OrderUid) -> None:
+    """The fill recorded before the migration is a trade; the new tables take writes."""
+    assert [t.tx_hash for t in await migrated.trades(uid=uid)] == [tx(1)]
+    assert await migrated.put_app_data(b"\x33" * 32, "{}")
+    await migrated.record_competition(competition(1, tx(1), uid, 9))
+    assert await migrated.solver_fees([uid]) == {uid: 9}
+
+
 async def test_a_sqlite_book_from_before_the_records_gains_them(tmp_path: Path) -> None:
     import sqlite3
 
@@ -172,10 +181,7 @@ async def test_a_sqlite_book_from_before_the_records_gains_them(tmp_path: Path) 
     conn.close()
     migrated = await open_book(url)
     try:
-        assert [t.tx_hash for t in await migrated.trades(uid=order.uid)] == [tx(1)]
-        assert await migrated.put_app_data(b"\x33" * 32, "{}")
-        await migrated.record_competition(competition(1, tx(1), order.uid, 9))
-        assert await migrated.solver_fees([order.uid]) == {order.uid: 9}
+        await _records_work(migrated, order.uid)
     finally:
         await migrated.close()
 
@@ -195,9 +201,6 @@ async def test_a_postgres_book_from_before_the_records_gains_them() -> None:
             await conn.close()
         migrated = await PostgresBook.open(PG_URL, schema=schema)
         try:
-            assert [t.tx_hash for t in await migrated.trades(uid=order.uid)] == [tx(1)]
-            assert await migrated.put_app_data(b"\x33" * 32, "{}")
-            await migrated.record_competition(competition(1, tx(1), order.uid, 9))
-            assert await migrated.solver_fees([order.uid]) == {order.uid: 9}
+            await _records_work(migrated, order.uid)
         finally:
             await migrated.close()

@@ -89,4 +89,6 @@ async def test_auction_ids_go_on_from_the_last_recorded_one() -> None:
     async with aiohttp.ClientSession() as session:
         assert (await a.run_round(session)).auction_id == 42
         assert (await a.run_round(session)).auction_id == 43
+        Latest.auction_id = 50  # another node led meanwhile
+        assert (await a.run_round(session)).auction_id == 51
     assert isinstance(book, FakeBook) and book.competitions == []  # no orders: no auction
