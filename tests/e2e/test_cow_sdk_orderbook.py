@@ -10,11 +10,8 @@ import asyncio
 import json
 import re
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bench.intake import free_port
 from intents.order import OrderKind
 from intents.types import TokenAddress
 from settlement.deployment import Account, Deployment
@@ -31,6 +27,7 @@ from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
 from solver.demo import limit_order, signed_body
 from solver.network import pools_from_deployment
+from tests.e2e.helpers import serve_on_builtin_devnet
 
 SCRIPT = Path(__file__).with_name("cow_sdk_orderbook.mjs")
 TX_HASH = re.compile(r"^0x[0-9a-f]{64}$")
@@ -48,17 +45,6 @@ class Node:
     log: Path
 
 
-def _wait_healthy(url: str, node: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert node.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, "node not healthy"
-        with suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-            if r.status == 200:
-                return
-        time.sleep(0.2)
-
-
 async def _deepest_weth_pool(path: Path, deployment: Deployment) -> dto.ConstantProductPool:
     async with BatchingRpcClient(deployment.rpc_url) as rpc:
         pools = [
@@ -72,26 +58,13 @@ async def _deepest_weth_pool(path: Path, deployment: Deployment) -> dto.Constant
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     workdir = tmp_path_factory.mktemp("cow-sdk-orderbook")
-    port, deployment_file, log = free_port(), workdir / "devnet.json", workdir / "serve.log"
-    serve = [
-        sys.executable, "-m", "solver.cli", "serve", "--port", str(port),
-        "--database", f"sqlite:///{workdir / 'book.sqlite3'}",
-        "--deployment", str(deployment_file), "--seed-tokens", "2", "--auction-interval", "1",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(serve, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc, log)
+    with serve_on_builtin_devnet(workdir) as (url, deployment_file, log):
         deployment = Deployment.load(deployment_file)
         pool = asyncio.run(_deepest_weth_pool(deployment_file, deployment))
         (token,) = [TokenAddress(t) for t in pool.tokens if t != deployment.weth]
         w, t = int(pool.tokens[deployment.weth].balance), int(pool.tokens[token].balance)
         unit = min(w // 10_000, 10**17)
         yield Node(url, deployment, deployment.weth, token, unit, t * unit // w, log)
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def _spec(node: Node, owner: str, buy_amount: int) -> dict[str, Any]:
