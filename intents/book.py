@@ -15,10 +15,11 @@ from typing import Protocol
 
 from intents.feed import StatusChange, Subscription
 from intents.order import StoredOrder
+from intents.records import Records
 from intents.types import Address, OrderUid
 
 
-class OrderBook(Protocol):
+class OrderBook(Records, Protocol):
     async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
         """Store a new order (its status history starts with ``open`` at its creation time).
         Raises ``DuplicatedOrder`` (and writes nothing) if the UID is already stored. With

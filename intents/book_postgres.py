@@ -38,6 +38,7 @@ from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, StoredOrder
+from intents.records_postgres import RECORDS_SCHEMA, PostgresRecords
 from intents.types import Address, OrderUid
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ _COUNT_LIMIT_ORDERS = (
 _Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
-class PostgresBook:
+class PostgresBook(PostgresRecords):
     """``OrderBook`` on PostgreSQL. Create with ``await PostgresBook.open(url)``; ``schema``
     keeps the tables (and the notification channel) apart, e.g. per test run."""
 
@@ -171,7 +172,7 @@ class PostgresBook:
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                await conn.execute(_SCHEMA)
+                await conn.execute(_SCHEMA + RECORDS_SCHEMA)
         except BaseException:
             await pool.close()
             raise

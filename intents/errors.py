@@ -33,6 +33,9 @@ class ErrorCode(enum.StrEnum):
     UNSUPPORTED_BUY_TOKEN_DESTINATION = "UnsupportedBuyTokenDestination"
     INVALID_APP_DATA = "InvalidAppData"
     APP_DATA_HASH_MISMATCH = "AppDataHashMismatch"
+    # app-data registry (``PUT /api/v1/app_data``: CoW's names differ from the order's)
+    APP_DATA_INVALID = "AppDataInvalid"
+    APP_DATA_MISMATCH = "AppDataMismatch"
     # chain state and order book state
     INSUFFICIENT_BALANCE = "InsufficientBalance"
     INSUFFICIENT_ALLOWANCE = "InsufficientAllowance"
@@ -45,6 +48,9 @@ class ErrorCode(enum.StrEnum):
     ON_CHAIN_ORDER = "OnChainOrder"
     # lookups
     ORDER_NOT_FOUND = "OrderNotFound"
+    NOT_FOUND = "NotFound"
+    INVALID_TRADE_FILTER = "InvalidTradeFilter"
+    INVALID_LIMIT = "InvalidLimit"
     # quotes
     NO_LIQUIDITY = "NoLiquidity"
     SELL_AMOUNT_DOES_NOT_COVER_FEE = "SellAmountDoesNotCoverFee"
@@ -54,6 +60,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_FIELD: 422,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.ORDER_NOT_FOUND: 404,
+    ErrorCode.NOT_FOUND: 404,
     ErrorCode.NO_LIQUIDITY: 404,
 }
 

@@ -143,8 +143,9 @@ class OrderResponse(
 ):
     """CoW's ``Order`` (``OrderCreation`` fields + ``OrderMetaData``), as ``GET`` returns it.
     ``appData`` is the hash; ``fullAppData`` the document when it is known.
-    ``executedFeeAmount`` is the signed fee taken so far; CoW's ``executedFee`` (fees solvers
-    charge on top, which clients add to it) is not tracked and so left out."""
+    ``executedFeeAmount`` is the signed fee taken so far; ``executedFee`` every fee taken
+    (the signed one plus what winning solvers charged, CoW's "network and protocol fees"),
+    in ``executedFeeToken``, the sell token."""
 
     uid: HexUid
     owner: HexAddress
@@ -170,15 +171,23 @@ class OrderResponse(
     executed_sell_amount_before_fees: U256
     executed_buy_amount: U256
     executed_fee_amount: U256
+    executed_fee: U256
+    executed_fee_token: HexAddress
     invalidated: bool
     settlement_contract: HexAddress
 
     @classmethod
     def from_stored(
-        cls, stored: StoredOrder, *, settlement_contract: Address, now: float
+        cls,
+        stored: StoredOrder,
+        *,
+        settlement_contract: Address,
+        now: float,
+        solver_fee: int = 0,
     ) -> OrderResponse:
         """The API view of a stored order; an open order past its ``validTo`` (at ``now``,
-        unix seconds) shows as ``expired``."""
+        unix seconds) shows as ``expired``. ``solver_fee``: what the solvers of its recorded
+        trades charged it (``Records.solver_fees``)."""
         order = stored.order
         status = _WIRE_STATUS[stored.status]
         if status == "open" and order.valid_to < now:
@@ -210,6 +219,8 @@ class OrderResponse(
             executed_sell_amount_before_fees=U256(stored.executed_sell_amount),
             executed_buy_amount=U256(stored.executed_buy_amount),
             executed_fee_amount=U256(stored.executed_fee_amount),
+            executed_fee=U256(stored.executed_fee_amount + solver_fee),
+            executed_fee_token=order.sell_token,
             invalidated=stored.status is OrderStatus.CANCELLED,
             settlement_contract=settlement_contract,
         )

@@ -286,12 +286,14 @@ class FillIndexer:
         self.book = book
         self.max_range = max_range
         """Blocks per ``eth_getLogs`` request."""
+        self.head = 0
+        """The chain's head block at the last ``catch_up``."""
 
     async def catch_up(self) -> int:
         """Bring the book's fills up to the chain; how many settlements were found that
         the tracker was not watching. With no cursor yet (a fresh book: nothing of it can
         have settled), or one above the head, the cursor starts at the head."""
-        head = int(await self.rpc.call("eth_blockNumber", []), 16)
+        head = self.head = int(await self.rpc.call("eth_blockNumber", []), 16)
         cursor = await self.book.fill_cursor()
         if cursor is not None and cursor > head and not await self.tracker.is_same_chain():
             return 0  # another chain: the cursor is not moved back

@@ -57,6 +57,7 @@ from solver.book_auction import (
 )
 from solver.checks import SolutionRejected, verify_solution
 from solver.competition import Bid, Ranking, arbitrate
+from solver.competition_record import competition_record
 from solver.engines import Engine, solve_all
 from solver.external import ExternalSolver
 from solver.leader import AlwaysLeader, Leadership
@@ -119,6 +120,8 @@ class RoundReport:
     """Wall seconds of the round's phases: ``build`` (fund check, liquidity, auction),
     ``solve``, ``verify`` (checks and simulations, scoring, winner selection), ``settle``."""
     error: str | None = None
+    start_block: int = 0
+    """The chain's head when the round began."""
 
 
 class Auctioneer:
@@ -154,6 +157,7 @@ class Auctioneer:
         self.config = config
         self.leadership = leadership or AlwaysLeader()
         self.rounds = 0
+        """The last auction id (each round continues from the book's last competition)."""
         self.reports: list[RoundReport] = []
         self.gas_price = gas_price
         """``None``: the submitter's node (``eth_gasPrice``)."""
@@ -171,11 +175,14 @@ class Auctioneer:
 
     async def run_round(self, session: aiohttp.ClientSession) -> RoundReport:
         """One auction, start to settlement; never raises (failures are in the report)."""
-        self.rounds += 1
-        report = RoundReport(auction_id=self.rounds, term=self.leadership.term)
+        report = RoundReport(auction_id=self.rounds + 1, term=self.leadership.term)
         try:
+            await self._resume()
+            self.rounds += 1
+            report.auction_id = self.rounds
             if self.same_chain is None or await self.same_chain():
                 await self._round(session, report)
+                await self._record(report)
             else:
                 report.error = PAUSED
                 logger.debug("auction %d %s", report.auction_id, PAUSED)
@@ -187,6 +194,26 @@ class Auctioneer:
             logger.exception("auction %d failed", report.auction_id)
         self.reports = [*self.reports[-99:], report]
         return report
+
+    async def _resume(self) -> None:
+        """Auction ids go on from the last recorded competition, read each round: a
+        restarted node, or one leading again after another led, reuses none."""
+        latest = await self.book.competition()
+        self.rounds = max(self.rounds, latest.auction_id if latest else 0)
+
+    async def _record(self, report: RoundReport) -> None:
+        """The round's competition, into the book (a round without solutions: none)."""
+        if report.auction is None or report.ranking is None:
+            return
+        record = competition_record(
+            auction_id=report.auction_id,
+            auction=report.auction,
+            ranking=report.ranking,
+            submissions=report.submissions,
+            solver_address=self.submitter.solver,
+            start_block=report.start_block,
+        )
+        await self.book.record_competition(record)
 
     async def _funded(
         self, orders: list[StoredOrder], report: RoundReport
@@ -291,6 +318,7 @@ class Auctioneer:
     async def _round(self, session: aiohttp.ClientSession, report: RoundReport) -> None:
         started, clock = datetime.now(UTC), time.monotonic()
         await self.fills.catch_up()
+        report.start_block = self.fills.head
         now = time.time()
         expired = await self.book.expire(now)
         if expired:

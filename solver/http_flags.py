@@ -19,6 +19,7 @@ class HttpServing:
     limits: HttpLimits
     body_timeout: float
     rate_limits: RateLimits | None
+    cors_origins: tuple[str, ...] = ("*",)
 
 
 def _positive(text: str) -> float:
@@ -73,6 +74,13 @@ def add_http_flags(parser: argparse.ArgumentParser) -> None:
         help="no per-client rate limits (benchmarks; or a proxy in front limits)",
     )
     group.add_argument(
+        "--cors-origins",
+        default="*",
+        metavar="ORIGINS",
+        help="comma-separated origins browsers may call the /api endpoints from, e.g. "
+        "https://app.example.org; '*' any (default), 'none' no CORS headers",
+    )
+    group.add_argument(
         "--trust-proxy",
         action="store_true",
         help="the client is the last X-Forwarded-For address (only behind a proxy that "
@@ -105,4 +113,12 @@ def serving_from_args(args: argparse.Namespace) -> HttpServing:
         ),
         body_timeout=flags["body_timeout"],
         rate_limits=rates,
+        cors_origins=cors_origins(flags["cors_origins"]),
     )
+
+
+def cors_origins(text: str) -> tuple[str, ...]:
+    """``--cors-origins``: comma-separated origins, ``*``, or ``none``."""
+    if text.strip().lower() == "none":
+        return ()
+    return tuple(o.strip() for o in text.split(",") if o.strip())

@@ -40,6 +40,7 @@ from solver.engines.workers import cores, set_workers, warm_up, worker_count
 from solver.errors import SolverError
 from solver.http_flags import HttpServing, serving_from_args
 from solver.leader import leadership_for
+from solver.native_price import NativePrices
 from solver.network import NetworkSettings, running_network, settings_from_args
 from solver.quoter import AttachedMarket, RoutingQuoter
 
@@ -154,9 +155,11 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
                 settlement=config.settlement,
                 body_timeout_seconds=http.body_timeout,
                 rate_limits=http.rate_limits,
+                cors_origins=http.cors_origins,
             ),
             health_checks={"database": book.count, "chain": guard.health},
             quoter=RoutingQuoter(market) if config.network is not None else None,
+            native_pricer=NativePrices(market) if config.network is not None else None,
         )
         runner = LimitedAppRunner(app, http.limits, access_log=None, shutdown_timeout=10.0)
         await runner.setup()

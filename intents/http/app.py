@@ -8,7 +8,8 @@ import msgspec
 from aiohttp import web
 
 from intents.book import OrderBook
-from intents.http import ops, orders
+from intents.http import app_data, competition, market, ops, orders, status, trades
+from intents.http.cors import install_cors
 from intents.http.events import EventStreams
 from intents.http.keys import (
     BOOK,
@@ -41,11 +42,13 @@ def create_app(
     settings: ApiSettings,
     health_checks: Mapping[str, HealthCheck] | None = None,
     quoter: Quoter | None = None,
+    native_pricer: market.NativePricer | None = None,
 ) -> web.Application:
     """The API over an open ``book``; the caller owns the book's and the chain's lifetime.
 
     ``health_checks`` name the dependencies ``/healthz`` probes; by default the order book.
-    ``quoter`` prices ``POST /api/v1/quote`` (without one it answers 503).
+    ``quoter`` prices ``POST /api/v1/quote`` (without one it answers 503), and
+    ``native_pricer`` ``GET /api/v1/token/{token}/native_price`` (likewise).
     """
     limits = [rate_limited(settings.rate_limits)] if settings.rate_limits is not None else []
     app = web.Application(
@@ -62,6 +65,11 @@ def create_app(
     app[OPENAPI] = msgspec.json.encode(openapi_document())
     app.router.add_routes(orders.ROUTES)
     app.router.add_routes(ops.ROUTES)
+    for module in (status, trades, app_data, competition, market):
+        app.router.add_routes(module.ROUTES)
+    if native_pricer is not None:
+        app[market.NATIVE_PRICER] = native_pricer
+    install_cors(app, settings.cors_origins)
     add_quote(app, quoter)
     app.on_shutdown.append(_end_streams)
     return app

@@ -32,6 +32,8 @@ class ApiSettings:
     """A request body must arrive within this long after its head (else 408)."""
     rate_limits: RateLimits | None = None
     """Per-client request rates (429 beyond); ``None``: unlimited."""
+    cors_origins: tuple[str, ...] = ("*",)
+    """Origins browsers may call the public endpoints from (``*``: any; none: no CORS)."""
 
 
 BOOK = web.AppKey("book", OrderBook)

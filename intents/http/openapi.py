@@ -7,9 +7,10 @@ from typing import Any
 import msgspec
 
 from intents.http.events import StatusEvent
+from intents.http.openapi_records import SCHEMA_TYPES, record_paths
 from intents.http.ops import Health
-from intents.http.orders import OrderStatusResponse
 from intents.http.quote import OrderQuoteRequest, OrderQuoteResponse
+from intents.http.status import OrderStatusResponse
 from intents.wire import (
     U256,
     CancellationPayload,
@@ -32,6 +33,7 @@ _SCHEMA_TYPES: tuple[Any, ...] = (
     Health,
     OrderQuoteRequest,
     OrderQuoteResponse,
+    *SCHEMA_TYPES,
 )
 _REF = "#/components/schemas/{name}"
 
@@ -150,6 +152,10 @@ def _paths() -> dict[str, Any]:
         "/api/v1/orders/{uid}/status": {
             "get": {
                 "summary": "An order's competition status",
+                "description": "type is one of CoW's: open, scheduled, active, solved, "
+                "executing, traded (with value: the solvers of the competition that first "
+                "traded it, the winner last), cancelled. An expired order that never traded "
+                "is open, as CoW answers it.",
                 "parameters": [_UID],
                 "responses": {
                     "200": _json(_ref("OrderStatusResponse"), "the status"),
@@ -279,8 +285,12 @@ def openapi_document() -> dict[str, Any]:
             "title": "Tributary orderbook API",
             "version": "1",
             "description": "CoW Protocol compatible order intake: signed GPv2 orders "
-            "(EIP-712), validation with CoW's errorType names, a durable order book.",
+            "(EIP-712), validation with CoW's errorType names, a durable order book. "
+            "CORS: the /api endpoints answer browsers of the allowed origins (flag "
+            "--cors-origins, default any: Access-Control-Allow-Origin *); a preflight "
+            "(OPTIONS with Origin and Access-Control-Request-Method) is answered 204 with the "
+            "allowed methods and headers, or 403 OriginNotAllowed.",
         },
-        "paths": _with_server_refusals(_paths()),
+        "paths": _with_server_refusals(_paths() | record_paths()),
         "components": {"schemas": components},
     }

@@ -48,6 +48,10 @@ def test_codes_are_cow_error_types() -> None:
     # ... and its OrderCancellationError these (crates/orderbook/src/api/cancel_order.rs)
     cow |= {"InvalidSignature", "WrongOwner", "OrderNotFound", "AlreadyCancelled"}
     cow |= {"OrderFullyExecuted", "OrderExpired", "OnChainOrder"}
+    # ... and its app-data registry (put_app_data.rs), trades (get_trades_v2.rs) and
+    # lookups (get_order_status.rs, the solver competition) these
+    cow |= {"AppDataInvalid", "AppDataMismatch", "InvalidTradeFilter", "InvalidLimit"}
+    cow |= {"NotFound"}
     ours = {code.value for code in ErrorCode}
     assert cow <= ours
     assert ours - cow == {"MalformedJson", "InvalidField", "PayloadTooLarge"}

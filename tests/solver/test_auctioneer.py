@@ -133,12 +133,19 @@ def test_a_fee_paying_trade_is_charged_exactly_what_the_solution_promises(
 class FakeBook:
     def __init__(self, orders: list[StoredOrder]) -> None:
         self.orders = orders
+        self.competitions: list[object] = []
 
     async def expire(self, now: float) -> list[OrderUid]:
         return []
 
     async def open_orders(self, now: float) -> list[StoredOrder]:
         return list(self.orders)
+
+    async def competition(self) -> None:
+        return None
+
+    async def record_competition(self, record: object) -> None:
+        self.competitions.append(record)
 
 
 class BrokenLiquidity:
@@ -168,10 +175,17 @@ class Leader:
 class NoNewFills:
     def __init__(self) -> None:
         self.calls = 0
+        self.head = 0
 
     async def catch_up(self) -> int:
         self.calls += 1
         return 0
+
+
+class NoSubmitter:
+    """Settles nothing; has the solver account competitions are recorded under."""
+
+    solver = Address("0x" + "50" * 20)
 
 
 def auctioneer(orders: list[StoredOrder], chain: FakeChain, leading: bool = True) -> Auctioneer:
@@ -182,7 +196,7 @@ def auctioneer(orders: list[StoredOrder], chain: FakeChain, leading: bool = True
         pools={},
         engines=[],
         external=[],
-        submitter=cast(Submitter, None),
+        submitter=cast(Submitter, NoSubmitter()),
         fills=cast(FillIndexer, NoNewFills()),
         config=AuctioneerConfig(
             settlement=CONFIG.settlement,
