@@ -23,10 +23,16 @@ from typing import Any
 
 import asyncpg
 
+from intents.book_postgres_presign import SCHEMA as PRESIGN_SCHEMA
+from intents.book_postgres_presign import PostgresPresignatures
+from intents.book_postgres_quotes import SCHEMA as QUOTES_SCHEMA
+from intents.book_postgres_quotes import PostgresQuotes
 from intents.book_rows import (
+    ADDED_COLUMNS,
     AMOUNT_COLUMNS,
     COLUMNS,
     LIVE_SQL,
+    UNSETTLED_SQL,
     duplicated,
     from_row,
     not_found,
@@ -37,7 +43,7 @@ from intents.cancellation import refuse_cancellation
 from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
-from intents.order import OrderClass, OrderStatus, StoredOrder
+from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
 from intents.types import Address, OrderUid
 
 log = logging.getLogger(__name__)
@@ -102,6 +108,8 @@ _SQL_TYPES = {
     "partially_fillable": "boolean",
     "signature": "bytea",
     "creation_time": "float8",
+    "presigned": "boolean",
+    "quote_id": "bigint",
 }
 # Amounts leave the server as text (exact), never as a float or Decimal.
 _SELECT = "SELECT {} FROM orders".format(
@@ -135,7 +143,7 @@ _COUNT_LIMIT_ORDERS = (
 _Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
-class PostgresBook:
+class PostgresBook(PostgresPresignatures, PostgresQuotes):
     """``OrderBook`` on PostgreSQL. Create with ``await PostgresBook.open(url)``; ``schema``
     keeps the tables (and the notification channel) apart, e.g. per test run."""
 
@@ -171,7 +179,11 @@ class PostgresBook:
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                await conn.execute(_SCHEMA)
+                await conn.execute(_SCHEMA + PRESIGN_SCHEMA + QUOTES_SCHEMA)
+                for column, (_, pg_type) in ADDED_COLUMNS.items():
+                    await conn.execute(
+                        f"ALTER TABLE orders ADD COLUMN IF NOT EXISTS {column} {pg_type}"
+                    )
         except BaseException:
             await pool.close()
             raise
@@ -313,6 +325,13 @@ class PostgresBook:
                         if o.uid in stored
                     ],
                 )
+                presigned = [
+                    o.uid
+                    for o in orders
+                    if o.uid in stored and o.signing_scheme is SigningScheme.PRESIGN
+                ]
+                if presigned:  # events indexed before their orders came
+                    await self.sync_presignatures(conn, presigned, unsigned_without_event=False)
         except Exception as exc:
             log.error("order book group insert of %d orders failed: %s", len(group), exc)
             for _, _, future in group:
@@ -346,12 +365,14 @@ class PostgresBook:
         """Write ``after``'s status and executed amounts, and its history if it moved."""
         await conn.execute(
             "UPDATE orders SET status = $2, executed_sell = $3::numeric,"
-            " executed_buy = $4::numeric, executed_fee = $5::numeric WHERE uid = $1",
+            " executed_buy = $4::numeric, executed_fee = $5::numeric, presigned = $6"
+            " WHERE uid = $1",
             after.uid,
             after.status.value,
             str(after.executed_sell_amount),
             str(after.executed_buy_amount),
             str(after.executed_fee_amount),
+            after.presigned,
         )
         if after.status is not before.status:
             now = self._clock()
@@ -454,7 +475,8 @@ class PostgresBook:
     async def expire(self, now: float) -> list[OrderUid]:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                f"SELECT uid, owner, status FROM orders WHERE {LIVE_SQL} AND valid_to < $1::float8"
+                f"SELECT uid, owner, status FROM orders WHERE {UNSETTLED_SQL}"
+                " AND valid_to < $1::float8"
                 " FOR UPDATE",
                 now,
             )

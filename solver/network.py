@@ -25,6 +25,7 @@ from settlement.chain_pools import PoolList
 from settlement.deployment import Deployment
 from settlement.fills import FillIndexer, FillTracker
 from settlement.jsonrpc import BatchingRpcClient
+from settlement.presignatures import PresignatureIndexer
 from settlement.submitter import Submitter, SubmitterConfig
 from solver.auctioneer import Auctioneer, AuctioneerConfig
 from solver.engines import make_engine
@@ -131,6 +132,9 @@ def build_auctioneer(
         ),
         leadership=leadership,
         same_chain=same_chain,
+        presignatures=PresignatureIndexer(
+            rpc, deployment.settlement, book, settings.confirmations, same_chain=same_chain
+        ),
     )
     return auctioneer, tracker
 
