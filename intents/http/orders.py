@@ -38,6 +38,7 @@ class OrderStatusResponse(msgspec.Struct, frozen=True, rename="camel"):
 
 
 _STATUS_TYPE = {
+    OrderStatus.PRESIGNATURE_PENDING: "open",  # CoW's competition status has no pending
     OrderStatus.OPEN: "open",
     OrderStatus.PARTIALLY_FILLED: "traded",
     OrderStatus.FILLED: "traded",
