@@ -15,8 +15,8 @@ CREATE TABLE IF NOT EXISTS quotes (
     sell_token TEXT NOT NULL,
     buy_token TEXT NOT NULL,
     kind TEXT NOT NULL,
-    sell_amount NUMERIC(78, 0) NOT NULL,
-    buy_amount NUMERIC(78, 0) NOT NULL,
+    quoted_sell_amount NUMERIC(78, 0) NOT NULL,
+    quoted_buy_amount NUMERIC(78, 0) NOT NULL,
     fee_amount NUMERIC(78, 0) NOT NULL,
     verified BOOLEAN NOT NULL,
     creation_time DOUBLE PRECISION NOT NULL,
@@ -28,7 +28,8 @@ _INSERT = (
     " $7::numeric, $8, $9, $10) RETURNING id"
 )
 _SELECT = (
-    "SELECT owner, sell_token, buy_token, kind, sell_amount::text, buy_amount::text,"
+    "SELECT owner, sell_token, buy_token, kind, quoted_sell_amount::text,"
+    " quoted_buy_amount::text,"
     " fee_amount::text, verified, creation_time, expiration FROM quotes WHERE id = $1"
 )
 

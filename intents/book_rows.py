@@ -155,14 +155,15 @@ def from_row(r: Sequence[Any]) -> StoredOrder:
 
 
 QUOTE_COLUMNS = (
-    "owner, sell_token, buy_token, kind, sell_amount, buy_amount, fee_amount, verified,"
+    "owner, sell_token, buy_token, kind, quoted_sell_amount, quoted_buy_amount, fee_amount,"
+    " verified,"
     " creation_time, expiration"
 )
 
 
 def quote_row(q: StoredQuote) -> tuple[Any, ...]:
     """``q``'s values in ``QUOTE_COLUMNS`` order (amounts as decimal strings)."""
-    amounts = (str(q.sell_amount), str(q.buy_amount), str(q.fee_amount))
+    amounts = (str(q.quoted_sell_amount), str(q.quoted_buy_amount), str(q.fee_amount))
     tokens = (q.owner, q.sell_token, q.buy_token, q.kind.value)
     return (*tokens, *amounts, q.verified, q.creation_time, q.expiration)
 
@@ -175,8 +176,8 @@ def quote_of(quote_id: int, r: tuple[Any, ...]) -> StoredQuote:
         sell_token=TokenAddress(r[1]),
         buy_token=TokenAddress(r[2]),
         kind=OrderKind(r[3]),
-        sell_amount=int(r[4]),
-        buy_amount=int(r[5]),
+        quoted_sell_amount=int(r[4]),
+        quoted_buy_amount=int(r[5]),
         fee_amount=int(r[6]),
         verified=bool(r[7]),
         creation_time=float(r[8]),

@@ -31,16 +31,19 @@ logger = logging.getLogger(__name__)
 
 
 class StoredQuote(msgspec.Struct, frozen=True, kw_only=True):
-    """One quote: the order it prices sells ``sell_amount`` plus ``fee_amount`` of
-    ``sell_token`` for ``buy_amount`` of ``buy_token``. ``id`` is None until stored."""
+    """One quote, as CoW's ``QuoteData`` keeps it: ``quoted_sell_amount`` and
+    ``quoted_buy_amount`` are the amounts priced (the sell amount before the fee for a
+    ``sellAmountBeforeFee`` request, the one after it for ``sellAmountAfterFee``, the
+    routed sell amount of a buy quote), ``fee_amount`` the fee in the sell token. ``id`` is
+    None until stored."""
 
     id: int | None = None
     owner: Address
     sell_token: TokenAddress
     buy_token: TokenAddress
     kind: OrderKind
-    sell_amount: int
-    buy_amount: int
+    quoted_sell_amount: int
+    quoted_buy_amount: int
     fee_amount: int
     verified: bool
     creation_time: float
@@ -56,8 +59,8 @@ def matches(quote: StoredQuote, order: Order) -> bool:
     ):
         return False
     if order.kind is OrderKind.BUY:
-        return order.buy_amount == quote.buy_amount
-    return quote.sell_amount in (order.sell_amount, order.sell_amount + order.fee_amount)
+        return order.buy_amount == quote.quoted_buy_amount
+    return quote.quoted_sell_amount in (order.sell_amount, order.sell_amount + order.fee_amount)
 
 
 class QuoteStore(Protocol):
