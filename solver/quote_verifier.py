@@ -130,10 +130,10 @@ class QuoteVerifier:
         if available < order.sell_amount:
             log.info("quote not verified: %s cannot pay %d", query.owner, order.sell_amount)
             return None
-        round_ = await auctioneer.build_auction(
-            [(stored, available)], 0, datetime.now(UTC) + self.budget
-        )
-        solutions = await asyncio.to_thread(solve_all, self.engines, round_.auction)
+        round_ = await auctioneer.build_auction([(stored, available)], 0)
+        # the engines' share starts once the liquidity is read (which can take seconds)
+        due = round_.auction.with_deadline(datetime.now(UTC) + self.budget)
+        solutions = await asyncio.to_thread(solve_all, self.engines, due)
         override = presign_override(auctioneer.config.settlement, uid)
 
         async def simulate(_: Auction, solution: Solution) -> str | None:
