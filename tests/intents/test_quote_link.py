@@ -179,3 +179,15 @@ async def test_quotes_are_stored_on_both_backends(book: OrderBook) -> None:
     assert got is not None and got.verified is False
     assert await book.get_quote(second + 1) is None
     assert await book.get_quote(-1) is None
+
+
+async def test_openapi_documents_the_links_and_pending_pre_signatures(world: LinkWorld) -> None:
+    async with world.client.get("/openapi.json") as response:
+        document = await response.json()
+    schemas = document["components"]["schemas"]
+    assert "quoteId" in schemas["OrderResponse"]["properties"]
+    assert "presignaturePending" in schemas["OrderResponse"]["properties"]["status"]["enum"]
+    [quote_id, _] = schemas["OrderCreation"]["properties"]["quoteId"]["anyOf"]
+    assert (quote_id["minimum"], quote_id["maximum"]) == (-(2**63), 2**63 - 1)
+    description = document["paths"]["/api/v1/orders"]["post"]["description"]
+    assert "presignaturePending" in description and "quoteId" in description
