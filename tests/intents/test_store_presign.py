@@ -5,12 +5,9 @@ undoes what it drops, and books made before pre-signatures were indexed are migr
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from pathlib import Path
 
-import asyncpg
 import msgspec
-import pytest
 
 from intents.book import OrderBook, open_book
 from intents.book_postgres import PostgresBook
@@ -18,7 +15,15 @@ from intents.book_rows import ADDED_COLUMNS
 from intents.lifecycle import gate
 from intents.order import OrderStatus, SigningScheme, StoredOrder
 from intents.presignatures import PreSignatureEvent
-from tests.intents.test_store import ALICE, NOW, PG_URL, _pg_reason, book, fill, make_order
+from tests.intents.test_store import (
+    ALICE,
+    NOW,
+    PG_URL,
+    book,
+    fill,
+    fresh_postgres_book,
+    make_order,
+)
 
 __all__ = ["book"]  # the two-backend fixture
 
@@ -159,25 +164,15 @@ async def test_an_older_sqlite_book_is_migrated(tmp_path: Path) -> None:
 
 
 async def test_an_older_postgres_book_is_migrated() -> None:
-    reason = await _pg_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"test_migrate_{uuid.uuid4().hex[:8]}"
-    first = await PostgresBook.open(PG_URL, schema=schema)
-    try:
+    async with fresh_postgres_book() as first:
         await first.insert(make_order(1))
         async with first._pool.acquire() as conn:  # roll the schema back to before
             for column in ADDED_COLUMNS:
                 await conn.execute(f"ALTER TABLE orders DROP COLUMN {column}")
-        await first.close()
-        book = await PostgresBook.open(PG_URL, schema=schema)
+        book = await PostgresBook.open(PG_URL, schema=first._schema)
         try:
             stored = await book.get(make_order(1).uid)
             assert stored is not None
             assert (stored.presigned, stored.quote_id) == (True, None)
         finally:
             await book.close()
-    finally:
-        conn = await asyncpg.connect(PG_URL)
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()

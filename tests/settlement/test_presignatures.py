@@ -4,14 +4,10 @@ and a reorg (anvil_reorg) that drops the event sends it back too."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import msgspec
-import pytest
 
 from devnet.anvil import Devnet, Tx
-from intents.book import OrderBook, open_book
+from intents.book import OrderBook
 from intents.lifecycle import gate
 from intents.order import OrderStatus, SigningScheme, StoredOrder
 from settlement.deployment import Deployment
@@ -19,21 +15,11 @@ from settlement.jsonrpc import BatchingRpcClient
 from settlement.presignatures import PresignatureIndexer
 from tests.intents.test_store import make_order
 from tests.settlement.test_chain_reader import SETTLEMENT
+from tests.settlement.test_reorg import book, rpc
+
+__all__ = ["book", "rpc"]  # the fixtures
 
 CONFIRMATIONS = 3
-
-
-@pytest.fixture
-async def rpc(devnet: Deployment) -> AsyncIterator[BatchingRpcClient]:
-    async with BatchingRpcClient(devnet.rpc_url) as client:
-        yield client
-
-
-@pytest.fixture
-async def book(tmp_path: Path) -> AsyncIterator[OrderBook]:
-    opened = await open_book(f"sqlite:///{tmp_path / 'book.db'}")
-    yield opened
-    await opened.close()
 
 
 def pending_order(owner: str, n: int = 1) -> StoredOrder:
