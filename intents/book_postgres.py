@@ -23,12 +23,10 @@ from typing import Any
 
 import asyncpg
 
-from intents.book_postgres_presign import SCHEMA as PRESIGN_SCHEMA
 from intents.book_postgres_presign import PostgresPresignatures
-from intents.book_postgres_quotes import SCHEMA as QUOTES_SCHEMA
 from intents.book_postgres_quotes import PostgresQuotes
+from intents.book_postgres_schema import create_or_migrate
 from intents.book_rows import (
-    ADDED_COLUMNS,
     AMOUNT_COLUMNS,
     COLUMNS,
     LIVE_SQL,
@@ -48,58 +46,6 @@ from intents.types import Address, OrderUid
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS orders (
-    uid BYTEA PRIMARY KEY,
-    seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
-    owner TEXT NOT NULL,
-    sell_token TEXT NOT NULL,
-    buy_token TEXT NOT NULL,
-    receiver TEXT NOT NULL,
-    sell_amount NUMERIC(78, 0) NOT NULL,
-    buy_amount NUMERIC(78, 0) NOT NULL,
-    valid_to BIGINT NOT NULL,
-    app_data BYTEA NOT NULL,
-    fee_amount NUMERIC(78, 0) NOT NULL,
-    kind TEXT NOT NULL,
-    partially_fillable BOOLEAN NOT NULL,
-    sell_token_balance TEXT NOT NULL,
-    buy_token_balance TEXT NOT NULL,
-    signing_scheme TEXT NOT NULL,
-    signature BYTEA NOT NULL,
-    order_class TEXT NOT NULL,
-    creation_time DOUBLE PRECISION NOT NULL,
-    app_data_json TEXT,
-    status TEXT NOT NULL,
-    executed_sell NUMERIC(78, 0) NOT NULL,
-    executed_buy NUMERIC(78, 0) NOT NULL,
-    executed_fee NUMERIC(78, 0) NOT NULL
-);
-CREATE INDEX IF NOT EXISTS orders_owner ON orders (owner, seq);
-CREATE INDEX IF NOT EXISTS orders_live ON orders (valid_to) WHERE {LIVE_SQL};
-CREATE TABLE IF NOT EXISTS status_history (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    uid BYTEA NOT NULL,
-    status TEXT NOT NULL,
-    time DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX IF NOT EXISTS status_history_uid ON status_history (uid, seq);
-CREATE TABLE IF NOT EXISTS fills (
-    tx_hash BYTEA NOT NULL,
-    log_index INTEGER NOT NULL,
-    uid BYTEA NOT NULL,
-    executed_sell NUMERIC(78, 0) NOT NULL,
-    executed_buy NUMERIC(78, 0) NOT NULL,
-    executed_fee NUMERIC(78, 0) NOT NULL,
-    block_number BIGINT NOT NULL,
-    PRIMARY KEY (tx_hash, log_index)
-);
-CREATE INDEX IF NOT EXISTS fills_block ON fills (block_number);
-CREATE TABLE IF NOT EXISTS fill_cursor (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    block BIGINT NOT NULL
-);
-"""
 _SCHEMA_LOCK = 0x7472696275746172  # advisory lock key ("tributar"): one migrator at a time
 _SQL_TYPES = {
     "uid": "bytea",
@@ -179,11 +125,7 @@ class PostgresBook(PostgresPresignatures, PostgresQuotes):
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                await conn.execute(_SCHEMA + PRESIGN_SCHEMA + QUOTES_SCHEMA)
-                for column, (_, pg_type) in ADDED_COLUMNS.items():
-                    await conn.execute(
-                        f"ALTER TABLE orders ADD COLUMN IF NOT EXISTS {column} {pg_type}"
-                    )
+                await create_or_migrate(conn)
         except BaseException:
             await pool.close()
             raise
