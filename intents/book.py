@@ -15,13 +15,16 @@ from typing import Protocol
 
 from intents.feed import StatusChange, Subscription
 from intents.order import StoredOrder
+from intents.presignatures import PresignatureBook
+from intents.quotes import QuoteStore
 from intents.records import Records
 from intents.types import Address, OrderUid
 
 
-class OrderBook(Records, Protocol):
+class OrderBook(Records, PresignatureBook, QuoteStore, Protocol):
     async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
-        """Store a new order (its status history starts with ``open`` at its creation time).
+        """Store a new order (its status history starts with its status at its creation
+        time; a ``presign`` order takes the pre-signature of its latest stored event).
         Raises ``DuplicatedOrder`` (and writes nothing) if the UID is already stored. With
         ``limit_cap``, a limit-class order is stored only if its owner has fewer than
         ``limit_cap`` open limit orders (``count_open_limit_orders`` at the book's clock),
@@ -96,7 +99,8 @@ class OrderBook(Records, Protocol):
         ...
 
     async def expire(self, now: float) -> list[OrderUid]:
-        """Mark open and partially filled orders with ``valid_to < now`` expired."""
+        """Mark open, partially filled and pre-signature pending orders with
+        ``valid_to < now`` expired."""
         ...
 
     async def status_history(self, uid: OrderUid) -> list[StatusChange]:

@@ -23,10 +23,14 @@ from typing import Any
 
 import asyncpg
 
+from intents.book_postgres_presign import PostgresPresignatures
+from intents.book_postgres_quotes import PostgresQuotes
+from intents.book_postgres_schema import create_or_migrate
 from intents.book_rows import (
     AMOUNT_COLUMNS,
     COLUMNS,
     LIVE_SQL,
+    UNSETTLED_SQL,
     duplicated,
     from_row,
     not_found,
@@ -37,64 +41,12 @@ from intents.cancellation import refuse_cancellation
 from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
-from intents.order import OrderClass, OrderStatus, StoredOrder
-from intents.records_postgres import RECORDS_SCHEMA, PostgresRecords
+from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
+from intents.records_postgres import PostgresRecords
 from intents.types import Address, OrderUid
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS orders (
-    uid BYTEA PRIMARY KEY,
-    seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
-    owner TEXT NOT NULL,
-    sell_token TEXT NOT NULL,
-    buy_token TEXT NOT NULL,
-    receiver TEXT NOT NULL,
-    sell_amount NUMERIC(78, 0) NOT NULL,
-    buy_amount NUMERIC(78, 0) NOT NULL,
-    valid_to BIGINT NOT NULL,
-    app_data BYTEA NOT NULL,
-    fee_amount NUMERIC(78, 0) NOT NULL,
-    kind TEXT NOT NULL,
-    partially_fillable BOOLEAN NOT NULL,
-    sell_token_balance TEXT NOT NULL,
-    buy_token_balance TEXT NOT NULL,
-    signing_scheme TEXT NOT NULL,
-    signature BYTEA NOT NULL,
-    order_class TEXT NOT NULL,
-    creation_time DOUBLE PRECISION NOT NULL,
-    app_data_json TEXT,
-    status TEXT NOT NULL,
-    executed_sell NUMERIC(78, 0) NOT NULL,
-    executed_buy NUMERIC(78, 0) NOT NULL,
-    executed_fee NUMERIC(78, 0) NOT NULL
-);
-CREATE INDEX IF NOT EXISTS orders_owner ON orders (owner, seq);
-CREATE INDEX IF NOT EXISTS orders_live ON orders (valid_to) WHERE {LIVE_SQL};
-CREATE TABLE IF NOT EXISTS status_history (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    uid BYTEA NOT NULL,
-    status TEXT NOT NULL,
-    time DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX IF NOT EXISTS status_history_uid ON status_history (uid, seq);
-CREATE TABLE IF NOT EXISTS fills (
-    tx_hash BYTEA NOT NULL,
-    log_index INTEGER NOT NULL,
-    uid BYTEA NOT NULL,
-    executed_sell NUMERIC(78, 0) NOT NULL,
-    executed_buy NUMERIC(78, 0) NOT NULL,
-    executed_fee NUMERIC(78, 0) NOT NULL,
-    block_number BIGINT NOT NULL,
-    PRIMARY KEY (tx_hash, log_index)
-);
-CREATE INDEX IF NOT EXISTS fills_block ON fills (block_number);
-CREATE TABLE IF NOT EXISTS fill_cursor (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    block BIGINT NOT NULL
-);
-"""
 _SCHEMA_LOCK = 0x7472696275746172  # advisory lock key ("tributar"): one migrator at a time
 _SQL_TYPES = {
     "uid": "bytea",
@@ -103,6 +55,8 @@ _SQL_TYPES = {
     "partially_fillable": "boolean",
     "signature": "bytea",
     "creation_time": "float8",
+    "presigned": "boolean",
+    "quote_id": "bigint",
 }
 # Amounts leave the server as text (exact), never as a float or Decimal.
 _SELECT = "SELECT {} FROM orders".format(
@@ -136,7 +90,7 @@ _COUNT_LIMIT_ORDERS = (
 _Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
-class PostgresBook(PostgresRecords):
+class PostgresBook(PostgresRecords, PostgresPresignatures, PostgresQuotes):
     """``OrderBook`` on PostgreSQL. Create with ``await PostgresBook.open(url)``; ``schema``
     keeps the tables (and the notification channel) apart, e.g. per test run."""
 
@@ -172,7 +126,7 @@ class PostgresBook(PostgresRecords):
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                await conn.execute(_SCHEMA + RECORDS_SCHEMA)
+                await create_or_migrate(conn)
         except BaseException:
             await pool.close()
             raise
@@ -314,6 +268,13 @@ class PostgresBook(PostgresRecords):
                         if o.uid in stored
                     ],
                 )
+                presigned = [
+                    o.uid
+                    for o in orders
+                    if o.uid in stored and o.signing_scheme is SigningScheme.PRESIGN
+                ]
+                if presigned:  # events indexed before their orders came
+                    await self.sync_presignatures(conn, presigned, unsigned_without_event=False)
         except Exception as exc:
             log.error("order book group insert of %d orders failed: %s", len(group), exc)
             for _, _, future in group:
@@ -347,12 +308,14 @@ class PostgresBook(PostgresRecords):
         """Write ``after``'s status and executed amounts, and its history if it moved."""
         await conn.execute(
             "UPDATE orders SET status = $2, executed_sell = $3::numeric,"
-            " executed_buy = $4::numeric, executed_fee = $5::numeric WHERE uid = $1",
+            " executed_buy = $4::numeric, executed_fee = $5::numeric, presigned = $6"
+            " WHERE uid = $1",
             after.uid,
             after.status.value,
             str(after.executed_sell_amount),
             str(after.executed_buy_amount),
             str(after.executed_fee_amount),
+            after.presigned,
         )
         if after.status is not before.status:
             now = self._clock()
@@ -455,7 +418,8 @@ class PostgresBook(PostgresRecords):
     async def expire(self, now: float) -> list[OrderUid]:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                f"SELECT uid, owner, status FROM orders WHERE {LIVE_SQL} AND valid_to < $1::float8"
+                f"SELECT uid, owner, status FROM orders WHERE {UNSETTLED_SQL}"
+                " AND valid_to < $1::float8"
                 " FOR UPDATE",
                 now,
             )

@@ -16,7 +16,7 @@ from intents.errors import (
     OrderError,
     OrderNotFound,
 )
-from intents.lifecycle import LIVE
+from intents.lifecycle import LIVE, UNSETTLED
 from intents.order import (
     BuyTokenBalance,
     Order,
@@ -27,6 +27,7 @@ from intents.order import (
     SigningScheme,
     StoredOrder,
 )
+from intents.quotes import StoredQuote
 from intents.types import Address, OrderUid, TokenAddress
 
 COLUMNS = (
@@ -53,13 +54,24 @@ COLUMNS = (
     "executed_sell",
     "executed_buy",
     "executed_fee",
+    "presigned",
+    "quote_id",
 )
+ADDED_COLUMNS = {
+    "presigned": ("INTEGER NOT NULL DEFAULT 1", "BOOLEAN NOT NULL DEFAULT TRUE"),
+    "quote_id": ("INTEGER", "BIGINT"),
+}
+"""Columns of ``orders`` added after its first release, with their SQLite and PostgreSQL
+types: books created before are migrated on open (``ALTER TABLE ... ADD COLUMN``); every
+order stored before pre-signatures were indexed was accepted signed, and named no quote."""
 AMOUNT_COLUMNS = frozenset(
     {"sell_amount", "buy_amount", "fee_amount", "executed_sell", "executed_buy", "executed_fee"}
 )
 LIVE_SQL = "status IN ({})".format(", ".join(sorted(f"'{s.value}'" for s in LIVE)))
 """Orders that can still trade (apart from ``valid_to``), as ``lifecycle.LIVE`` says; the
 ``orders_live`` partial index is built on this very condition, so queries can use it."""
+UNSETTLED_SQL = "status IN ({})".format(", ".join(sorted(f"'{s.value}'" for s in UNSETTLED)))
+"""Orders that may still trade some day (``lifecycle.UNSETTLED``): what expiry ends."""
 
 
 def not_found(uid: OrderUid) -> OrderNotFound:
@@ -104,6 +116,8 @@ def to_row(stored: StoredOrder) -> tuple[Any, ...]:
         str(stored.executed_sell_amount),
         str(stored.executed_buy_amount),
         str(stored.executed_fee_amount),
+        stored.presigned,
+        stored.quote_id,
     )
 
 
@@ -135,4 +149,37 @@ def from_row(r: Sequence[Any]) -> StoredOrder:
         executed_sell_amount=int(r[20]),
         executed_buy_amount=int(r[21]),
         executed_fee_amount=int(r[22]),
+        presigned=bool(r[23]),
+        quote_id=None if r[24] is None else int(r[24]),
+    )
+
+
+QUOTE_COLUMNS = (
+    "owner, sell_token, buy_token, kind, quoted_sell_amount, quoted_buy_amount, fee_amount,"
+    " verified,"
+    " creation_time, expiration"
+)
+
+
+def quote_row(q: StoredQuote) -> tuple[Any, ...]:
+    """``q``'s values in ``QUOTE_COLUMNS`` order (amounts as decimal strings)."""
+    amounts = (str(q.quoted_sell_amount), str(q.quoted_buy_amount), str(q.fee_amount))
+    tokens = (q.owner, q.sell_token, q.buy_token, q.kind.value)
+    return (*tokens, *amounts, q.verified, q.creation_time, q.expiration)
+
+
+def quote_of(quote_id: int, r: tuple[Any, ...]) -> StoredQuote:
+    """Inverse of ``quote_row`` (amounts may come back as ``str`` or ``int``)."""
+    return StoredQuote(
+        id=quote_id,
+        owner=Address(r[0]),
+        sell_token=TokenAddress(r[1]),
+        buy_token=TokenAddress(r[2]),
+        kind=OrderKind(r[3]),
+        quoted_sell_amount=int(r[4]),
+        quoted_buy_amount=int(r[5]),
+        fee_amount=int(r[6]),
+        verified=bool(r[7]),
+        creation_time=float(r[8]),
+        expiration=float(r[9]),
     )

@@ -23,19 +23,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from intents.book_rows import (
+    ADDED_COLUMNS,
     COLUMNS,
     LIVE_SQL,
+    UNSETTLED_SQL,
     duplicated,
     from_row,
-    not_found,
     to_row,
     wrong_owner,
 )
+from intents.book_sqlite_presign import SCHEMA as PRESIGN_SCHEMA
+from intents.book_sqlite_presign import SqlitePresignatures, sync_presignature
+from intents.book_sqlite_quotes import SCHEMA as QUOTES_SCHEMA
+from intents.book_sqlite_quotes import SqliteQuotes
+from intents.book_sqlite_rows import SELECT, apply, load
 from intents.cancellation import refuse_cancellation
 from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
-from intents.order import OrderClass, OrderStatus, StoredOrder
+from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
 from intents.records_sqlite import RECORDS_SCHEMA, SqliteRecords
 from intents.types import Address, OrderUid
 
@@ -98,7 +104,6 @@ CREATE TABLE IF NOT EXISTS fill_cursor (
     block INTEGER NOT NULL
 );
 """
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM orders"
 _INSERT = f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _HISTORY = "INSERT INTO status_history (uid, status, time) VALUES (?, ?, ?)"
 _COUNT_LIMIT_ORDERS = (
@@ -118,11 +123,21 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
-        conn.executescript(_SCHEMA + RECORDS_SCHEMA)
+        conn.executescript(_SCHEMA + RECORDS_SCHEMA + PRESIGN_SCHEMA + QUOTES_SCHEMA)
+        _migrate(conn)
     return conn
 
 
-class SqliteBook(SqliteRecords):
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the ``orders`` columns a book created by an older release lacks."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(orders)")}
+    for column, (sqlite_type, _) in ADDED_COLUMNS.items():
+        if column not in present:
+            conn.execute(f"ALTER TABLE orders ADD COLUMN {column} {sqlite_type}")
+            log.info("order book: added column orders.%s", column)
+
+
+class SqliteBook(SqliteRecords, SqlitePresignatures, SqliteQuotes):
     """``OrderBook`` on one SQLite file. Create with ``await SqliteBook.open(path)``."""
 
     def __init__(self, path: Path, writer: sqlite3.Connection, clock: Callable[[], float]) -> None:
@@ -281,13 +296,13 @@ class SqliteBook(SqliteRecords):
         return [bytes(tx_hash) for (tx_hash,) in rows]
 
     async def get(self, uid: OrderUid) -> StoredOrder | None:
-        rows = await self._read(f"{_SELECT} WHERE uid = ?", (uid,))
+        rows = await self._read(f"{SELECT} WHERE uid = ?", (uid,))
         return from_row(rows[0]) if rows else None
 
     async def list_by_owner(
         self, owner: Address, offset: int = 0, limit: int = 10
     ) -> list[StoredOrder]:
-        sql = f"{_SELECT} WHERE owner = ? ORDER BY seq DESC LIMIT ? OFFSET ?"
+        sql = f"{SELECT} WHERE owner = ? ORDER BY seq DESC LIMIT ? OFFSET ?"
         return [from_row(r) for r in await self._read(sql, (owner, limit, offset))]
 
     async def count(self) -> int:
@@ -299,7 +314,7 @@ class SqliteBook(SqliteRecords):
         return int(rows[0][0])
 
     async def open_orders(self, now: float) -> list[StoredOrder]:
-        sql = f"{_SELECT} WHERE {LIVE_SQL} AND valid_to >= ? ORDER BY seq"
+        sql = f"{SELECT} WHERE {LIVE_SQL} AND valid_to >= ? ORDER BY seq"
         return [from_row(r) for r in await self._read(sql, (now,))]
 
     async def status_history(self, uid: OrderUid) -> list[StatusChange]:
@@ -373,27 +388,6 @@ def _run_group(
 # -- operations, run by the writer thread inside a transaction ------------------------------
 
 
-def _set_status(conn: sqlite3.Connection, stored: StoredOrder) -> None:
-    conn.execute(
-        "UPDATE orders SET status = ?, executed_sell = ?, executed_buy = ?, executed_fee = ?"
-        " WHERE uid = ?",
-        (
-            stored.status.value,
-            str(stored.executed_sell_amount),
-            str(stored.executed_buy_amount),
-            str(stored.executed_fee_amount),
-            stored.uid,
-        ),
-    )
-
-
-def _load(conn: sqlite3.Connection, uid: OrderUid) -> StoredOrder:
-    row = conn.execute(f"{_SELECT} WHERE uid = ?", (uid,)).fetchone()
-    if row is None:
-        raise not_found(uid)
-    return from_row(row)
-
-
 def _insert(
     conn: sqlite3.Connection, order: StoredOrder, limit_cap: int | None, now: float
 ) -> tuple[None, Changes]:
@@ -413,8 +407,10 @@ def _insert(
         if exc.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
             raise duplicated(order.uid) from None
         raise
-    change = StatusChange(order.uid, order.owner, order.status, order.creation_time)
-    return None, [change]
+    changes = [StatusChange(order.uid, order.owner, order.status, order.creation_time)]
+    if order.signing_scheme is SigningScheme.PRESIGN:  # an event indexed before it came
+        changes += sync_presignature(conn, order.uid, now, unsigned_without_event=False)[1]
+    return None, changes
 
 
 def _cancel(
@@ -422,7 +418,7 @@ def _cancel(
 ) -> tuple[list[OrderUid], Changes]:
     orders = []
     for uid in dict.fromkeys(uids):
-        row = conn.execute(f"{_SELECT} WHERE uid = ?", (uid,)).fetchone()
+        row = conn.execute(f"{SELECT} WHERE uid = ?", (uid,)).fetchone()
         stored = None if row is None else from_row(row)
         refuse_cancellation(uid, stored, now)
         assert stored is not None
@@ -447,12 +443,12 @@ def _record_fill(
     seen = "SELECT 1 FROM fills WHERE tx_hash = ? AND log_index = ?"
     if conn.execute(seen, (tx_hash, log_index)).fetchone():
         return False, []
-    stored = _load(conn, uid)
+    stored = load(conn, uid)
     conn.execute(
         "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?)",
         (tx_hash, log_index, uid, str(sell), str(buy), str(fee), block_number),
     )
-    return True, _apply(conn, stored, with_fill(stored, sell, buy, fee), now)
+    return True, apply(conn, stored, with_fill(stored, sell, buy, fee), now)
 
 
 def _revert_fill(
@@ -467,9 +463,9 @@ def _revert_fill(
     changes: Changes = []
     touched: dict[OrderUid, None] = {}
     for uid, sell, buy, fee in fills:
-        stored = _load(conn, uid)
+        stored = load(conn, uid)
         reverted = with_fill(stored, int(sell), int(buy), int(fee), revert=True)
-        changes += _apply(conn, stored, reverted, now)
+        changes += apply(conn, stored, reverted, now)
         touched[OrderUid(bytes(uid))] = None
     return list(touched), changes
 
@@ -482,18 +478,9 @@ def _set_fill_cursor(conn: sqlite3.Connection, block: int) -> tuple[None, Change
     return None, []
 
 
-def _apply(
-    conn: sqlite3.Connection, before: StoredOrder, after: StoredOrder, now: float
-) -> Changes:
-    _set_status(conn, after)
-    if after.status is before.status:
-        return []
-    return [StatusChange(after.uid, after.owner, after.status, now)]
-
-
 def _expire(conn: sqlite3.Connection, now: float) -> tuple[list[OrderUid], Changes]:
     rows = conn.execute(
-        f"SELECT uid, owner, status FROM orders WHERE {LIVE_SQL} AND valid_to < ?", (now,)
+        f"SELECT uid, owner, status FROM orders WHERE {UNSETTLED_SQL} AND valid_to < ?", (now,)
     ).fetchall()
     changes = []
     for uid, owner, current in rows:

@@ -1,13 +1,17 @@
 """An order's lifecycle as a pure function: which status follows which event.
 
-    open ──fill──▶ partiallyFilled ──fill──▶ filled
-      │                  │
-      ├──cancel / expire─┴──▶ cancelled / expired
+    presignaturePending ◀──revoke / set──▶ open ──fill──▶ partiallyFilled ──fill──▶ filled
+             │                              │                  │
+             └──────────expire──────────────┴──cancel / expire─┴──▶ cancelled / expired
 
 The chain is the truth: a settled fill counts even on a cancelled or expired order (the
 settlement was already under way), and a complete fill makes any order ``filled``. A reorg
 that reverts fills puts a filled or partially filled order back where its remaining fills
 say; a cancelled or expired order stays so.
+
+A ``presign`` order trades only while its pre-signature is set (``StoredOrder.presigned``,
+from the settlement's ``PreSignature`` events): an unsigned one that would be open or
+partially filled is ``presignaturePending`` instead (``gate``), as CoW's orderbook shows it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class Progress(enum.Enum):
 
 LIVE = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
 """Statuses of orders that can still trade, be cancelled or expire."""
+UNSETTLED = LIVE | {OrderStatus.PRESIGNATURE_PENDING}
+"""Statuses of orders that may still trade some day: those ``expire`` ends."""
 
 
 def progress(order: Order, executed_sell: int, executed_buy: int) -> Progress:
@@ -62,7 +68,7 @@ def next_status(current: OrderStatus, event: Event, after: Progress) -> OrderSta
     if event is Event.CANCEL:
         return OrderStatus.CANCELLED if current in LIVE else current
     if event is Event.EXPIRE:
-        return OrderStatus.EXPIRED if current in LIVE else current
+        return OrderStatus.EXPIRED if current in UNSETTLED else current
     if event is Event.FILL:
         if after is Progress.COMPLETE:
             return OrderStatus.FILLED
@@ -72,11 +78,32 @@ def next_status(current: OrderStatus, event: Event, after: Progress) -> OrderSta
     # REVERT: only fill-made statuses move, to what the remaining fills say.
     if current not in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
         return current
-    return {
-        Progress.NONE: OrderStatus.OPEN,
-        Progress.PARTIAL: OrderStatus.PARTIALLY_FILLED,
-        Progress.COMPLETE: OrderStatus.FILLED,
-    }[after]
+    return _BY_PROGRESS[after]
+
+
+_BY_PROGRESS = {
+    Progress.NONE: OrderStatus.OPEN,
+    Progress.PARTIAL: OrderStatus.PARTIALLY_FILLED,
+    Progress.COMPLETE: OrderStatus.FILLED,
+}
+
+
+def gate(stored: StoredOrder) -> StoredOrder:
+    """``stored`` with the status its pre-signature allows: ``presignaturePending`` for an
+    unsigned order that would be open or partially filled; back to what its fills say for
+    a signed one that was pending."""
+    status = stored.status
+    if not stored.presigned and status in LIVE:
+        status = OrderStatus.PRESIGNATURE_PENDING
+    elif stored.presigned and status is OrderStatus.PRESIGNATURE_PENDING:
+        executed = (stored.executed_sell_amount, stored.executed_buy_amount)
+        status = _BY_PROGRESS[progress(stored.order, *executed)]
+    return stored if status is stored.status else msgspec.structs.replace(stored, status=status)
+
+
+def with_presignature(stored: StoredOrder, signed: bool) -> StoredOrder:
+    """``stored`` once its pre-signature is set (``signed``) or revoked."""
+    return gate(msgspec.structs.replace(stored, presigned=signed))
 
 
 def with_fill(
@@ -92,10 +119,12 @@ def with_fill(
         Event.REVERT if revert else Event.FILL,
         progress(stored.order, executed_sell, executed_buy),
     )
-    return msgspec.structs.replace(
-        stored,
-        status=status,
-        executed_sell_amount=executed_sell,
-        executed_buy_amount=executed_buy,
-        executed_fee_amount=stored.executed_fee_amount + sign * fee,
+    return gate(
+        msgspec.structs.replace(
+            stored,
+            status=status,
+            executed_sell_amount=executed_sell,
+            executed_buy_amount=executed_buy,
+            executed_fee_amount=stored.executed_fee_amount + sign * fee,
+        )
     )

@@ -45,6 +45,7 @@ class OrderClass(enum.StrEnum):
 
 
 class OrderStatus(enum.StrEnum):
+    PRESIGNATURE_PENDING = "presignaturePending"  # a presign order not (or no longer) signed
     OPEN = "open"
     PARTIALLY_FILLED = "partiallyFilled"
     FILLED = "filled"
@@ -84,3 +85,7 @@ class StoredOrder(msgspec.Struct, frozen=True, kw_only=True):
     executed_sell_amount: int = 0  # excluding fees
     executed_buy_amount: int = 0
     executed_fee_amount: int = 0
+    presigned: bool = True
+    """False while a ``presign`` order's pre-signature is not set on chain (its status is
+    then ``presignaturePending``); always True for the other schemes."""
+    quote_id: int | None = None  # the stored quote the order was linked to at creation

@@ -21,7 +21,7 @@ from intents.eip712 import address_bytes
 from intents.errors import ErrorCode, SignatureError
 from intents.keccak import keccak256
 from intents.order import SigningScheme
-from intents.types import Address, OrderUid
+from intents.types import Address
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HALF_N = SECP256K1_N // 2
@@ -131,17 +131,14 @@ async def verify_on_chain(
     scheme: SigningScheme,
     *,
     owner: Address,
-    uid: OrderUid,
     digest: bytes,
     signature: bytes,
     gas_cap: int,
 ) -> None:
-    """Check ``presign`` (``preSignature(uid)`` set) and ``eip1271`` (``isValidSignature``
-    within ``gas_cap``) on chain; ECDSA schemes need nothing more."""
-    if scheme is SigningScheme.PRESIGN:
-        if not await chain.pre_signature(uid):
-            raise _invalid(f"preSignature is not set on chain for order 0x{uid.hex()}")
-    elif scheme is SigningScheme.EIP1271 and not await chain.is_valid_eip1271(
+    """Check an ``eip1271`` signature (``isValidSignature`` within ``gas_cap``) on chain;
+    the other schemes need nothing more here (a ``presign`` order's pre-signature is read
+    by the validator and only decides whether it is stored open or pending)."""
+    if scheme is SigningScheme.EIP1271 and not await chain.is_valid_eip1271(
         owner, digest, signature, gas_cap
     ):
         raise SignatureError(

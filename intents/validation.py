@@ -15,6 +15,11 @@ Funds: the owner's sell-token balance and vault-relayer allowance must cover
 ``sellAmount + feeAmount`` for a fill-or-kill order (or when ``fullBalanceCheck`` is set),
 and be non-zero for a partially fillable one. Like CoW, ``presign`` orders skip this check
 (a contract may fund and approve in the same transaction that pre-signs).
+
+Pre-sign as CoW: a ``presign`` order whose pre-signature is not set on chain yet is accepted
+``presignaturePending`` (cow-sdk posts the order, then sends ``setPreSignature``); the
+book's indexed ``PreSignature`` events open it later. With a ``QuoteLinker``, every order
+is linked to a quote (``intents.quotes``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from intents.appdata import DEFAULT_MAX_BYTES, resolve_app_data
 from intents.chain import ChainReader
 from intents.eip712 import order_digest, order_uid
 from intents.errors import ErrorCode, OrderError, TooManyLimitOrders
+from intents.lifecycle import gate
 from intents.order import (
     BuyTokenBalance,
     Order,
@@ -38,8 +44,9 @@ from intents.order import (
     SigningScheme,
     StoredOrder,
 )
-from intents.signing import ECDSA_SCHEMES, claimed_owner, verify_on_chain
-from intents.types import UINT256_MAX, Address, TokenAddress
+from intents.quotes import QuoteLinker
+from intents.signing import claimed_owner, verify_on_chain
+from intents.types import UINT256_MAX, Address, OrderUid, TokenAddress
 from intents.wire import OrderCreation
 
 logger = logging.getLogger(__name__)
@@ -127,6 +134,22 @@ def check_policy(
     return klass
 
 
+@dataclass
+class _Found:
+    """What the concurrent reads of one validation found besides refusals."""
+
+    presigned: bool = True
+    quote_id: int | None = None
+
+    async def presignature(self, chain: ChainReader, uid: OrderUid) -> None:
+        self.presigned = await chain.pre_signature(uid)
+
+    async def quote(
+        self, quotes: QuoteLinker, order: Order, owner: Address, quote_id: int | None
+    ) -> None:
+        self.quote_id = await quotes.link(order, owner, quote_id)
+
+
 class OrderValidator:
     """Checks intents for one settlement contract (its EIP-712 domain separator)."""
 
@@ -138,10 +161,13 @@ class OrderValidator:
         book: LimitOrderCounter,
         policy: ValidationPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        quotes: QuoteLinker | None = None,
     ) -> None:
         self.domain_separator = domain_separator
         self.chain = chain
         self.book = book
+        self.quotes = quotes
+        """Links each order to a quote; without one, orders are stored without."""
         self.policy = policy or ValidationPolicy()
         self.clock = clock
 
@@ -160,13 +186,15 @@ class OrderValidator:
         klass = check_policy(order, scheme, now, self.policy)
 
         checks: list[Coroutine[None, None, None]] = []
-        if scheme not in ECDSA_SCHEMES:
+        found = _Found()
+        if scheme is SigningScheme.PRESIGN:
+            checks.append(found.presignature(self.chain, uid))
+        elif scheme is SigningScheme.EIP1271:
             checks.append(
                 verify_on_chain(
                     self.chain,
                     scheme,
                     owner=owner,
-                    uid=uid,
                     digest=digest,
                     signature=signature,
                     gas_cap=self.policy.eip1271_gas_cap,
@@ -176,6 +204,8 @@ class OrderValidator:
             checks.append(self._check_funds(order, owner, full=creation.full_balance_check))
         if klass is OrderClass.LIMIT:
             checks.append(self._check_limit_orders(owner, now))
+        if self.quotes is not None:
+            checks.append(found.quote(self.quotes, order, owner, creation.quote_id))
         if len(checks) == 1:  # the common case (an ECDSA market order): no task to schedule
             await checks[0]
         elif checks:
@@ -184,7 +214,7 @@ class OrderValidator:
                 if isinstance(result, BaseException):
                     raise result
         logger.debug("order 0x%s from %s passed validation", uid.hex(), owner)
-        return StoredOrder(
+        stored = StoredOrder(
             uid=uid,
             owner=owner,
             order=order,
@@ -193,7 +223,10 @@ class OrderValidator:
             order_class=klass,
             creation_time=now,
             app_data_json=app_data.document,
+            presigned=found.presigned,
+            quote_id=found.quote_id,
         )
+        return gate(stored)
 
     async def _check_funds(self, order: Order, owner: Address, *, full: bool) -> None:
         need = order.sell_amount + order.fee_amount

@@ -46,6 +46,11 @@ class HexOrDecimalU256(U256):
     (as the Rust solver DTOs' ``HexOrDecimalU256``)."""
 
 
+QuoteId = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+"""A quote id as CoW's ``OrderCreation`` takes it: an ``i64`` (2^80 is refused, 422
+``InvalidField``; an id of no stored quote, -1 say, gets the order a fresh quote)."""
+
+
 class OrderCreation(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel", kw_only=True
 ):
@@ -67,7 +72,7 @@ class OrderCreation(
     signing_scheme: SigningScheme
     signature: HexBytes
     from_: HexAddress | None = msgspec.field(default=None, name="from")
-    quote_id: int | None = None
+    quote_id: QuoteId | None = None
     full_balance_check: bool = False
 
     def to_order(self, app_data_hash: bytes) -> Order:
@@ -130,6 +135,7 @@ class OrderCreation(
 
 WireStatus = Literal["presignaturePending", "open", "fulfilled", "cancelled", "expired"]
 _WIRE_STATUS: dict[OrderStatus, WireStatus] = {
+    OrderStatus.PRESIGNATURE_PENDING: "presignaturePending",
     OrderStatus.OPEN: "open",
     OrderStatus.PARTIALLY_FILLED: "open",
     OrderStatus.FILLED: "fulfilled",
@@ -175,6 +181,7 @@ class OrderResponse(
     executed_fee_token: HexAddress
     invalidated: bool
     settlement_contract: HexAddress
+    quote_id: int | None = None  # the stored quote the order was linked to
 
     @classmethod
     def from_stored(
@@ -190,7 +197,7 @@ class OrderResponse(
         trades charged it (``Records.solver_fees``)."""
         order = stored.order
         status = _WIRE_STATUS[stored.status]
-        if status == "open" and order.valid_to < now:
+        if status in ("open", "presignaturePending") and order.valid_to < now:
             status = "expired"
         return cls(
             uid=to_hex(stored.uid),
@@ -223,6 +230,7 @@ class OrderResponse(
             executed_fee_token=order.sell_token,
             invalidated=stored.status is OrderStatus.CANCELLED,
             settlement_contract=settlement_contract,
+            quote_id=stored.quote_id,
         )
 
 

@@ -31,6 +31,7 @@ _EXPORTS = {
     "FillIndexer": "fills",
     "FillSink": "fills",
     "FillTracker": "fills",
+    "PresignatureIndexer": "presignatures",
     "trade_fills": "fills",
     "Leg": "interactions",
     "PoolKind": "interactions",

@@ -147,10 +147,13 @@ class Submitter:
 
     # -- simulation -------------------------------------------------------------------------
 
-    async def simulate(self, calldata: bytes) -> int:
+    async def simulate(
+        self, calldata: bytes, state_override: Mapping[str, Any] | None = None
+    ) -> int:
         """Run the settlement as the next block would (the latest state, with the next
-        block's number and timestamp: the contracts it calls may depend on them); return
-        its gas estimate, or raise ``SettlementReverted`` with the decoded reason."""
+        block's number and timestamp: the contracts it calls may depend on them), on top of
+        ``state_override`` (``eth_call``'s state-override set) if given; return its gas
+        estimate, or raise ``SettlementReverted`` with the decoded reason."""
         call = {"from": self.solver, "to": self.config.settlement, "data": "0x" + calldata.hex()}
         block = await self.rpc.call("eth_getBlockByNumber", ["latest", False])
         next_block = {
@@ -159,7 +162,7 @@ class Submitter:
         }
         # At the latest block by hash (EIP-1898): the default, "pending", would include
         # our own stuck transaction, which has already filled the orders.
-        params = [call, {"blockHash": block["hash"]}, {}, next_block]
+        params = [call, {"blockHash": block["hash"]}, dict(state_override or {}), next_block]
         # Both in one batch: a revert is reported from eth_call, as the first to run it.
         call_reply, estimate = await self.rpc.request_many(
             [("eth_call", params), ("eth_estimateGas", params)]

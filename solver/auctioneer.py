@@ -11,7 +11,9 @@ that fails is logged and the loop goes on.
 
 A round starts by bringing the book up to the chain (``FillIndexer.catch_up``): fills of
 settlements the book has not recorded, e.g. one mined just before the previous leader
-died, are recorded first, so their orders are not auctioned again.
+died, are recorded first, so their orders are not auctioned again; then the pre-signatures
+(``PresignatureIndexer.catch_up``), so a ``presign`` order is auctioned once it is signed
+on chain and no longer once it is revoked (the book's open orders leave pending ones out).
 
 Given a ``same_chain`` check (``ChainGuard.verify``: the chain's identity, one batched
 read), a round starts only once the node answers as the chain recorded at start: a node
@@ -46,6 +48,7 @@ from settlement.chain_pools import ChainPool
 from settlement.encoding import Settlement
 from settlement.fills import FillIndexer
 from settlement.jsonrpc import ChainReadError
+from settlement.presignatures import PresignatureIndexer
 from settlement.submitter import Outcome, SettlementReverted, Submission, Submitter
 from solver import dto_notification
 from solver.book_auction import (
@@ -142,6 +145,7 @@ class Auctioneer:
         leadership: Leadership | None = None,
         gas_price: GasPriceSource | None = None,
         same_chain: Callable[[], Awaitable[bool]] | None = None,
+        presignatures: PresignatureIndexer | None = None,
     ) -> None:
         self.same_chain = same_chain
         """Asked before each round: is the node answering, as the chain recorded at start?"""
@@ -154,6 +158,7 @@ class Auctioneer:
         self._external = {s.name: s for s in external}
         self.submitter = submitter
         self.fills = fills
+        self.presignatures = presignatures
         self.config = config
         self.leadership = leadership or AlwaysLeader()
         self.rounds = 0
@@ -319,6 +324,8 @@ class Auctioneer:
         started, clock = datetime.now(UTC), time.monotonic()
         await self.fills.catch_up()
         report.start_block = self.fills.head
+        if self.presignatures is not None:
+            await self.presignatures.catch_up()
         now = time.time()
         expired = await self.book.expire(now)
         if expired:

@@ -25,9 +25,10 @@ from settlement.chain_pools import PoolList
 from settlement.deployment import Deployment
 from settlement.fills import FillIndexer, FillTracker
 from settlement.jsonrpc import BatchingRpcClient
+from settlement.presignatures import PresignatureIndexer
 from settlement.submitter import Submitter, SubmitterConfig
 from solver.auctioneer import Auctioneer, AuctioneerConfig
-from solver.engines import make_engine
+from solver.engines import Engine, make_engine
 from solver.external import ExternalSolver
 from solver.leader import Leadership
 from solver.liquidity_source import ChainLiquidity
@@ -114,10 +115,7 @@ def build_auctioneer(
         chain=chain,
         liquidity=source,
         pools=source.by_id(),
-        engines=[
-            make_engine(name, max_price_deviation=settings.max_price_deviation)
-            for name in settings.engines
-        ],
+        engines=make_engines(settings),
         external=external,
         submitter=submitter,
         fills=FillIndexer(rpc, tracker, book),
@@ -131,8 +129,20 @@ def build_auctioneer(
         ),
         leadership=leadership,
         same_chain=same_chain,
+        presignatures=PresignatureIndexer(
+            rpc, deployment.settlement, book, settings.confirmations, same_chain=same_chain
+        ),
     )
     return auctioneer, tracker
+
+
+def make_engines(settings: NetworkSettings) -> list[Engine]:
+    """A fresh instance of each of ``settings``' engines (the auctioneer's, or the quote
+    verifier's own: engines keep caches that two threads must not share)."""
+    return [
+        make_engine(name, max_price_deviation=settings.max_price_deviation)
+        for name in settings.engines
+    ]
 
 
 @contextlib.asynccontextmanager

@@ -28,7 +28,9 @@ from aiohttp import web
 from intents.book import open_book
 from intents.eip712 import domain_separator
 from intents.http import ApiSettings, create_app
+from intents.http.quote import fresh_quote
 from intents.http.server import LimitedAppRunner
+from intents.quotes import QuoteLinker
 from intents.types import Address, to_address
 from intents.validation import OrderValidator
 from settlement.breaker import Breaker
@@ -41,7 +43,8 @@ from solver.errors import SolverError
 from solver.http_flags import HttpServing, serving_from_args
 from solver.leader import leadership_for
 from solver.native_price import NativePrices
-from solver.network import NetworkSettings, running_network, settings_from_args
+from solver.network import NetworkSettings, make_engines, running_network, settings_from_args
+from solver.quote_verifier import QuoteVerifier
 from solver.quoter import AttachedMarket, RoutingQuoter
 
 log = logging.getLogger(__name__)
@@ -140,14 +143,16 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
 
         book = await open_book(config.database)
         stack.push_async_callback(book.close)
+        market = AttachedMarket()  # quotes price over the auctioneer's liquidity once it runs
+        quoter = RoutingQuoter(market) if config.network is not None else None
         validator = OrderValidator(
             domain_separator=separator,
             chain=RpcChainReader(client, config.settlement, relayer, guard.refuse_if_swapped),
             book=book,
+            quotes=QuoteLinker(book, fresh_quote(quoter)) if quoter is not None else None,
         )
 
         http = config.http or serving_from_args(argparse.Namespace())
-        market = AttachedMarket()  # quotes price over the auctioneer's liquidity once it runs
         app = create_app(
             book=book,
             validator=validator,
@@ -158,7 +163,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
                 cors_origins=http.cors_origins,
             ),
             health_checks={"database": book.count, "chain": guard.health},
-            quoter=RoutingQuoter(market) if config.network is not None else None,
+            quoter=quoter,
             native_pricer=NativePrices(market) if config.network is not None else None,
         )
         runner = LimitedAppRunner(app, http.limits, access_log=None, shutdown_timeout=10.0)
@@ -198,6 +203,8 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
                 )
             )
             market.attach(auctioneer.market)
+            if quoter is not None:
+                quoter.verifier = QuoteVerifier(auctioneer, make_engines(config.network))
         await stop.wait()
         log.info("shutting down: no new connections, finishing in-flight requests")
     log.info("stopped")

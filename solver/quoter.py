@@ -29,6 +29,9 @@ from solver.model import SETTLEMENT_OVERHEAD_GAS, Auction, gas_fee
 log = logging.getLogger(__name__)
 
 MarketSource = Callable[[], Awaitable[Auction]]
+Verifier = Callable[[QuoteQuery, QuoteResult], Awaitable[QuoteResult]]
+"""Simulates a routed quote: the result verified (with the simulated amounts), or as it is
+(``solver.quote_verifier.QuoteVerifier``)."""
 _MAX_FEE_ROUNDS = 8
 
 
@@ -119,13 +122,18 @@ class RoutingQuoter:
         self._fetched_at = float("-inf")
         self._router: tuple[Auction, Router] | None = None
         self._lock = asyncio.Lock()
+        self.verifier: Verifier | None = None
+        """Set once the node can simulate (its auctioneer runs); quotes asking for it are
+        verified from then on."""
 
     async def __call__(self, query: QuoteQuery) -> QuoteResult:
         async with self._lock:  # one routing at a time: the router's caches are not shared
             auction, router = await self._current()
             result = await asyncio.to_thread(price, router, auction.gas_price, query)
+        if self.verifier is not None and query.verify:
+            result = await self.verifier(query, result)
         log.info(
-            "quoted %s %d %s -> %s: sell %d, buy %d, fee %d",
+            "quoted %s %d %s -> %s: sell %d, buy %d, fee %d, verified %s",
             query.side,
             query.amount,
             query.sell_token,
@@ -133,6 +141,7 @@ class RoutingQuoter:
             result.sell_amount,
             result.buy_amount,
             result.fee_amount,
+            result.verified,
         )
         return result
 

@@ -99,7 +99,14 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Submit a signed order",
                 "description": "Validates the order (signature, amounts, validity, tokens, "
-                "balance and allowance on chain) and answers 201 once it is durably stored.",
+                "balance and allowance on chain) and answers 201 once it is durably stored. "
+                "A presign order whose pre-signature is not set on chain yet is stored with "
+                "status presignaturePending; the settlement's PreSignature(owner, orderUid, "
+                "signed) events open it and send it back when revoked. Every order is linked "
+                "to a quote (its quoteId in the answers): the one `quoteId` names if it is "
+                "stored, unexpired and matches the order's tokens, kind and amounts, else a "
+                "fresh quote of the order's amounts; `quoteId` is an int64 (InvalidField "
+                "beyond).",
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("OrderCreation")}},
@@ -207,8 +214,13 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Price a prospective order with the routing engine",
                 "description": "Exactly one amount: sellAmountBeforeFee or sellAmountAfterFee "
-                "(kind sell) or buyAmountAfterFee (kind buy). feeAmount is the trade's gas in "
-                "the sell token. Refusals: ZeroAmount, SameBuyAndSellToken, UnsupportedToken, "
+                "(kind sell) or buyAmountAfterFee (kind buy). feeAmount is the fee the solver "
+                "charges (the trade's gas) in the sell token. Every quote is stored: `id` is "
+                "the quoteId an order names, offered until `expiration` (60 s). `verified` "
+                "when the quoted order, owned by `from` with its funds, was auctioned alone "
+                "to the node's engines and its settlement simulated on the chain (eth_call "
+                "with a preSignature state override); the amounts are then the simulated "
+                "ones. Refusals: ZeroAmount, SameBuyAndSellToken, UnsupportedToken, "
                 "SellAmountDoesNotCoverFee (400), NoLiquidity (404).",
                 "requestBody": {
                     "required": True,

@@ -5,14 +5,16 @@ This package does not route: the pricing is an injected async ``Quoter`` (the no
 one backed by the routing engine, ``solver.quoter``). The handler decodes and checks the
 request, asks the quoter for exact amounts, and answers with order parameters a client can
 sign as they are: ``sellAmount`` (after the fee), ``buyAmount``, ``feeAmount`` (the gas of
-the trade in the sell token), ``validTo``. Refusals are ``QuoteError``s with CoW's
+the trade in the sell token), ``validTo``. Every quote is stored (``intents.quotes``) before
+it is answered, with CoW's ``id`` and ``expiration``; ``verified`` says whether the quoter
+simulated the trade on the chain. ``fresh_quote`` prices the quote an order without one
+is linked to. Refusals are ``QuoteError``s with CoW's
 ``errorType`` names: ``NoLiquidity`` (404), ``UnsupportedToken``,
 ``SellAmountDoesNotCoverFee``, ``ZeroAmount``, ``SameBuyAndSellToken`` (400).
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,9 +26,11 @@ from aiohttp import web
 
 from intents.appdata import resolve_app_data
 from intents.errors import ErrorCode, OrderError
+from intents.http.keys import BOOK
 from intents.http.problems import error_response
-from intents.order import BuyTokenBalance, OrderKind, SellTokenBalance, SigningScheme
-from intents.types import UINT32_MAX, TokenAddress
+from intents.order import BuyTokenBalance, Order, OrderKind, SellTokenBalance, SigningScheme
+from intents.quotes import FreshQuote, StoredQuote
+from intents.types import UINT32_MAX, ZERO_ADDRESS, Address, TokenAddress
 from intents.wire import U256, HexAddress, Uint32, decode, decoder, encode, to_hex
 
 DEFAULT_VALID_FOR = 30 * 60
@@ -93,8 +97,8 @@ class QuoteParameters(
 class OrderQuoteResponse(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel", kw_only=True
 ):
-    """CoW's ``OrderQuoteResponse``; ``expiration`` is ISO 8601 UTC; ``id`` counts this
-    process's quotes (quotes are not stored); ``verified`` is false (not simulated)."""
+    """CoW's ``OrderQuoteResponse``; ``expiration`` is ISO 8601 UTC; ``id`` names the stored
+    quote (an order's ``quoteId``); ``verified`` if the trade was simulated on the chain."""
 
     quote: QuoteParameters
     from_: str = msgspec.field(name="from")
@@ -116,16 +120,22 @@ class QuoteQuery:
     buy_token: TokenAddress
     side: QuoteSide
     amount: int
+    owner: Address = ZERO_ADDRESS
+    """Who would trade (the request's ``from``): a quote is verified with its funds."""
+    verify: bool = True
+    """Whether to simulate the quoted trade (the quote of a new order's link is not)."""
 
 
 @dataclass(frozen=True, slots=True)
 class QuoteResult:
     """Exact amounts of the quoted order: it sells ``sell_amount`` plus ``fee_amount`` of
-    the sell token and receives ``buy_amount``."""
+    the sell token and receives ``buy_amount``; ``verified`` if that trade was simulated
+    on the chain."""
 
     sell_amount: int
     buy_amount: int
     fee_amount: int
+    verified: bool = False
 
 
 Quoter = Callable[[QuoteQuery], Awaitable[QuoteResult]]
@@ -133,7 +143,6 @@ Quoter = Callable[[QuoteQuery], Awaitable[QuoteResult]]
 
 QUOTER: web.AppKey[Quoter] = web.AppKey("quoter")
 _REQUEST = decoder(OrderQuoteRequest)
-_ids = itertools.count(1)
 
 
 def query_of(request: OrderQuoteRequest) -> QuoteQuery:
@@ -159,7 +168,8 @@ def query_of(request: OrderQuoteRequest) -> QuoteQuery:
     sell, buy = TokenAddress(request.sell_token.lower()), TokenAddress(request.buy_token.lower())
     if sell == buy:
         raise QuoteError(ErrorCode.SAME_BUY_AND_SELL_TOKEN, f"sell and buy token are both {sell}")
-    return QuoteQuery(sell_token=sell, buy_token=buy, side=side, amount=int(amount))
+    owner = Address(request.from_.lower())
+    return QuoteQuery(sell_token=sell, buy_token=buy, side=side, amount=int(amount), owner=owner)
 
 
 _FIELD: dict[QuoteSide, str] = {
@@ -191,7 +201,9 @@ async def quote(request: web.Request) -> web.Response:
         return error_response(503, "ServiceUnavailable", "this node has no liquidity to quote")
     query = query_of(body)
     result = await quoter(query)
-    now = int(time.time())
+    stored = stored_quote(query, body.kind, result, time.time())
+    quote_id = await request.app[BOOK].insert_quote(stored)
+    now = int(stored.creation_time)
     parameters = QuoteParameters(
         sell_token=query.sell_token,
         buy_token=query.buy_token,
@@ -210,11 +222,51 @@ async def quote(request: web.Request) -> web.Response:
     response = OrderQuoteResponse(
         quote=parameters,
         from_=body.from_.lower(),
-        expiration=_iso(now + QUOTE_LIFETIME),
-        id=next(_ids),
-        verified=False,
+        expiration=_iso(int(stored.expiration)),
+        id=quote_id,
+        verified=result.verified,
     )
     return web.Response(body=encode(response), content_type="application/json")
+
+
+def stored_quote(
+    query: QuoteQuery, kind: OrderKind, result: QuoteResult, now: float
+) -> StoredQuote:
+    """The quote to store for ``result``, offered until ``QUOTE_LIFETIME`` from ``now``;
+    its quoted sell amount is the one priced (before the fee for ``sellBeforeFee``)."""
+    before_fee = query.side == "sellBeforeFee"
+    return StoredQuote(
+        owner=query.owner,
+        sell_token=query.sell_token,
+        buy_token=query.buy_token,
+        kind=kind,
+        quoted_sell_amount=result.sell_amount + (result.fee_amount if before_fee else 0),
+        quoted_buy_amount=result.buy_amount,
+        fee_amount=result.fee_amount,
+        verified=result.verified,
+        creation_time=now,
+        expiration=now + QUOTE_LIFETIME,
+    )
+
+
+def fresh_quote(quoter: Quoter, clock: Callable[[], float] = time.time) -> FreshQuote:
+    """Prices the quote of an order that names none that fits (``QuoteLinker``), as CoW's
+    ``get_or_create_quote``: the order's sell amount after the fee, or its buy amount;
+    not simulated (a new order's link must not wait for an auction's worth of solving)."""
+
+    async def fresh(order: Order, owner: Address) -> StoredQuote:
+        sell_kind = order.kind is OrderKind.SELL
+        query = QuoteQuery(
+            sell_token=order.sell_token,
+            buy_token=order.buy_token,
+            side="sellAfterFee" if sell_kind else "buyAfterFee",
+            amount=order.sell_amount if sell_kind else order.buy_amount,
+            owner=owner,
+            verify=False,
+        )
+        return stored_quote(query, order.kind, await quoter(query), clock())
+
+    return fresh
 
 
 def add_quote(app: web.Application, quoter: Quoter | None) -> None:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +12,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bench.intake import free_port
 from devnet.anvil import Devnet
 from devnet.gpv2 import deploy_gpv2
 from devnet.uniswap import ERC20, create_v2_pair, deploy_uniswap_v2, mint, wrap_eth
@@ -160,31 +155,3 @@ def promised(reports: Sequence[RoundReport]) -> dict[tuple[str, str], int]:
                 change[key_sell] = change.get(key_sell, 0) - sold
                 change[key_buy] = change.get(key_buy, 0) + bought
     return change
-
-
-@contextmanager
-def serve_on_builtin_devnet(workdir: Path) -> Iterator[tuple[str, Path, Path]]:
-    """``tributary serve`` on its built-in devnet (two seeded tokens, auctions every
-    second) as a child process, once healthy: its URL, deployment file and log."""
-    port, deployment, log = free_port(), workdir / "devnet.json", workdir / "serve.log"
-    serve = [
-        sys.executable, "-m", "solver.cli", "serve", "--port", str(port),
-        "--database", f"sqlite:///{workdir / 'book.sqlite3'}",
-        "--deployment", str(deployment), "--seed-tokens", "2", "--auction-interval", "1",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        node = subprocess.Popen(serve, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert node.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "node not healthy"
-            with suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    break
-            time.sleep(0.2)
-        yield url, deployment, log
-    finally:
-        node.terminate()
-        node.wait(20)

@@ -8,18 +8,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.helpers import serve_on_builtin_devnet
+from tests.e2e.serve_node import served_node
 
 
 def test_serve_and_demo_fill_every_intent(tmp_path: Path) -> None:
-    with serve_on_builtin_devnet(tmp_path) as (url, deployment, log):
+    with served_node(tmp_path) as node:
         demo = subprocess.run(
-            [sys.executable, "-m", "solver.cli", "demo", "--url", url,
-             "--deployment", str(deployment), "--timeout", "30"],
+            [sys.executable, "-m", "solver.cli", "demo", "--url", node.url,
+             "--deployment", str(tmp_path / "devnet.json"), "--timeout", "30"],
             capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
+    log = node.log.read_text()
     results = re.findall(r"^(.+?)\s{2,}(\w+)\s+sold (\d+) .*bought (\d+)$", demo.stdout, re.M)
     assert len(results) == 5, demo.stdout
     for label, _status, sold, bought in results:
-        assert int(sold) > 0 and int(bought) > 0, (label, demo.stdout, log.read_text()[-3000:])
-    assert "winners" in log.read_text()
+        assert int(sold) > 0 and int(bought) > 0, (label, demo.stdout, log[-3000:])
+    assert "winners" in log

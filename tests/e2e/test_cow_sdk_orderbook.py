@@ -24,10 +24,8 @@ from intents.types import TokenAddress
 from settlement.deployment import Account, Deployment
 from settlement.fills import TRADE_TOPIC
 from settlement.jsonrpc import BatchingRpcClient
-from solver import dto
 from solver.demo import limit_order, signed_body
-from solver.network import pools_from_deployment
-from tests.e2e.helpers import serve_on_builtin_devnet
+from tests.e2e.serve_node import served_node
 
 SCRIPT = Path(__file__).with_name("cow_sdk_orderbook.mjs")
 TX_HASH = re.compile(r"^0x[0-9a-f]{64}$")
@@ -45,26 +43,21 @@ class Node:
     log: Path
 
 
-async def _deepest_weth_pool(path: Path, deployment: Deployment) -> dto.ConstantProductPool:
-    async with BatchingRpcClient(deployment.rpc_url) as rpc:
-        pools = [
-            p
-            for p in await pools_from_deployment(path, rpc).liquidity()
-            if isinstance(p, dto.ConstantProductPool) and deployment.weth in p.tokens
-        ]
-    return max(pools, key=lambda p: int(p.tokens[deployment.weth].balance))
-
-
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     workdir = tmp_path_factory.mktemp("cow-sdk-orderbook")
-    with serve_on_builtin_devnet(workdir) as (url, deployment_file, log):
-        deployment = Deployment.load(deployment_file)
-        pool = asyncio.run(_deepest_weth_pool(deployment_file, deployment))
-        (token,) = [TokenAddress(t) for t in pool.tokens if t != deployment.weth]
-        w, t = int(pool.tokens[deployment.weth].balance), int(pool.tokens[token].balance)
+    with served_node(workdir) as served:
+        w, t = served.reserves()
         unit = min(w // 10_000, 10**17)
-        yield Node(url, deployment, deployment.weth, token, unit, t * unit // w, log)
+        yield Node(
+            served.url,
+            served.deployment,
+            served.deployment.weth,
+            TokenAddress(served.token),
+            unit,
+            t * unit // w,
+            served.log,
+        )
 
 
 def _spec(node: Node, owner: str, buy_amount: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from intents.book import open_book
+from intents.book import OrderBook, open_book
 from intents.chain import FakeChain
 from intents.eip712 import domain_separator
 from intents.errors import ErrorCode
@@ -27,6 +27,8 @@ from intents.http.quote import (
     QuoteResult,
 )
 from intents.keccak import keccak256
+from intents.order import OrderKind
+from intents.quotes import StoredQuote
 from intents.types import Address
 from intents.validation import OrderValidator
 from tests.intents.strategies import BUY, SELL
@@ -42,21 +44,23 @@ class FakeQuoter:
 
     queries: list[QuoteQuery] = field(default_factory=list)
     refuse: QuoteError | None = None
+    verified: bool = False
 
     async def __call__(self, query: QuoteQuery) -> QuoteResult:
         self.queries.append(query)
         if self.refuse is not None:
             raise self.refuse
         if query.side == "buyAfterFee":
-            return QuoteResult(-(-query.amount // 2), query.amount, FEE)
+            return QuoteResult(-(-query.amount // 2), query.amount, FEE, self.verified)
         sell = query.amount - FEE if query.side == "sellBeforeFee" else query.amount
-        return QuoteResult(sell, 2 * sell, FEE)
+        return QuoteResult(sell, 2 * sell, FEE, self.verified)
 
 
 @dataclass
 class Api:
     client: TestClient[web.Request, web.Application]
     quoter: FakeQuoter
+    book: OrderBook
 
     async def quote(self, **fields: Any) -> tuple[int, Any]:
         body = {"sellToken": SELL, "buyToken": BUY, "from": OWNER, "kind": "sell"} | fields
@@ -64,7 +68,9 @@ class Api:
             return response.status, await response.json()
 
 
-async def _client(tmp_path: Path, quoter: Quoter | None) -> AsyncIterator[TestClient[Any, Any]]:
+async def _client(
+    tmp_path: Path, quoter: Quoter | None
+) -> AsyncIterator[tuple[TestClient[Any, Any], OrderBook]]:
     book = await open_book(f"sqlite:///{tmp_path / 'book.sqlite3'}")
     validator = OrderValidator(
         domain_separator=domain_separator(31337, SETTLEMENT), chain=FakeChain(), book=book
@@ -73,15 +79,15 @@ async def _client(tmp_path: Path, quoter: Quoter | None) -> AsyncIterator[TestCl
         book=book, validator=validator, settings=ApiSettings(SETTLEMENT), quoter=quoter
     )
     async with TestClient(TestServer(app)) as client:
-        yield client
+        yield client, book
     await book.close()
 
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     quoter = FakeQuoter()
-    async for client in _client(tmp_path, quoter):
-        yield Api(client, quoter)
+    async for client, book in _client(tmp_path, quoter):
+        yield Api(client, quoter, book)
 
 
 async def test_a_sell_quote_before_fee_answers_signable_order_parameters(api: Api) -> None:
@@ -89,7 +95,9 @@ async def test_a_sell_quote_before_fee_answers_signable_order_parameters(api: Ap
     status, body = await api.quote(sellAmountBeforeFee="100000", receiver=OWNER)
     after = int(time.time())
     assert status == 200
-    assert api.quoter.queries == [QuoteQuery(SELL, BUY, "sellBeforeFee", 100000)]
+    assert api.quoter.queries == [
+        QuoteQuery(SELL, BUY, "sellBeforeFee", 100000, owner=Address(OWNER.lower()))
+    ]
     quote = body["quote"]
     assert quote["sellAmount"] == str(100000 - FEE)
     assert quote["buyAmount"] == str(2 * (100000 - FEE))
@@ -108,13 +116,42 @@ async def test_a_sell_quote_before_fee_answers_signable_order_parameters(api: Ap
     assert again["id"] > body["id"]
 
 
+async def test_every_quote_is_stored_as_answered(api: Api) -> None:
+    api.quoter.verified = True
+    _, body = await api.quote(sellAmountBeforeFee="100000")
+    assert body["verified"] is True
+    stored = await api.book.get_quote(body["id"])
+    assert stored is not None
+    expiration = datetime.fromisoformat(body["expiration"].replace("Z", "+00:00")).timestamp()
+    assert stored == StoredQuote(
+        id=body["id"],
+        owner=Address(OWNER.lower()),
+        sell_token=SELL,
+        buy_token=BUY,
+        kind=OrderKind.SELL,
+        quoted_sell_amount=100000,  # priced before the fee: what the order signs
+        quoted_buy_amount=2 * (100000 - FEE),
+        fee_amount=FEE,
+        verified=True,
+        creation_time=stored.creation_time,
+        expiration=stored.creation_time + 60,
+    )
+    assert int(stored.expiration) == int(expiration)
+    _, after_fee = await api.quote(sellAmountAfterFee="5")
+    stored = await api.book.get_quote(after_fee["id"])
+    assert stored is not None and stored.quoted_sell_amount == 5
+    assert await api.book.get_quote(after_fee["id"] + 1) is None
+
+
 async def test_a_buy_quote_keeps_the_requested_validity_and_app_data(api: Api) -> None:
     document = '{"appCode":"tributary"}'
     status, body = await api.quote(
         kind="buy", buyAmountAfterFee="777", validTo=4_000_000_000, appData=document
     )
     assert status == 200
-    assert api.quoter.queries == [QuoteQuery(SELL, BUY, "buyAfterFee", 777)]
+    assert api.quoter.queries == [
+        QuoteQuery(SELL, BUY, "buyAfterFee", 777, owner=Address(OWNER.lower()))
+    ]
     quote = body["quote"]
     assert (quote["sellAmount"], quote["buyAmount"]) == ("389", "777")
     assert quote["validTo"] == 4_000_000_000
@@ -183,7 +220,7 @@ async def test_malformed_and_mistyped_requests(api: Api) -> None:
 
 
 async def test_without_a_quoter_the_node_says_it_cannot_quote(tmp_path: Path) -> None:
-    async for client in _client(tmp_path, None):
+    async for client, _ in _client(tmp_path, None):
         body = {"sellToken": SELL, "buyToken": BUY, "from": OWNER, "kind": "sell"}
         body["sellAmountAfterFee"] = "1"
         async with client.post("/api/v1/quote", data=json.dumps(body)) as response:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intents.chain import FakeChain
-from intents.eip712 import domain_separator, order_digest, order_uid
+from intents.eip712 import domain_separator, order_digest
 from intents.errors import ErrorCode, SignatureError
 from intents.order import Order, SigningScheme
 from intents.signing import (
@@ -150,25 +150,11 @@ def test_claimed_owner_eip1271_needs_from() -> None:
     assert _code(excinfo) is ErrorCode.MISSING_FROM
 
 
-async def test_verify_on_chain_presign() -> None:
-    chain = FakeChain()
-    uid = order_uid(DIGEST, OWNER, 2_000_000_000)
-    kwargs = {"owner": OWNER, "uid": uid, "digest": DIGEST, "signature": b"", "gas_cap": 10**6}
-    with pytest.raises(SignatureError) as excinfo:
-        await verify_on_chain(chain, SigningScheme.PRESIGN, **kwargs)  # type: ignore[arg-type]
-    assert _code(excinfo) is ErrorCode.INVALID_SIGNATURE
-    chain.presigned.add(uid)
-    await verify_on_chain(chain, SigningScheme.PRESIGN, **kwargs)  # type: ignore[arg-type]
-    assert chain.calls == 2
-
-
 async def test_verify_on_chain_eip1271() -> None:
     chain = FakeChain()
-    uid = order_uid(DIGEST, OWNER, 2_000_000_000)
     contract_signature = b"\xaa" * 70
     kwargs = {
         "owner": OWNER,
-        "uid": uid,
         "digest": DIGEST,
         "signature": contract_signature,
         "gas_cap": 10**6,
@@ -180,14 +166,13 @@ async def test_verify_on_chain_eip1271() -> None:
     await verify_on_chain(chain, SigningScheme.EIP1271, **kwargs)  # type: ignore[arg-type]
 
 
-async def test_verify_on_chain_is_free_for_ecdsa() -> None:
-    chain = FakeChain()
-    for scheme in ECDSA:
+async def test_verify_on_chain_is_free_for_ecdsa_and_presign() -> None:
+    chain = FakeChain()  # a presign order's pre-signature decides its status, not validity
+    for scheme in (*ECDSA, SigningScheme.PRESIGN):
         await verify_on_chain(
             chain,
             scheme,
             owner=OWNER,
-            uid=order_uid(DIGEST, OWNER, 0),
             digest=DIGEST,
             signature=b"",
             gas_cap=0,

@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intents.lifecycle import Event, Progress, next_status, progress, with_fill
-from intents.order import OrderKind, OrderStatus
+from intents.lifecycle import (
+    LIVE,
+    Event,
+    Progress,
+    next_status,
+    progress,
+    with_fill,
+    with_presignature,
+)
+from intents.order import OrderKind, OrderStatus, SigningScheme
 from intents.types import UINT256_MAX
 from tests.intents.test_store import make_order
 
@@ -105,3 +113,37 @@ def test_revert_leaves_a_cancelled_order_cancelled() -> None:
     filled = with_fill(order, 5, 5, 0)
     assert filled.status is S.CANCELLED
     assert with_fill(filled, 5, 5, 0, revert=True) == order
+
+
+_BASE = {P.NONE: S.OPEN, P.PARTIAL: S.PARTIALLY_FILLED, P.COMPLETE: S.FILLED}
+
+
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.booleans(),  # set (True) or revoke (False) the pre-signature
+            st.integers(min_value=1, max_value=4 * 10**23),  # a fill of this sell amount
+            st.just(None),  # revert the latest fill
+        ),
+        max_size=12,
+    )
+)
+def test_a_presign_order_is_pending_exactly_while_unsigned_and_tradable(
+    steps: list[bool | int | None],
+) -> None:
+    stored = with_presignature(
+        msgspec.structs.replace(make_order(1), signing_scheme=SigningScheme.PRESIGN), False
+    )
+    fills: list[int] = []
+    for step in steps:
+        if isinstance(step, bool):
+            stored = with_presignature(stored, step)
+        elif step is None:
+            if fills:
+                stored = with_fill(stored, fills.pop(), 1, 0, revert=True)
+        else:
+            fills.append(step)
+            stored = with_fill(stored, step, 1, 0)
+        base = _BASE[progress(stored.order, stored.executed_sell_amount, 1 if fills else 0)]
+        pending = not stored.presigned and base in LIVE
+        assert stored.status is (S.PRESIGNATURE_PENDING if pending else base), (steps, stored)

@@ -255,10 +255,13 @@ async def test_presign() -> None:
     uid = order_uid(order_digest(SEPARATOR, order), SAFE, order.valid_to)
     owner_bytes = "0x" + SAFE[2:]
     creation = _creation(order, SigningScheme.PRESIGN, signature=owner_bytes)
-    assert await _rejected(_validator(chain), creation) is ErrorCode.INVALID_SIGNATURE
+    # not pre-signed yet: accepted, pending (cow-sdk posts before setPreSignature)
+    pending = await _validator(chain).validate(creation)
+    assert (pending.status, pending.presigned) == (OrderStatus.PRESIGNATURE_PENDING, False)
     chain.presigned.add(uid)
     stored = await _validator(chain).validate(creation)
     assert (stored.owner, stored.uid, stored.signature) == (SAFE, uid, b"")
+    assert (stored.status, stored.presigned) == (OrderStatus.OPEN, True)
     # the empty-signature form takes the owner from `from`
     via_from = _creation(order, SigningScheme.PRESIGN, from_=SAFE)
     assert (await _validator(chain).validate(via_from)).uid == uid

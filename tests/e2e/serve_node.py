@@ -1,0 +1,131 @@
+"""``tributary serve`` on its built-in devnet (seeded pools, funded traders, auctioneer every
+second) as a child process, and what the end-to-end tests do against it over HTTP and
+JSON-RPC: post orders, follow their status events, send transactions as a trader."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.intake import free_port
+from settlement.deployment import Deployment
+from settlement.jsonrpc import BatchingRpcClient
+from solver import dto
+from solver.network import pools_from_deployment
+
+
+@dataclass(frozen=True)
+class ServedNode:
+    url: str
+    deployment: Deployment
+    log: Path
+    pool: dto.ConstantProductPool
+    """The deepest seeded WETH pair."""
+
+    @property
+    def token(self) -> str:
+        """The pool's token besides WETH."""
+        (token,) = [t for t in self.pool.tokens if t != self.deployment.weth]
+        return token
+
+    def reserves(self) -> tuple[int, int]:
+        """(WETH, token) reserves when the node started."""
+        weth = int(self.pool.tokens[self.deployment.weth].balance)
+        return weth, int(self.pool.tokens[self.token].balance)
+
+
+@contextmanager
+def served_node(workdir: Path, *extra: str) -> Iterator[ServedNode]:
+    port = free_port()
+    deployment_file = workdir / "devnet.json"
+    log = workdir / "serve.log"
+    serve = [
+        sys.executable, "-m", "solver.cli", "serve", "--port", str(port),
+        "--database", f"sqlite:///{workdir / 'book.sqlite3'}",
+        "--deployment", str(deployment_file), "--seed-tokens", "2", "--auction-interval", "1",
+        "--no-rate-limit", *extra,
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        node = subprocess.Popen(serve, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert node.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "node not healthy"
+            with suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+            time.sleep(0.2)
+        deployment = Deployment.load(deployment_file)
+        pool = asyncio.run(_deepest_weth_pair(deployment, deployment_file))
+        yield ServedNode(url, deployment, log, pool)
+    finally:
+        node.terminate()
+        node.wait(20)
+
+
+async def _deepest_weth_pair(deployment: Deployment, path: Path) -> dto.ConstantProductPool:
+    async with BatchingRpcClient(deployment.rpc_url) as rpc:
+        pools = await pools_from_deployment(path, rpc).liquidity()
+    pairs = [
+        p for p in pools if isinstance(p, dto.ConstantProductPool) and deployment.weth in p.tokens
+    ]
+    return max(pairs, key=lambda p: int(p.tokens[deployment.weth].balance))
+
+
+async def send_tx(rpc: BatchingRpcClient, sender: str, to: str, data: bytes) -> dict[str, Any]:
+    """Send a transaction from an unlocked devnet account; its successful receipt."""
+    tx_hash = await rpc.call(
+        "eth_sendTransaction", [{"from": sender, "to": to, "data": "0x" + data.hex()}]
+    )
+    for _ in range(200):
+        receipt = await rpc.call("eth_getTransactionReceipt", [tx_hash])
+        if receipt is not None:
+            assert int(receipt["status"], 16) == 1, receipt
+            return dict(receipt)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"transaction {tx_hash} not mined")
+
+
+@asynccontextmanager
+async def status_events(
+    http: aiohttp.ClientSession, url: str, owner: str
+) -> AsyncIterator[asyncio.Queue[tuple[str, str]]]:
+    """``(uid, status)`` of every status change of ``owner``'s orders from now on."""
+    queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    response = await http.get(f"{url}/api/v1/events", params={"owner": owner})
+    assert response.status == 200
+
+    async def read() -> None:
+        async for line in response.content:
+            if line.startswith(b"data:"):
+                change = json.loads(line[5:])
+                queue.put_nowait((change["uid"], change["status"]))
+
+    reader = asyncio.create_task(read())
+    try:
+        yield queue
+    finally:
+        reader.cancel()
+        response.close()
+
+
+async def next_status(queue: asyncio.Queue[tuple[str, str]], uid: str, within: float) -> str:
+    """The next status change of ``uid`` (``TimeoutError`` after ``within`` seconds)."""
+    async with asyncio.timeout(within):
+        while True:
+            got, status = await queue.get()
+            if got == uid:
+                return status
