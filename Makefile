@@ -8,9 +8,18 @@ ARGS ?=
 AUCTION ?= ../shared/data/auctions/mainnet-7400681.json
 BENCH ?= routing --auction $(AUCTION) --report bench/out/routing
 
-.PHONY: run test check bench bench-scale install clean fmt
+.PHONY: run test check bench bench-scale install browser clean fmt
 
-install: $(STAMP) $(NPM_STAMP)
+install: $(STAMP) $(NPM_STAMP) browser
+
+# The explorer's browser test (tests/e2e/test_explorer_browser.py) drives Debian's headless
+# chromium through its matching chromium-driver (selenium). Installed when missing; apt-get needs
+# root (CI runs as root), elsewhere the command to run is printed and the test says it is missing.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null; \
+	else echo "make: as root, run: apt-get install -y chromium chromium-driver (for the browser test)"; fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
