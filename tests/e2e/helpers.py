@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bench.intake import free_port
 from devnet.anvil import Devnet
 from devnet.gpv2 import deploy_gpv2
 from devnet.uniswap import ERC20, create_v2_pair, deploy_uniswap_v2, mint, wrap_eth
@@ -81,6 +86,45 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
         yield str(server.make_url("")).rstrip("/")
     finally:
         await server.close()
+
+
+@contextmanager
+def served_node(tmp_path: Path, *flags: str) -> Iterator[tuple[str, Path, Path]]:
+    """``tributary serve`` as a process on its built-in devnet (2 seeded tokens, an
+    auction every second), healthy; its URL, deployment file and log. Stopped after."""
+    port = free_port()
+    deployment = tmp_path / "devnet.json"
+    log = tmp_path / "serve.log"
+    serve = [
+        sys.executable, "-m", "solver.cli", "serve", "--port", str(port),
+        "--database", f"sqlite:///{tmp_path / 'book.sqlite3'}",
+        "--deployment", str(deployment), "--seed-tokens", "2", "--auction-interval", "1",
+        *flags,
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        node = subprocess.Popen(serve, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 45
+        while True:
+            assert node.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "node not healthy"
+            with suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+            time.sleep(0.2)
+        yield url, deployment, log
+    finally:
+        node.terminate()
+        node.wait(20)
+
+
+def demo_command(url: str, deployment: Path) -> list[str]:
+    """``tributary demo`` against ``url`` as a command line."""
+    return [
+        sys.executable, "-m", "solver.cli", "demo", "--url", url,
+        "--deployment", str(deployment), "--timeout", "30",
+    ]  # fmt: skip
 
 
 @dataclass

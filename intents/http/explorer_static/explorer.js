@@ -79,7 +79,7 @@ function routeFigure(solution, uid) {
   const matched = others.filter((t) => t.sellToken === trade.buyToken && t.buyToken === trade.sellToken);
   const hops = Math.max(1, depth[trade.buyToken] || 1);
   // columns: you pay | sell token | pool | token | pool | ... | buy token | you receive
-  const W = 220, GAP = 40, BOX = 44;
+  const W = 236, GAP = 36, BOX = 44;
   const colX = (c) => 10 + c * (W + GAP);
   const cols = 2 * hops + 3;
   const rows = {}; // column -> items placed
@@ -131,15 +131,16 @@ function routeFigure(solution, uid) {
     const g = s("g", { class: `node ${it.cls}` });
     g.append(s("rect", { x: colX(it.col), y: y(it), width: W, height: boxH(it), rx: 6, fill: fill[it.cls], stroke: "#8c959f" }));
     it.lines.forEach((text, i) => g.append(s("text", { x: colX(it.col) + 8, y: y(it) + 18 + i * lineH(it),
-      "font-size": i === 0 ? 14 : 12, "font-weight": i === 0 ? 600 : 400, fill: "#1b1f24" }, text)));
+      "font-size": i === 0 ? 13 : 12, "font-weight": i === 0 ? 600 : 400, fill: "#1b1f24" }, text)));
     svg.append(g);
   }
+  const alike = solution.trades.filter((t) => t.sellToken === trade.sellToken && t.buyToken === trade.buyToken).length;
   const legRows = legs.map((l) => [h("span", { class: "mono" }, short(l.address || l.pool)), l.kind || "–",
     amount(l.amountIn, l.tokenIn), amount(l.amountOut, l.tokenOut), l.internalized ? "from buffers" : "swap"]);
   const scroll = h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "route picture (scrolls sideways)" });
   scroll.append(svg);
   return h("figure", { class: "route", id: "route" }, scroll,
-    h("figcaption", {}, `Route of this order in ${solution.solver}#${solution.solutionId}'s settlement: pool legs carrying ${symbol(trade.sellToken)} to ${symbol(trade.buyToken)} (line width: share of the token's flow)${matched.length ? ", and the orders it was matched with" : ""}.`),
+    h("figcaption", {}, `Route of this order in ${solution.solver}#${solution.solutionId}'s settlement: its legs carrying ${symbol(trade.sellToken)} to ${symbol(trade.buyToken)}, shared by the ${alike} order(s) of the settlement that sell ${symbol(trade.sellToken)} for ${symbol(trade.buyToken)} (line width: share of the token's flow)${matched.length ? ", and the orders they were matched with" : ""}.`),
     legs.length ? table(["pool", "kind", "in", "out", ""], legRows) : null);
 }
 
