@@ -16,10 +16,11 @@ from typing import Protocol
 from intents.feed import StatusChange, Subscription
 from intents.order import StoredOrder
 from intents.records import Records
+from intents.round_records import RoundRecords
 from intents.types import Address, OrderUid
 
 
-class OrderBook(Records, Protocol):
+class OrderBook(Records, RoundRecords, Protocol):
     async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
         """Store a new order (its status history starts with ``open`` at its creation time).
         Raises ``DuplicatedOrder`` (and writes nothing) if the UID is already stored. With

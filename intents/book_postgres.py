@@ -39,6 +39,7 @@ from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, StoredOrder
 from intents.records_postgres import RECORDS_SCHEMA, PostgresRecords
+from intents.round_records import POSTGRES_ROUNDS_SCHEMA, PostgresRounds
 from intents.types import Address, OrderUid
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ _COUNT_LIMIT_ORDERS = (
 _Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
-class PostgresBook(PostgresRecords):
+class PostgresBook(PostgresRecords, PostgresRounds):
     """``OrderBook`` on PostgreSQL. Create with ``await PostgresBook.open(url)``; ``schema``
     keeps the tables (and the notification channel) apart, e.g. per test run."""
 
@@ -172,7 +173,7 @@ class PostgresBook(PostgresRecords):
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                await conn.execute(_SCHEMA + RECORDS_SCHEMA)
+                await conn.execute(_SCHEMA + RECORDS_SCHEMA + POSTGRES_ROUNDS_SCHEMA)
         except BaseException:
             await pool.close()
             raise

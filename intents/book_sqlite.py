@@ -37,6 +37,7 @@ from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, StoredOrder
 from intents.records_sqlite import RECORDS_SCHEMA, SqliteRecords
+from intents.round_records import SQLITE_ROUNDS_SCHEMA, SqliteRounds
 from intents.types import Address, OrderUid
 
 log = logging.getLogger(__name__)
@@ -118,11 +119,11 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
-        conn.executescript(_SCHEMA + RECORDS_SCHEMA)
+        conn.executescript(_SCHEMA + RECORDS_SCHEMA + SQLITE_ROUNDS_SCHEMA)
     return conn
 
 
-class SqliteBook(SqliteRecords):
+class SqliteBook(SqliteRecords, SqliteRounds):
     """``OrderBook`` on one SQLite file. Create with ``await SqliteBook.open(path)``."""
 
     def __init__(self, path: Path, writer: sqlite3.Connection, clock: Callable[[], float]) -> None:

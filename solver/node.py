@@ -43,7 +43,6 @@ from solver.leader import leadership_for
 from solver.native_price import NativePrices
 from solver.network import NetworkSettings, running_network, settings_from_args
 from solver.quoter import AttachedMarket, RoutingQuoter
-from solver.round_log import RoundLog
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +147,6 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
         )
 
         http = config.http or serving_from_args(argparse.Namespace())
-        round_log = RoundLog(client)  # the auctioneer's rounds, for /api/v1/rounds
         market = AttachedMarket()  # quotes price over the auctioneer's liquidity once it runs
         app = create_app(
             book=book,
@@ -162,7 +160,6 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
             health_checks={"database": book.count, "chain": guard.health},
             quoter=RoutingQuoter(market) if config.network is not None else None,
             native_pricer=NativePrices(market) if config.network is not None else None,
-            round_source=round_log,
         )
         runner = LimitedAppRunner(app, http.limits, access_log=None, shutdown_timeout=10.0)
         await runner.setup()
@@ -201,7 +198,6 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
                 )
             )
             market.attach(auctioneer.market)
-            round_log.attach(auctioneer)
         await stop.wait()
         log.info("shutting down: no new connections, finishing in-flight requests")
     log.info("stopped")

@@ -1,16 +1,16 @@
-"""The auctioneer's latest rounds as the API's ``/api/v1/rounds`` shows them
+"""The auctioneer's rounds as the API's ``/api/v1/rounds`` shows them
 (``intents.http.rounds``): every solution with its outcome and the reason for it, its
 trades and its route, and the symbol and decimals of each token (read once from the
 chain's ERC-20 ``symbol()`` and ``decimals()``).
 
-``RoundLog`` is handed to the API before the auctioneer exists and ``attach``-ed once it
-runs (as ``solver.quoter.AttachedMarket`` is); until then it has no rounds.
+``RoundRecorder`` writes each round into the order book when it ends
+(``Auctioneer.on_round``), so the API reads them in whichever process serves it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
@@ -23,12 +23,13 @@ from intents.http.rounds import (
     RoundToken,
     RoundTrade,
 )
-from intents.wire import U256, to_hex
+from intents.round_records import RoundRecords
+from intents.wire import U256, encode, to_hex
 from settlement.chain_pools import ChainPool
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 from settlement.submitter import Outcome as Sent
 from settlement.submitter import Submission
-from solver.auctioneer import Auctioneer, RoundReport
+from solver.auctioneer import PAUSED, RoundReport
 from solver.competition import Bid, Ranking
 from solver.model import Auction, Solution, executed_amounts
 
@@ -239,26 +240,21 @@ def round_view(report: RoundReport, pools: Mapping[str, ChainPool], names: Names
     )
 
 
-class RoundLog:
-    """The ``RoundSource`` of the node: its auctioneer's last rounds that built an auction
-    (or failed), newest first."""
+class RoundRecorder:
+    """Writes each round into the order book (``OrderBook.record_round``) as
+    ``/api/v1/rounds`` shows it: those that built an auction or failed (not the idle and
+    the paused ones)."""
 
-    def __init__(self, rpc: BatchingRpcClient) -> None:
+    def __init__(
+        self, rpc: BatchingRpcClient, book: RoundRecords, pools: Mapping[str, ChainPool]
+    ) -> None:
         self.tokens = TokenDirectory(rpc)
-        self._auctioneer: Auctioneer | None = None
+        self.book = book
+        self.pools = pools
 
-    def attach(self, auctioneer: Auctioneer) -> None:
-        self._auctioneer = auctioneer
-
-    async def rounds(self, limit: int, order: str | None) -> list[Round]:
-        if self._auctioneer is None:
-            return []
-        kept: Sequence[RoundReport] = [
-            r
-            for r in reversed(self._auctioneer.reports)
-            if (r.auction is not None or r.error is not None)
-            and (order is None or (r.auction is not None and order in _uids(r.auction)))
-        ][:limit]
-        names = await self.tokens.names(t for r in kept for t in _tokens(r))
-        pools = self._auctioneer.pools
-        return [round_view(r, pools, names) for r in kept]
+    async def record(self, report: RoundReport) -> None:
+        if report.auction is None and report.error in (None, PAUSED):
+            return
+        view = round_view(report, self.pools, await self.tokens.names(_tokens(report)))
+        uids = [o.uid for o in report.auction.orders] if report.auction is not None else []
+        await self.book.record_round(report.auction_id, uids, encode(view))

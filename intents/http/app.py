@@ -53,15 +53,12 @@ def create_app(
     health_checks: Mapping[str, HealthCheck] | None = None,
     quoter: Quoter | None = None,
     native_pricer: market.NativePricer | None = None,
-    round_source: rounds.RoundSource | None = None,
 ) -> web.Application:
     """The API over an open ``book``; the caller owns the book's and the chain's lifetime.
 
     ``health_checks`` name the dependencies ``/healthz`` probes; by default the order book.
     ``quoter`` prices ``POST /api/v1/quote`` (without one it answers 503), and
     ``native_pricer`` ``GET /api/v1/token/{token}/native_price`` (likewise).
-    ``round_source`` gives ``GET /api/v1/rounds`` the auctioneer's rounds (without one it has
-    none); the explorer pages (``/explorer``) are built on these endpoints.
     """
     limits = [rate_limited(settings.rate_limits)] if settings.rate_limits is not None else []
     app = web.Application(
@@ -80,8 +77,6 @@ def create_app(
     app.router.add_routes(ops.ROUTES)
     for module in (status, trades, app_data, competition, market, rounds, explorer):
         app.router.add_routes(module.ROUTES)
-    if round_source is not None:
-        app[rounds.ROUND_SOURCE] = round_source
     if native_pricer is not None:
         app[market.NATIVE_PRICER] = native_pricer
     install_cors(app, settings.cors_origins)

@@ -24,8 +24,8 @@ _DESCRIPTION = (
     "reverted, cancelled, dropped, outbid, unfair, unscored, rejected) with the reason as a "
     "sentence, its declared gas and, once mined, txHash, blockNumber and gasUsed, its trades "
     "and its route as legs (pool, address, kind, tokens, amounts in base units), and the "
-    f"symbol and decimals of every token. The node keeps its last {MAX_ROUNDS} rounds, in "
-    "the process that runs the auctioneer (elsewhere: none)."
+    "symbol and decimals of every token, as the auctioneer recorded it in the order book "
+    "when the round ended (rounds without orders are not recorded)."
 )
 
 
@@ -86,7 +86,7 @@ def round_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ROUND, "the round"),
                     "400": _json(_ERROR, "InvalidField: not a non-negative integer"),
-                    "404": _json(_ERROR, "NotFound: the node keeps no such round"),
+                    "404": _json(_ERROR, "NotFound: no round of that auction is recorded"),
                 },
             }
         },

@@ -9,26 +9,26 @@ would revert after an earlier winner, ...), its declared gas and, once mined, th
 transaction, block and gas used, its trades, and its route as legs (pool, tokens,
 amounts: the picture of the split), with the symbol and decimals of each token.
 
-This package runs no auction: the rounds come from an injected ``RoundSource`` (the node
-gives one over its auctioneer's last rounds, ``solver.round_log``). Without one, or for
-an auction it no longer keeps, the answer is 404 ``NotFound``.
+This package runs no auction: the auctioneer's process records each round in the order
+book when it ends (``solver.round_log``), as a ``Round`` document; these endpoints serve
+them as recorded. An auction without a recorded round is 404 ``NotFound``.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Protocol
 
 import msgspec
 from aiohttp import web
 
 from intents.errors import ErrorCode, OrderError
+from intents.http.keys import BOOK
 from intents.http.views import invalid_query, json_response, query_int
-from intents.wire import U256, encode, parse_uid, to_hex
+from intents.wire import U256, parse_uid
 
 ROUTES = web.RouteTableDef()
 MAX_ROUNDS = 100
-"""Largest ``limit``: the node keeps its last 100 rounds."""
+"""Largest ``limit``."""
 
 
 class Outcome(enum.StrEnum):
@@ -123,21 +123,8 @@ class Round(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     solutions: list[RoundSolution]
 
 
-class RoundSource(Protocol):
-    """The auctioneer's latest rounds, newest first."""
-
-    async def rounds(self, limit: int, order: str | None) -> list[Round]:
-        """At most ``limit`` rounds; with ``order`` (a UID, lowercase hex) only those that
-        auctioned it."""
-        ...
-
-
-ROUND_SOURCE = web.AppKey("round_source", RoundSource)
-
-
-async def _rounds(request: web.Request, limit: int, order: str | None) -> list[Round]:
-    source = request.app.get(ROUND_SOURCE)
-    return [] if source is None else await source.rounds(limit, order)
+def _array(documents: list[bytes]) -> bytes:
+    return b"[" + b",".join(documents) + b"]"
 
 
 @ROUTES.get("/api/v1/rounds")
@@ -145,21 +132,17 @@ async def list_rounds(request: web.Request) -> web.Response:
     """The latest rounds, newest first (``limit``, default 10; ``order``: only those that
     auctioned that order)."""
     raw = request.query.get("order")
-    order = to_hex(parse_uid(raw)) if raw is not None else None
+    uid = parse_uid(raw) if raw is not None else None
     limit = query_int(request, "limit", 10, 1, MAX_ROUNDS)
-    return json_response(encode(await _rounds(request, limit, order)))
+    return json_response(_array(await request.app[BOOK].rounds(limit, uid=uid)))
 
 
 @ROUTES.get("/api/v1/rounds/{auctionId}")
 async def get_round(request: web.Request) -> web.Response:
     raw = request.match_info["auctionId"]
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20):
-        raise invalid_query("auctionId", f"Expected a non-negative integer, got {raw[:40]!r}", 400)
-    wanted = int(raw)
-    for found in await _rounds(request, MAX_ROUNDS, None):
-        if found.auction_id == wanted:
-            return json_response(encode(found))
-    raise OrderError(
-        ErrorCode.NOT_FOUND,
-        f"no round of auction {wanted} is kept (the node keeps its last {MAX_ROUNDS})",
-    )
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise invalid_query("auctionId", f"Expected an auction id, got {raw[:40]!r}", 400)
+    found = await request.app[BOOK].rounds(1, auction_id=int(raw))
+    if not found:
+        raise OrderError(ErrorCode.NOT_FOUND, f"no round of auction {int(raw)} is recorded")
+    return json_response(found[0])

@@ -34,7 +34,6 @@ from solver.auctioneer import Auctioneer, RoundReport
 from solver.liquidity_source import ChainLiquidity
 from solver.model import executed_amounts
 from solver.network import NetworkSettings, build_auctioneer
-from solver.round_log import RoundLog
 
 E18 = 10**18
 
@@ -151,13 +150,7 @@ async def running_node(
     book = await open_book(f"sqlite:///{book_path}")
     chain = RpcChainReader(rpc, d.settlement, d.vault_relayer)
     validator = OrderValidator(domain_separator=d.domain_separator, chain=chain, book=book)
-    rounds = RoundLog(rpc)
-    app = create_app(
-        book=book,
-        validator=validator,
-        settings=ApiSettings(settlement=d.settlement),
-        round_source=rounds,
-    )
+    app = create_app(book=book, validator=validator, settings=ApiSettings(settlement=d.settlement))
     server = TestServer(app)
     await server.start_server()
     auctioneer, _tracker = build_auctioneer(
@@ -167,7 +160,6 @@ async def running_node(
         chain=chain,
         liquidity=ChainLiquidity(rpc, pools),
     )
-    rounds.attach(auctioneer)
     session = aiohttp.ClientSession()
     try:
         yield Node(str(server.make_url("")).rstrip("/"), book, auctioneer, session)
