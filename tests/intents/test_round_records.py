@@ -4,25 +4,12 @@ by auction id, by an order it auctioned; a round recorded again replaces the fir
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from intents.book import OrderBook, open_book
+from intents.book import OrderBook
 from intents.types import OrderUid
-from tests.intents.test_store import fresh_postgres_book
+from tests.intents import test_store
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def book(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OrderBook]:
-    if request.param == "sqlite":
-        sqlite_book = await open_book(f"sqlite:///{tmp_path}/book.db")
-        yield sqlite_book
-        await sqlite_book.close()
-        return
-    async with fresh_postgres_book() as pg_book:
-        yield pg_book
+book = test_store.book  # the same book fixture: SQLite and PostgreSQL
 
 
 def uid(n: int) -> OrderUid:
