@@ -182,7 +182,7 @@ async function auctionPage(main, id) {
   if (!round) { main.append(h("p", {}, `The node keeps no round of auction ${id}.`)); return; }
   learn([round]);
   main.append(
-    h("dl", { class: "facts" }, h("dt", {}, "deadline"), h("dd", {}, round.deadline || "–"),
+    h("dl", { class: "facts" }, h("dt", {}, "solvers' deadline"), h("dd", {}, round.deadline ? new Date(round.deadline).toLocaleString() : "–"),
       h("dt", {}, "start block"), h("dd", {}, competition ? competition.auctionStartBlock : "–"),
       h("dt", {}, "orders"), h("dd", {}, round.orders.map((u, i) => [i ? ", " : "", orderLink(u)])),
       round.unfunded.length ? [h("dt", {}, "left out (unfunded)"), h("dd", {}, round.unfunded.map(orderLink))] : null,
