@@ -20,7 +20,8 @@ class RoundRecords(Protocol):
     async def record_round(
         self, auction_id: int, uids: Sequence[OrderUid], document: bytes
     ) -> None:
-        """Keep ``document`` as auction ``auction_id``'s round (replacing an earlier one)."""
+        """Keep ``document`` as auction ``auction_id``'s round, auctioning ``uids``
+        (replacing an earlier one, and its orders)."""
         ...
 
     async def rounds(
@@ -83,6 +84,7 @@ class SqliteRounds:
     ) -> None:
         def op(conn: sqlite3.Connection) -> tuple[None, list[Any]]:
             conn.execute("INSERT OR REPLACE INTO rounds VALUES (?, ?)", (auction_id, document))
+            conn.execute("DELETE FROM round_orders WHERE auction_id = ?", (auction_id,))
             conn.executemany(
                 "INSERT OR IGNORE INTO round_orders VALUES (?, ?)",
                 [(bytes(uid), auction_id) for uid in uids],
@@ -113,6 +115,7 @@ class PostgresRounds:
                 auction_id,
                 document,
             )
+            await conn.execute("DELETE FROM round_orders WHERE auction_id = $1", auction_id)
             await conn.executemany(
                 "INSERT INTO round_orders VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 [(bytes(uid), auction_id) for uid in uids],

@@ -157,8 +157,7 @@ class Auctioneer:
         self.config = config
         self.leadership = leadership or AlwaysLeader()
         self.rounds = 0
-        """The last auction id; the first round continues from the book's last competition."""
-        self._resumed = False
+        """The last auction id (each round continues from the book's last competition)."""
         self.reports: list[RoundReport] = []
         self.on_round: Callable[[RoundReport], Awaitable[None]] | None = None
         """Called with each round's report once it ends (``solver.round_log`` records it
@@ -205,12 +204,10 @@ class Auctioneer:
         return report
 
     async def _resume(self) -> None:
-        """Auction ids go on from the last recorded competition (a restarted node, or
-        another leader, does not reuse them)."""
-        if not self._resumed:
-            latest = await self.book.competition()
-            self.rounds = max(self.rounds, latest.auction_id if latest else 0)
-            self._resumed = True
+        """Auction ids go on from the last recorded competition, read each round: a
+        restarted node, or one leading again after another led, reuses none."""
+        latest = await self.book.competition()
+        self.rounds = max(self.rounds, latest.auction_id if latest else 0)
 
     async def _record(self, report: RoundReport) -> None:
         """The round's competition, into the book (a round without solutions: none)."""

@@ -12,6 +12,7 @@ an auction id that is not a non-negative integer: 400 ``InvalidField``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
 from aiohttp import web
@@ -37,7 +38,9 @@ class CompetitionOrder(msgspec.Struct, frozen=True, rename="camel"):
     buy_amount: U256
 
 
-class SolverSettlement(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
+class _Settlement(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
+    """What both versions say of a solution."""
+
     solver_address: str
     score: U256
     ranking: int
@@ -45,8 +48,15 @@ class SolverSettlement(msgspec.Struct, frozen=True, rename="camel", kw_only=True
     orders: list[CompetitionOrder]
     is_winner: bool
     filtered_out: bool
+
+
+class SolverSettlement(_Settlement, frozen=True, kw_only=True):
     tx_hash: str | None
     reference_score: U256 | None
+
+
+class SolverSettlementV1(_Settlement, frozen=True, kw_only=True):
+    solver: str
 
 
 class SolverCompetitionResponse(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
@@ -57,17 +67,6 @@ class SolverCompetitionResponse(msgspec.Struct, frozen=True, rename="camel", kw_
     reference_scores: dict[str, U256]
     auction: CompetitionAuction
     solutions: list[SolverSettlement]
-
-
-class SolverSettlementV1(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
-    solver: str
-    solver_address: str
-    score: U256
-    ranking: int
-    clearing_prices: dict[str, U256]
-    orders: list[CompetitionOrder]
-    is_winner: bool
-    filtered_out: bool
 
 
 class SolverCompetitionResponseV1(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
@@ -83,14 +82,23 @@ def _prices(prices: dict[str, int]) -> dict[str, U256]:
     return {token: U256(p) for token, p in prices.items()}
 
 
-def _orders(solution: SolutionRecord) -> list[CompetitionOrder]:
-    return [
-        CompetitionOrder(o.uid, U256(o.sell_amount), U256(o.buy_amount)) for o in solution.orders
-    ]
-
-
 def _auction(r: CompetitionRecord) -> CompetitionAuction:
     return CompetitionAuction(r.orders, _prices(r.prices))
+
+
+def _settlement(s: SolutionRecord) -> dict[str, Any]:
+    """The fields of ``_Settlement`` for ``s``."""
+    return {
+        "solver_address": s.solver_address,
+        "score": U256(s.score),
+        "ranking": s.ranking,
+        "clearing_prices": _prices(s.clearing_prices),
+        "orders": [
+            CompetitionOrder(o.uid, U256(o.sell_amount), U256(o.buy_amount)) for o in s.orders
+        ],
+        "is_winner": s.is_winner,
+        "filtered_out": s.filtered_out,
+    }
 
 
 def v2(r: CompetitionRecord) -> SolverCompetitionResponse:
@@ -103,13 +111,7 @@ def v2(r: CompetitionRecord) -> SolverCompetitionResponse:
         auction=_auction(r),
         solutions=[
             SolverSettlement(
-                solver_address=s.solver_address,
-                score=U256(s.score),
-                ranking=s.ranking,
-                clearing_prices=_prices(s.clearing_prices),
-                orders=_orders(s),
-                is_winner=s.is_winner,
-                filtered_out=s.filtered_out,
+                **_settlement(s),
                 tx_hash=s.tx_hash,
                 reference_score=None if s.reference_score is None else U256(s.reference_score),
             )
@@ -125,19 +127,7 @@ def v1(r: CompetitionRecord) -> SolverCompetitionResponseV1:
         auction_start_block=r.auction_start_block,
         competition_simulation_block=r.auction_start_block,
         auction=_auction(r),
-        solutions=[
-            SolverSettlementV1(
-                solver=s.solver,
-                solver_address=s.solver_address,
-                score=U256(s.score),
-                ranking=s.ranking,
-                clearing_prices=_prices(s.clearing_prices),
-                orders=_orders(s),
-                is_winner=s.is_winner,
-                filtered_out=s.filtered_out,
-            )
-            for s in r.solutions
-        ],
+        solutions=[SolverSettlementV1(**_settlement(s), solver=s.solver) for s in r.solutions],
     )
 
 

@@ -12,10 +12,15 @@ from intents.cancellation import (
     authorize_single_cancellation,
     refuse_cancellation,
 )
-from intents.errors import OrderError, OrderNotFound
+from intents.errors import OrderError
 from intents.http.keys import BOOK, METRICS, SETTINGS, STREAMS, VALIDATOR
-from intents.http.views import address_param, json_response, order_views, query_int
-from intents.order import StoredOrder
+from intents.http.views import (
+    address_param,
+    json_response,
+    order_views,
+    query_int,
+    stored_order,
+)
 from intents.types import OrderUid
 from intents.wire import (
     decode_cancellation_payload,
@@ -27,14 +32,6 @@ from intents.wire import (
 )
 
 ROUTES = web.RouteTableDef()
-
-
-async def _stored(request: web.Request) -> StoredOrder:
-    uid = parse_uid(request.match_info["uid"])
-    stored = await request.app[BOOK].get(uid)
-    if stored is None:
-        raise OrderNotFound(f"no order with UID {to_hex(uid)}")
-    return stored
 
 
 @ROUTES.post("/api/v1/orders")
@@ -56,7 +53,7 @@ async def create_order(request: web.Request) -> web.Response:
 
 @ROUTES.get("/api/v1/orders/{uid}")
 async def get_order(request: web.Request) -> web.Response:
-    [view] = await order_views(request, [await _stored(request)])
+    [view] = await order_views(request, [await stored_order(request)])
     return json_response(encode(view))
 
 

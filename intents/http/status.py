@@ -13,13 +13,12 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from intents.errors import OrderNotFound
 from intents.http.keys import BOOK
-from intents.http.views import json_response
+from intents.http.views import json_response, stored_order
 from intents.order import OrderStatus
 from intents.records import CompetitionRecord
 from intents.types import OrderUid
-from intents.wire import U256, encode, parse_uid, to_hex
+from intents.wire import U256, encode, to_hex
 
 ROUTES = web.RouteTableDef()
 
@@ -60,11 +59,8 @@ def inclusions(record: CompetitionRecord | None, uid: OrderUid) -> list[Solution
 
 @ROUTES.get("/api/v1/orders/{uid}/status")
 async def get_order_status(request: web.Request) -> web.Response:
-    uid = parse_uid(request.match_info["uid"])
-    book = request.app[BOOK]
-    stored = await book.get(uid)
-    if stored is None:
-        raise OrderNotFound(f"no order with UID {to_hex(uid)}")
+    stored, book = await stored_order(request), request.app[BOOK]
+    uid = stored.uid
     trades = await book.trades(uid=uid)
     if trades:  # newest first: the competition of the first one, for a stable answer
         record = await book.competition(tx_hash=trades[-1].tx_hash)

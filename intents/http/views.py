@@ -8,11 +8,20 @@ import time
 
 from aiohttp import web
 
-from intents.errors import ErrorCode, OrderError
+from intents.errors import ErrorCode, OrderError, OrderNotFound
 from intents.http.keys import BOOK, SETTINGS
 from intents.order import StoredOrder
 from intents.types import Address, to_address
-from intents.wire import OrderResponse
+from intents.wire import OrderResponse, parse_uid, to_hex
+
+
+async def stored_order(request: web.Request) -> StoredOrder:
+    """The order of the path's ``{uid}``; 404 ``OrderNotFound`` if the book has none."""
+    uid = parse_uid(request.match_info["uid"])
+    stored = await request.app[BOOK].get(uid)
+    if stored is None:
+        raise OrderNotFound(f"no order with UID {to_hex(uid)}")
+    return stored
 
 
 async def order_views(request: web.Request, orders: list[StoredOrder]) -> list[OrderResponse]:

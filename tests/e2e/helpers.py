@@ -87,37 +87,6 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
         await server.close()
 
 
-@contextmanager
-def served_node(tmp_path: Path, *flags: str) -> Iterator[tuple[str, Path, Path]]:
-    """``tributary serve`` as a process on its built-in devnet (2 seeded tokens, an
-    auction every second), healthy; its URL, deployment file and log. Stopped after."""
-    port = free_port()
-    deployment = tmp_path / "devnet.json"
-    log = tmp_path / "serve.log"
-    serve = [
-        sys.executable, "-m", "solver.cli", "serve", "--port", str(port),
-        "--database", f"sqlite:///{tmp_path / 'book.sqlite3'}",
-        "--deployment", str(deployment), "--seed-tokens", "2", "--auction-interval", "1",
-        *flags,
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        node = subprocess.Popen(serve, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 45
-        while True:
-            assert node.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "node not healthy"
-            with suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    break
-            time.sleep(0.2)
-        yield url, deployment, log
-    finally:
-        node.terminate()
-        node.wait(20)
-
-
 def demo_command(url: str, deployment: Path) -> list[str]:
     """``tributary demo`` against ``url`` as a command line."""
     return [
@@ -199,3 +168,31 @@ def promised(reports: Sequence[RoundReport]) -> dict[tuple[str, str], int]:
                 change[key_sell] = change.get(key_sell, 0) - sold
                 change[key_buy] = change.get(key_buy, 0) + bought
     return change
+
+
+@contextmanager
+def serve_on_builtin_devnet(workdir: Path) -> Iterator[tuple[str, Path, Path]]:
+    """``tributary serve`` on its built-in devnet (two seeded tokens, auctions every
+    second) as a child process, once healthy: its URL, deployment file and log."""
+    port, deployment, log = free_port(), workdir / "devnet.json", workdir / "serve.log"
+    serve = [
+        sys.executable, "-m", "solver.cli", "serve", "--port", str(port),
+        "--database", f"sqlite:///{workdir / 'book.sqlite3'}",
+        "--deployment", str(deployment), "--seed-tokens", "2", "--auction-interval", "1",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        node = subprocess.Popen(serve, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert node.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "node not healthy"
+            with suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+            time.sleep(0.2)
+        yield url, deployment, log
+    finally:
+        node.terminate()
+        node.wait(20)

@@ -7,11 +7,11 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.e2e.helpers import demo_command, served_node
+from tests.e2e.helpers import demo_command, serve_on_builtin_devnet
 
 
 def test_serve_and_demo_fill_every_intent(tmp_path: Path) -> None:
-    with served_node(tmp_path) as (url, deployment, log):
+    with serve_on_builtin_devnet(tmp_path) as (url, deployment, log):
         demo = subprocess.run(
             demo_command(url, deployment), capture_output=True, text=True, timeout=60, check=True
         )

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import demo_command, served_node
+from tests.e2e.helpers import demo_command, serve_on_builtin_devnet
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if (CHROMIUM is None or DRIVER is None) and not os.environ.get("CI"):
@@ -69,7 +69,7 @@ def until(driver: webdriver.Chrome, check: Callable[[webdriver.Chrome], Any], wh
 def test_the_explorer_shows_each_demo_order_settled_and_its_route(
     tmp_path: Path, browser: webdriver.Chrome
 ) -> None:
-    with served_node(tmp_path) as (url, deployment, log):
+    with serve_on_builtin_devnet(tmp_path) as (url, deployment, log):
         browser.get(f"{url}/explorer")
         until(browser, lambda d: "Live" in d.find_element(By.ID, "main").text, "live stream")
 

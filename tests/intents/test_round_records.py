@@ -37,3 +37,4 @@ async def test_rounds_newest_first_by_id_and_by_order(book: OrderBook) -> None:
     assert await book.rounds(1, auction_id=1) == [doc(1, "again")]
     assert await book.rounds(10, uid=uid(3)) == [doc(1, "again")]
     assert await book.rounds(10, uid=uid(1)) == [doc(1, "again")]
+    assert await book.rounds(10, uid=uid(2)) == [doc(3)]  # no longer in auction 1

@@ -182,6 +182,12 @@ class NoNewFills:
         return 0
 
 
+class NoSubmitter:
+    """Settles nothing; has the solver account competitions are recorded under."""
+
+    solver = Address("0x" + "50" * 20)
+
+
 def auctioneer(orders: list[StoredOrder], chain: FakeChain, leading: bool = True) -> Auctioneer:
     return Auctioneer(
         book=cast(Any, FakeBook(orders)),
@@ -190,7 +196,7 @@ def auctioneer(orders: list[StoredOrder], chain: FakeChain, leading: bool = True
         pools={},
         engines=[],
         external=[],
-        submitter=cast(Submitter, None),
+        submitter=cast(Submitter, NoSubmitter()),
         fills=cast(FillIndexer, NoNewFills()),
         config=AuctioneerConfig(
             settlement=CONFIG.settlement,

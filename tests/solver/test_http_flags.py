@@ -71,3 +71,18 @@ def test_limits_must_be_positive() -> None:
         HttpLimits(header_timeout=0)
     with pytest.raises(ValueError):
         HttpLimits(max_connections=0)
+
+
+@pytest.mark.parametrize(
+    ("flag", "origins"),
+    [
+        ([], ("*",)),
+        (
+            ["--cors-origins", "https://a.example, https://b.example"],
+            ("https://a.example", "https://b.example"),
+        ),
+        (["--cors-origins", "none"], ()),
+    ],
+)
+def test_cors_origins(flag: list[str], origins: tuple[str, ...]) -> None:
+    assert serving_from_args(_serve(*flag)).cors_origins == origins
