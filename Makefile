@@ -8,9 +8,18 @@ ARGS ?=
 AUCTION ?= ../shared/data/auctions/mainnet-7400681.json
 BENCH ?= routing --auction $(AUCTION) --report bench/out/routing
 
-.PHONY: run test check bench bench-scale install clean fmt
+.PHONY: run test check bench bench-scale install browser screenshot clean fmt
 
-install: $(STAMP) $(NPM_STAMP)
+install: $(STAMP) $(NPM_STAMP) browser
+
+# The explorer's browser test (tests/e2e/test_explorer_browser.py) drives Debian's headless
+# chromium through its matching chromium-driver (selenium). Installed when missing; apt-get needs
+# root (CI runs as root), elsewhere the command to run is printed and the test says it is missing.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null; \
+	else echo "make: as root, run: apt-get install -y chromium chromium-driver (for the browser test)"; fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +63,11 @@ SCALE := --runs 1 --cli-runs 1 --time-limit 8 --snapshot $(AUCTION)
 bench-scale: install
 	$(BIN)/python -m bench.solver --generate 1000,5000,10000 --seed 7 --market default $(SCALE)
 	$(BIN)/python -m bench.solver --generate 5000 --seed 11 --market busy $(SCALE)
+
+# The README's explorer screenshot, taken by the browser test (a devnet node, the demo, one
+# order's route picture).
+screenshot: install
+	EXPLORER_SCREENSHOT=docs/explorer.png $(BIN)/pytest -q tests/e2e/test_explorer_browser.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -18,10 +18,11 @@ from intents.order import StoredOrder
 from intents.presignatures import PresignatureBook
 from intents.quotes import QuoteStore
 from intents.records import Records
+from intents.round_records import RoundRecords
 from intents.types import Address, OrderUid
 
 
-class OrderBook(Records, PresignatureBook, QuoteStore, Protocol):
+class OrderBook(Records, RoundRecords, PresignatureBook, QuoteStore, Protocol):
     async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
         """Store a new order (its status history starts with its status at its creation
         time; a ``presign`` order takes the pre-signature of its latest stored event).

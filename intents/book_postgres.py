@@ -43,6 +43,7 @@ from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
 from intents.records_postgres import PostgresRecords
+from intents.round_records import PostgresRounds
 from intents.types import Address, OrderUid
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ _COUNT_LIMIT_ORDERS = (
 _Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
-class PostgresBook(PostgresRecords, PostgresPresignatures, PostgresQuotes):
+class PostgresBook(PostgresRecords, PostgresRounds, PostgresPresignatures, PostgresQuotes):
     """``OrderBook`` on PostgreSQL. Create with ``await PostgresBook.open(url)``; ``schema``
     keeps the tables (and the notification channel) apart, e.g. per test run."""
 

@@ -9,6 +9,7 @@ from intents.book_postgres_presign import SCHEMA as PRESIGN_SCHEMA
 from intents.book_postgres_quotes import SCHEMA as QUOTES_SCHEMA
 from intents.book_rows import ADDED_COLUMNS, LIVE_SQL
 from intents.records_postgres import RECORDS_SCHEMA
+from intents.round_records import POSTGRES_ROUNDS_SCHEMA
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS orders (
@@ -66,6 +67,8 @@ CREATE TABLE IF NOT EXISTS fill_cursor (
 
 async def create_or_migrate(conn: Any) -> None:
     """Create every table and index that is missing, then add missing ``orders`` columns."""
-    await conn.execute(_SCHEMA + RECORDS_SCHEMA + PRESIGN_SCHEMA + QUOTES_SCHEMA)
+    await conn.execute(
+        _SCHEMA + RECORDS_SCHEMA + POSTGRES_ROUNDS_SCHEMA + PRESIGN_SCHEMA + QUOTES_SCHEMA
+    )
     for column, (_, pg_type) in ADDED_COLUMNS.items():
         await conn.execute(f"ALTER TABLE orders ADD COLUMN IF NOT EXISTS {column} {pg_type}")

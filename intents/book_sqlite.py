@@ -43,6 +43,7 @@ from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
 from intents.records_sqlite import RECORDS_SCHEMA, SqliteRecords
+from intents.round_records import SQLITE_ROUNDS_SCHEMA, SqliteRounds
 from intents.types import Address, OrderUid
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,9 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
-        conn.executescript(_SCHEMA + RECORDS_SCHEMA + PRESIGN_SCHEMA + QUOTES_SCHEMA)
+        conn.executescript(
+            _SCHEMA + RECORDS_SCHEMA + SQLITE_ROUNDS_SCHEMA + PRESIGN_SCHEMA + QUOTES_SCHEMA
+        )
         _migrate(conn)
     return conn
 
@@ -137,7 +140,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
             log.info("order book: added column orders.%s", column)
 
 
-class SqliteBook(SqliteRecords, SqlitePresignatures, SqliteQuotes):
+class SqliteBook(SqliteRecords, SqliteRounds, SqlitePresignatures, SqliteQuotes):
     """``OrderBook`` on one SQLite file. Create with ``await SqliteBook.open(path)``."""
 
     def __init__(self, path: Path, writer: sqlite3.Connection, clock: Callable[[], float]) -> None:

@@ -164,6 +164,9 @@ class Auctioneer:
         self.rounds = 0
         """The last auction id (each round continues from the book's last competition)."""
         self.reports: list[RoundReport] = []
+        self.on_round: Callable[[RoundReport], Awaitable[None]] | None = None
+        """Called with each round's report once it ends (``solver.round_log`` records it
+        for ``/api/v1/rounds``); its failure is logged, the rounds go on."""
         self.gas_price = gas_price
         """``None``: the submitter's node (``eth_gasPrice``)."""
 
@@ -198,6 +201,11 @@ class Auctioneer:
             report.error = f"{type(exc).__name__}: {exc}"
             logger.exception("auction %d failed", report.auction_id)
         self.reports = [*self.reports[-99:], report]
+        if self.on_round is not None:
+            try:
+                await self.on_round(report)
+            except Exception:
+                logger.exception("auction %d: its round was not recorded", report.auction_id)
         return report
 
     async def _resume(self) -> None:

@@ -1,5 +1,6 @@
 """Composition of the solver network inside ``tributary serve``: the auctioneer with its
-liquidity source, engines, external solvers, submitter, fill tracker and fill indexer.
+liquidity source, engines, external solvers, submitter, fill tracker, fill indexer and
+the recorder of its rounds.
 
 ``settings_from_args`` reads ``tributary serve``'s flags, the deployment file gives the
 solver account and the pools (``PoolList``), and ``running_network`` runs the auctioneer
@@ -32,6 +33,7 @@ from solver.engines import Engine, make_engine
 from solver.external import ExternalSolver
 from solver.leader import Leadership
 from solver.liquidity_source import ChainLiquidity
+from solver.round_log import RoundRecorder
 from solver.signer import signer_key
 
 logger = logging.getLogger(__name__)
@@ -133,6 +135,7 @@ def build_auctioneer(
             rpc, deployment.settlement, book, settings.confirmations, same_chain=same_chain
         ),
     )
+    auctioneer.on_round = RoundRecorder(rpc, book, auctioneer.pools).record
     return auctioneer, tracker
 
 

@@ -1,8 +1,10 @@
 """``tributary route``: route one order through an auction file's liquidity and print it.
 
 Tokens may be given as addresses or as the auction's symbols (``WETH``). The optimal route
-is printed with its legs, gas, price impact and the reasons for each split, next to the CoW
-baseline's answer for comparison; ``--json`` prints the same as one JSON object.
+is printed with its legs, gas, price impact and the reasons for each split (tokens by
+symbol, amounts and rates in whole tokens), next to the CoW baseline's answer for
+comparison; ``--json`` prints the same as one JSON object, the reasons with raw addresses
+and base-unit rates as they always were.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from routing.graph import TokenGraph
 from routing.liquidity import Snapshot, TokenInfo, parse_snapshot
 from routing.optimizer import Router, RouterConfig
 from routing.pool import TokenAddress
+from routing.reason import Amount, Rate, Reason, Token
 from routing.route import NoRoute, OrderKind, Route
 from solver import dto
 from solver.dto_convert import auction_from_dto
@@ -108,6 +111,36 @@ def _units(amount: int, token: TokenAddress, tokens: Mapping[TokenAddress, Token
     return f"{whole:.6g} {name} ({amount})"
 
 
+def _rate(rate: Rate, tokens: Mapping[TokenAddress, TokenInfo]) -> str:
+    """A rate in whole tokens (``1,611.27 USDC per WETH``); in base units without decimals."""
+    info_in, info_out = tokens.get(rate.token_in), tokens.get(rate.token_out)
+    name_in = (info_in.symbol if info_in else None) or rate.token_in
+    name_out = (info_out.symbol if info_out else None) or rate.token_out
+    if info_in is None or info_out is None or info_in.decimals is None or info_out.decimals is None:
+        return f"{rate.value:.6g} {name_out} per {name_in} (base units)"
+    whole = rate.value * 10 ** (info_in.decimals - info_out.decimals)
+    return f"{whole:,.6g} {name_out} per {name_in}"
+
+
+def readable(reason: str, tokens: Mapping[TokenAddress, TokenInfo]) -> str:
+    """An explanation sentence with token symbols, amounts and rates in whole tokens (a
+    ``Reason``'s parts); a plain sentence as it is."""
+    if not isinstance(reason, Reason):
+        return reason
+    text = []
+    for part in reason.parts:
+        if isinstance(part, Token):
+            info = tokens.get(part.address)
+            text.append((info.symbol if info else None) or part.address)
+        elif isinstance(part, Amount):
+            text.append(_units(part.amount, part.token, tokens))
+        elif isinstance(part, Rate):
+            text.append(_rate(part, tokens))
+        else:
+            text.append(part)
+    return "".join(text)
+
+
 def format_route(route: Route, tokens: Mapping[TokenAddress, TokenInfo]) -> str:
     """A readable multi-line description of a route."""
     objective = route.buy_token if route.kind is OrderKind.SELL else route.sell_token
@@ -127,7 +160,7 @@ def format_route(route: Route, tokens: Mapping[TokenAddress, TokenInfo]) -> str:
             f"{_units(leg.amount_out, leg.token_out, tokens)}"
         )
     lines.append("  why:")
-    lines.extend(f"    - {text}" for text in route.explanation)
+    lines.extend(f"    - {readable(text, tokens)}" for text in route.explanation)
     return "\n".join(lines)
 
 

@@ -8,7 +8,17 @@ import msgspec
 from aiohttp import web
 
 from intents.book import OrderBook
-from intents.http import app_data, competition, market, ops, orders, status, trades
+from intents.http import (
+    app_data,
+    competition,
+    explorer,
+    market,
+    ops,
+    orders,
+    rounds,
+    status,
+    trades,
+)
 from intents.http.cors import install_cors
 from intents.http.events import EventStreams
 from intents.http.keys import (
@@ -65,7 +75,7 @@ def create_app(
     app[OPENAPI] = msgspec.json.encode(openapi_document())
     app.router.add_routes(orders.ROUTES)
     app.router.add_routes(ops.ROUTES)
-    for module in (status, trades, app_data, competition, market):
+    for module in (status, trades, app_data, competition, market, rounds, explorer):
         app.router.add_routes(module.ROUTES)
     if native_pricer is not None:
         app[market.NATIVE_PRICER] = native_pricer

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from intents.http import openapi_rounds
 from intents.http.events import StatusEvent
 from intents.http.openapi_records import SCHEMA_TYPES, record_paths
 from intents.http.ops import Health
@@ -34,6 +35,7 @@ _SCHEMA_TYPES: tuple[Any, ...] = (
     OrderQuoteRequest,
     OrderQuoteResponse,
     *SCHEMA_TYPES,
+    *openapi_rounds.SCHEMA_TYPES,
 )
 _REF = "#/components/schemas/{name}"
 
@@ -303,6 +305,6 @@ def openapi_document() -> dict[str, Any]:
             "(OPTIONS with Origin and Access-Control-Request-Method) is answered 204 with the "
             "allowed methods and headers, or 403 OriginNotAllowed.",
         },
-        "paths": _with_server_refusals(_paths() | record_paths()),
+        "paths": _with_server_refusals(_paths() | record_paths() | openapi_rounds.round_paths()),
         "components": {"schemas": components},
     }

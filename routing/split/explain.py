@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from routing.pool import TokenAddress
+from routing.reason import Amount, Rate, Reason, Token
 from routing.route import Leg, OrderKind, Route
 from routing.split.model import SplitModel
 
@@ -26,13 +27,22 @@ def explain(model: SplitModel, legs: Sequence[Leg], *, gas_aware: bool = False) 
             e for e in model.network.edges if e.pool.id == leg.pool and e.token_in == leg.token_in
         )
         rate = leg.amount_out / leg.amount_in
-        texts.append(
-            f"{share:.1f}% of {leg.token_in} via pool {leg.pool} to {leg.token_out}: "
-            f"realised rate {rate:.6g} vs spot {edge.rate:.6g}; more would drop its "
-            "marginal rate below the other pools'"
-            if share < 99.95
-            else f"all of {leg.token_in} via pool {leg.pool} to {leg.token_out}"
-        )
+        via = (Token(leg.token_in), f" via pool {leg.pool} to ", Token(leg.token_out))
+        if share < 99.95:
+            pair = (leg.token_in, leg.token_out)
+            texts.append(
+                Reason(
+                    f"{share:.1f}% of ",
+                    *via,
+                    ": realised rate ",
+                    Rate(rate, *pair),
+                    " vs spot ",
+                    Rate(edge.rate, *pair),
+                    "; more would drop its marginal rate below the other pools'",
+                )
+            )
+        else:
+            texts.append(Reason("all of ", *via))
     return texts
 
 
@@ -41,15 +51,24 @@ def drop_note(before: Route, after: Route, how: str) -> str:
     dropped = ", ".join(p for p in before.pools if p not in after.pools)
     if before.kind is OrderKind.SELL:
         token = before.buy_token
-        effect = f"with them the split gave only {before.amount_out - after.amount_out} more"
+        gained = before.amount_out - after.amount_out
+        effect: tuple[str | Amount, ...] = (
+            "with them the split gave only ",
+            Amount(gained, token),
+            " more",
+        )
     else:
         token = before.sell_token
-        effect = f"with them the split saved only {after.amount_in - before.amount_in}"
-    return (
-        f"{how} dropped pool {dropped}: {effect} of {token}, less than their gas "
-        f"({before.gas - after.gas} units = {before.gas_cost - after.gas_cost}); "
-        "the flow goes through the remaining pools"
-    )
+        effect = (
+            "with them the split saved only ",
+            Amount(after.amount_in - before.amount_in, token),
+        )
+    return Reason(
+        f"{how} dropped pool {dropped}: ", *effect, " of ", Token(token),
+        f", less than their gas ({before.gas - after.gas} units = ",
+        Amount(before.gas_cost - after.gas_cost, token),
+        "); the flow goes through the remaining pools",
+    )  # fmt: skip
 
 
 def relabel(route: Route, explanation: Sequence[str]) -> Route:

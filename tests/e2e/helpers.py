@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -80,6 +81,14 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
         yield str(server.make_url("")).rstrip("/")
     finally:
         await server.close()
+
+
+def demo_command(url: str, deployment: Path) -> list[str]:
+    """``tributary demo`` against ``url`` as a command line."""
+    return [
+        sys.executable, "-m", "solver.cli", "demo", "--url", url,
+        "--deployment", str(deployment), "--timeout", "30",
+    ]  # fmt: skip
 
 
 @dataclass

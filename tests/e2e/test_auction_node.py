@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.e2e.helpers import demo_command
 from tests.e2e.serve_node import served_node
 
 
 def test_serve_and_demo_fill_every_intent(tmp_path: Path) -> None:
     with served_node(tmp_path) as node:
         demo = subprocess.run(
-            [sys.executable, "-m", "solver.cli", "demo", "--url", node.url,
-             "--deployment", str(tmp_path / "devnet.json"), "--timeout", "30"],
+            demo_command(node.url, tmp_path / "devnet.json"),
             capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
     log = node.log.read_text()

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from solver.route_cli import route_command
+from routing.liquidity import TokenInfo
+from routing.pool import TokenAddress
+from routing.reason import Rate, Reason, Token
+from solver.route_cli import readable, route_command
 
 WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
 TKA = "0x" + "a" * 40
@@ -102,3 +105,49 @@ def test_a_malformed_auction_is_a_coded_error(
     assert route_command(_args(path)) == 2
     err = capsys.readouterr().err
     assert "[LiquidityFormatError]" in err and "gas_price" in err
+
+
+def _six_decimal_b(tmp_path: Path) -> Path:
+    """The tiny auction with TKB of 6 decimals (reserves likewise): a base-unit rate of A to
+    B is 1e-12 times the rate in whole tokens."""
+    path = _auction(tmp_path)
+    doc = json.loads(path.read_text())
+    doc["tokens"][TKB]["decimals"] = 6
+    for amm in doc["amms"].values():
+        if TKB in amm["reserves"]:
+            amm["reserves"][TKB] = str(1000 * 10**6)
+    path.write_text(json.dumps(doc))
+    return path
+
+
+_RATES = re.compile(r"realised rate ([\d,.e+-]+) TKB per TKA vs spot ([\d,.e+-]+) TKB per TKA")
+_RAW_RATES = re.compile(r"realised rate ([\d.e+-]+) vs spot ([\d.e+-]+);")
+
+
+def test_reasons_name_tokens_by_symbol_with_rates_in_whole_tokens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    auction = _six_decimal_b(tmp_path)
+    assert route_command(_args(auction)) == 0
+    why = capsys.readouterr().out.split("  why:")[1]
+    assert TKA not in why and TKB not in why  # symbols, not addresses
+    readable_rates = [tuple(float(x.replace(",", "")) for x in m) for m in _RATES.findall(why)]
+    assert len(readable_rates) == 2  # one per leg of the split
+    assert route_command(_args(auction, json=True)) == 0
+    raw = "\n".join(json.loads(capsys.readouterr().out)["explanation"])
+    assert TKA in raw and TKB in raw  # --json keeps the addresses and base units
+    raw_rates = [tuple(float(x) for x in m) for m in _RAW_RATES.findall(raw)]
+    assert len(raw_rates) == 2
+    for whole, base in zip(readable_rates, raw_rates, strict=True):
+        for w, b in zip(whole, base, strict=True):
+            assert 0.9 < w < 1.0  # about one TKB per TKA, less the fee and the price impact
+            assert w == pytest.approx(b * 10**12, rel=1e-5)
+
+
+def test_a_rate_without_decimals_stays_in_base_units() -> None:
+    a, b = TokenAddress(TKA), TokenAddress(TKB)
+    tokens = {a: TokenInfo(a, 18, "TKA", None), b: TokenInfo(b, None, None, None)}
+    reason = Reason("of ", Token(a), " at ", Rate(2.5e-12, a, b))
+    assert str(reason) == f"of {TKA} at 2.5e-12"
+    assert readable(reason, tokens) == f"of TKA at 2.5e-12 {TKB} per TKA (base units)"
+    assert readable("a plain sentence", tokens) == "a plain sentence"
