@@ -1,0 +1,71 @@
+"""The routing modules compiled with mypyc, and the switch back to their pure-Python source.
+
+``setup.py`` compiles ``COMPILED`` (the exact pool math, the baseline's path choice, the
+quotes memo) when mypyc and a C compiler are there; the ``.py`` files stay beside the
+extension modules and compute the same amounts. With ``TRIBUTARY_PURE_PYTHON=1`` in the
+environment, ``routing`` loads the ``.py`` files even where extension modules were built
+(``prefer_source``, called by ``routing/__init__.py`` before any submodule is imported): the
+fallback, for comparing the two (``bench candidates --variants``) and testing it.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+COMPILED: tuple[str, ...] = (
+    "routing.full_math",
+    "routing.fixed_point",
+    "routing.tick_math",
+    "routing.sqrt_price_math",
+    "routing.swap_math",
+    "routing.uniswap_v2",
+    "routing.uniswap_v3",
+    "routing.balancer_weighted",
+    "routing.stable",
+    "routing.covering",
+    "routing.quotes",
+    "routing.baseline",
+)
+PURE_ENV = "TRIBUTARY_PURE_PYTHON"
+
+
+class _SourceFinder(importlib.abc.MetaPathFinder):
+    """Finds the ``.py`` file of a ``COMPILED`` module ahead of its extension module."""
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in COMPILED:
+            return None
+        name = fullname.rsplit(".", 1)[1] + ".py"
+        for entry in path or ():
+            source = os.path.join(entry, name)
+            if os.path.isfile(source):
+                return importlib.util.spec_from_file_location(fullname, source)
+        return None
+
+
+def prefer_source() -> None:
+    """Load the ``COMPILED`` modules from their ``.py`` files when ``PURE_ENV`` is set."""
+    if os.environ.get(PURE_ENV) and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _SourceFinder())
+
+
+def compiled() -> list[str]:
+    """The ``COMPILED`` modules loaded so far from an extension module."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return [
+        name
+        for name in COMPILED
+        if (module := sys.modules.get(name)) is not None
+        and str(getattr(module, "__file__", "")).endswith(suffixes)
+    ]
