@@ -5,7 +5,8 @@ quotes memo) when mypyc and a C compiler are there; the ``.py`` files stay besid
 extension modules and compute the same amounts. With ``TRIBUTARY_PURE_PYTHON=1`` in the
 environment, ``routing`` loads the ``.py`` files even where extension modules were built
 (``prefer_source``, called by ``routing/__init__.py`` before any submodule is imported): the
-fallback, for comparing the two (``bench candidates --variants``) and testing it.
+fallback, for comparing the two (``bench candidates --variants``) and testing it. A module
+edited after its build is never run compiled: all of them are then loaded from source.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -32,7 +34,11 @@ COMPILED: tuple[str, ...] = (
     "routing.quotes",
     "routing.baseline",
 )
+"""The pool classes among them copy and pickle through ``routing.pool.frozen_state`` and
+``restore_frozen`` (mypyc's frozen dataclasses have no ``__setstate__`` that works)."""
 PURE_ENV = "TRIBUTARY_PURE_PYTHON"
+
+logger = logging.getLogger(__name__)
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder):
@@ -55,9 +61,34 @@ class _SourceFinder(importlib.abc.MetaPathFinder):
 
 
 def prefer_source() -> None:
-    """Load the ``COMPILED`` modules from their ``.py`` files when ``PURE_ENV`` is set."""
-    if os.environ.get(PURE_ENV) and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):
+    """Load the ``COMPILED`` modules from their ``.py`` files when ``PURE_ENV`` is set, or
+    when one of them was changed after it was compiled (all of them then: compiled modules
+    call each other's compiled code directly, so a stale one would still run)."""
+    if any(isinstance(f, _SourceFinder) for f in sys.meta_path):
+        return
+    stale = stale_modules()
+    if stale:
+        logger.warning(
+            "routing: %s changed since it was compiled; running the .py files (rebuild: "
+            "make install)",
+            ", ".join(stale),
+        )
+    if stale or os.environ.get(PURE_ENV):
         sys.meta_path.insert(0, _SourceFinder())
+
+
+def stale_modules() -> list[str]:
+    """``COMPILED`` modules whose ``.py`` file is newer than their extension module."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = []
+    for name in COMPILED:
+        base = os.path.join(here, name.rsplit(".", 1)[1])
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            if os.path.isfile(base + suffix):
+                if os.path.getmtime(base + ".py") > os.path.getmtime(base + suffix):
+                    found.append(name)
+                break
+    return found
 
 
 def compiled() -> list[str]:
