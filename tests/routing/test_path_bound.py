@@ -6,28 +6,18 @@ routing every path in full and taking the best (ties: the earlier path)."""
 
 from __future__ import annotations
 
-import json
 from functools import cache
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routing.baseline import _best_in, _best_out, best_gross_legs, execute_path
-from routing.graph import TokenGraph
-from routing.liquidity import parse_snapshot
 from routing.path_routing import base_paths
 from routing.quotes import Quotes
 from routing.route import Leg, OrderKind
-from tests.data import MAINNET_AUCTION
+from tests.routing.test_spot_bound import _graph  # the shared auction's token graph
 
 Path = tuple[str, ...]
-
-
-@cache
-def _graph() -> TokenGraph:
-    snapshot = parse_snapshot(json.loads(MAINNET_AUCTION.read_text()))
-    prices = {t: info.reference_price for t, info in snapshot.tokens.items()}
-    return TokenGraph(snapshot.pools, prices, gas_price=snapshot.gas_price)
 
 
 @cache
