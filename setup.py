@@ -18,7 +18,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from routing.native import COMPILED  # the list the run-time switch reads too
+from routing.native import COMPILED, GROUP  # what the run-time switch reads too
 
 
 class OptionalBuildExt(build_ext):
@@ -39,7 +39,7 @@ def _extensions() -> list[Any]:
     except ImportError:
         return []
     paths = [module.replace(".", "/") + ".py" for module in COMPILED]
-    return list(mypycify(paths, opt_level="3", group_name="routing_native"))
+    return list(mypycify(paths, opt_level="3", group_name=GROUP))
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})

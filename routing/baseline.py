@@ -208,6 +208,8 @@ def execute_path(
         return None
     quotes = quotes or Quotes()
     bounds = None if beat is None else _hop_bounds(graph, hops)
+    if bounds is not None and not all(bounds):  # a hop without a pool that pays
+        return None
     chosen: list[Edge] = []
     if kind is OrderKind.BUY:
         needed = amount

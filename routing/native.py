@@ -37,6 +37,8 @@ COMPILED: tuple[str, ...] = (
 """The pool classes among them copy and pickle through ``routing.pool.frozen_state`` and
 ``restore_frozen`` (mypyc's frozen dataclasses have no ``__setstate__`` that works)."""
 PURE_ENV = "TRIBUTARY_PURE_PYTHON"
+GROUP = "routing_native"
+"""mypyc's group name: the compiled code is one shared library, ``routing_native__mypyc``."""
 
 logger = logging.getLogger(__name__)
 
@@ -78,14 +80,29 @@ def prefer_source() -> None:
 
 
 def stale_modules() -> list[str]:
-    """``COMPILED`` modules whose ``.py`` file is newer than their extension module."""
+    """``COMPILED`` modules whose ``.py`` file is newer than their build: their extension
+    module, or the group's shared library where the compiled code lives (``GROUP``, beside
+    the package: the modules' own extension files only load it, and are not rewritten
+    when their code changes)."""
     here = os.path.dirname(os.path.abspath(__file__))
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
+    library = max(
+        (
+            os.path.getmtime(path)
+            for suffix in suffixes
+            if os.path.isfile(
+                path := os.path.join(os.path.dirname(here), GROUP + "__mypyc" + suffix)
+            )
+        ),
+        default=0.0,
+    )
     found = []
     for name in COMPILED:
         base = os.path.join(here, name.rsplit(".", 1)[1])
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        for suffix in suffixes:
             if os.path.isfile(base + suffix):
-                if os.path.getmtime(base + ".py") > os.path.getmtime(base + suffix):
+                built = max(os.path.getmtime(base + suffix), library)
+                if os.path.getmtime(base + ".py") > built:
                     found.append(name)
                 break
     return found
