@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NPM_STAMP := node_modules/.installed-stamp
+NATIVE := routing/.native-stamp
 ARGS ?=
 AUCTION ?= ../shared/data/auctions/mainnet-7400681.json
 BENCH ?= routing --auction $(AUCTION) --report bench/out/routing
 
 .PHONY: run test check bench bench-scale install browser screenshot clean fmt
 
-install: $(STAMP) $(NPM_STAMP) browser
+install: $(STAMP) $(NATIVE) $(NPM_STAMP) browser
 
 # The explorer's browser test (tests/e2e/test_explorer_browser.py) drives Debian's headless
 # chromium through its matching chromium-driver (selenium). Installed when missing; apt-get needs
@@ -21,10 +22,17 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null; \
 	else echo "make: as root, run: apt-get install -y chromium chromium-driver (for the browser test)"; fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(NATIVE)
+
+# The routing modules mypyc compiles (setup.py, routing/native.py), built again in place when
+# a routing source changes (until then routing/native.py runs the .py files, never a stale
+# build). A build without a C compiler leaves the pure-Python modules.
+$(NATIVE): $(wildcard routing/*.py) | $(STAMP)
+	$(BIN)/python setup.py --quiet build_ext --inplace
 	touch $@
 
 # anvil, the GPv2/Uniswap contract artifacts and the CoW SDK come from npm, pinned by the lock
@@ -70,4 +78,5 @@ screenshot: install
 	EXPLORER_SCREENSHOT=docs/explorer.png $(BIN)/pytest -q tests/e2e/test_explorer_browser.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build $(NATIVE)
+	find . -path ./node_modules -prune -o -name '*.so' -print -delete

@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from routing.native import prefer_source
+
+prefer_source()  # TRIBUTARY_PURE_PYTHON=1: the .py files, not the compiled modules
+
 if TYPE_CHECKING:
     from routing.balancer_weighted import WeightedPool, WeightedToken
     from routing.baseline import BASE_TOKENS, baseline_route, best_single_pool_route

@@ -30,6 +30,8 @@ from routing.pool import (
     PoolMathError,
     TokenAddress,
     UnknownToken,
+    frozen_state,
+    restore_frozen,
     scaled,
 )
 
@@ -83,6 +85,12 @@ class WeightedToken:
     weight: int
     scaling_factor: int
 
+    def __getstate__(self) -> dict[str, object]:
+        return frozen_state(self)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        restore_frozen(self, state)
+
 
 @dataclass(frozen=True, slots=True)
 class WeightedPool:
@@ -96,6 +104,12 @@ class WeightedPool:
     fee: int
     pow_shortcuts: bool = True
     gas: int = 88_892
+
+    def __getstate__(self) -> dict[str, object]:
+        return frozen_state(self)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        restore_frozen(self, state)
 
     def __post_init__(self) -> None:
         if len(self.reserves) < 2 or len({t.address for t in self.reserves}) != len(self.reserves):

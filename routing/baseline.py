@@ -58,12 +58,14 @@ def _best_out(
     amount_in: int,
     used: Collection[PoolId] = (),
     quotes: Quotes | None = None,
+    floor: float | None = None,
 ) -> tuple[Edge, int] | None:
     """The pool paying most for ``amount_in`` among ``edges`` (best spot rate first; ties:
     the first): no pool pays more than ``amount_in`` at its spot rate (curves are
     concave), so the exact math stops at the first pool whose spot bound cannot beat the
     best exact output, and skips one whose own bound (``routing.quotes.own_out_bound``)
-    cannot."""
+    cannot. ``floor``: outputs below it are of no use to the caller; pools that cannot
+    reach it are not computed (the pick is then one below it, or ``None``)."""
     quotes = quotes or Quotes()
     best = _best_edge(
         edges,
@@ -71,6 +73,7 @@ def _best_out(
         lambda edge: amount_in * edge.rate * (1 + SPOT_SLACK),
         lambda edge: own_out_bound(edge, amount_in),
         lambda edge: quotes.out(edge, amount_in),
+        floor,
     )
     return None if best is None else (best[1], best[0])
 
@@ -80,11 +83,13 @@ def _best_in(
     amount_out: int,
     used: Collection[PoolId] = (),
     quotes: Quotes | None = None,
+    ceiling: float | None = None,
 ) -> tuple[Edge, int] | None:
     """The pool asking least to cover ``amount_out`` among ``edges`` (best spot rate
     first; ties: the first); stops at the first pool whose spot bound (no pool asks less
     than ``amount_out`` at its spot rate) cannot beat the best exact input, and skips one
-    whose own bound (``routing.quotes.own_in_bound``) cannot."""
+    whose own bound (``routing.quotes.own_in_bound``) cannot. ``ceiling``: inputs above it
+    are of no use to the caller; pools that cannot ask less are not computed."""
     quotes = quotes or Quotes()
 
     def needed(edge: Edge) -> int | None:
@@ -100,7 +105,12 @@ def _best_in(
         return None if bound is None else -bound
 
     best = _best_edge(
-        edges, used, lambda edge: -amount_out / (edge.rate * (1 + SPOT_SLACK)), own, needed
+        edges,
+        used,
+        lambda edge: -amount_out / (edge.rate * (1 + SPOT_SLACK)),
+        own,
+        needed,
+        None if ceiling is None else -ceiling,
     )
     return None if best is None else (best[1], -best[0])
 
@@ -111,17 +121,23 @@ def _best_edge(
     spot: Callable[[Edge], float],
     own: Callable[[Edge], float | None],
     score: Callable[[Edge], int | None],
+    floor: float | None = None,
 ) -> tuple[int, Edge] | None:
     """(score, edge) of the edge with the highest exact ``score`` (``None``: the edge
     cannot serve; ties: the earlier edge), pools in ``used`` left out. ``spot`` bounds the
     score and falls along ``edges``: the search stops at the first edge whose bound
     cannot beat the best score. ``own`` is a tighter bound where an edge has one (else
     ``None``): those edges are scored last, best bound first, once the others have set a
-    best score that the bound may rule them out against."""
+    best score that the bound may rule them out against. ``floor``: scores below it are
+    of no use to the caller, so the search also stops at the first bound below it (the
+    result is then below it too, or ``None``; at or above it, the same)."""
     best: tuple[int, int, Edge] | None = None  # (score, index, edge)
     waiting: list[tuple[float, int, Edge]] = []
     for index, edge in enumerate(edges):
-        if best is not None and spot(edge) < best[0]:
+        bound_here = spot(edge)
+        if (best is not None and bound_here < best[0]) or (
+            floor is not None and bound_here < floor
+        ):
             break
         if edge.pool.id in used:
             continue
@@ -131,7 +147,9 @@ def _best_edge(
             continue
         best = _better(best, score(edge), index, edge)
     for negative_bound, index, edge in sorted(waiting):
-        if best is not None and -negative_bound < best[0]:
+        if (best is not None and -negative_bound < best[0]) or (
+            floor is not None and -negative_bound < floor
+        ):
             break
         best = _better(best, score(edge), index, edge)
     return None if best is None else (best[0], best[2])
@@ -166,6 +184,7 @@ def execute_path(
     amount: int,
     kind: OrderKind,
     quotes: Quotes | None = None,
+    beat: int | None = None,
 ) -> tuple[Leg, ...] | None:
     """Legs along ``tokens`` with the best pool per hop, or ``None`` if a hop cannot fill.
 
@@ -178,17 +197,29 @@ def execute_path(
     would see its untouched reserves the second time, so the amounts would not be the ones
     executed (and rounding on a dust hop through it can be exploited). ``quotes``: exact
     pool answers already computed (shared by the paths of one order).
+
+    ``beat``: an amount the caller already has along another path (sell: out; buy: in);
+    ``None`` as soon as this path provably cannot do strictly better: its hops routed so
+    far, with the spot bounds of the hops left (as ``best_gross_legs`` bounds a path),
+    cannot get past it (a pool that could not is not computed either).
     """
     hops = list(itertools.pairwise(tokens))
     if not hops or amount <= 0:
         return None
     quotes = quotes or Quotes()
+    bounds = None if beat is None else _hop_bounds(graph, hops)
+    if bounds is not None and not all(bounds):  # a hop without a pool that pays
+        return None
     chosen: list[Edge] = []
     if kind is OrderKind.BUY:
         needed = amount
-        for u, v in reversed(hops):
-            pick = _best_in(graph.edges(u, v), needed, {e.pool.id for e in chosen}, quotes)
-            if pick is None:
+        for i in reversed(range(len(hops))):
+            u, v = hops[i]
+            # the hops before this one ask at least its input over their spot bounds
+            ceiling = None if bounds is None or beat is None else beat * _product(bounds[:i])
+            used = {e.pool.id for e in chosen}
+            pick = _best_in(graph.edges(u, v), needed, used, quotes, ceiling)
+            if pick is None or (ceiling is not None and pick[1] > ceiling):
                 return None
             chosen.append(pick[0])
             needed = pick[1]
@@ -200,13 +231,30 @@ def execute_path(
         return replayed
     legs: list[Leg] = []
     flowing = amount
-    for u, v in hops:
-        best = _best_out(graph.edges(u, v), flowing, [leg.pool for leg in legs], quotes)
-        if best is None or best[1] <= 0:
+    for i, (u, v) in enumerate(hops):
+        # the hops after this one pay at most its output times their spot bounds
+        floor = None if bounds is None or beat is None else beat / _product(bounds[i + 1 :])
+        best = _best_out(graph.edges(u, v), flowing, [leg.pool for leg in legs], quotes, floor)
+        if best is None or best[1] <= 0 or (floor is not None and best[1] < floor):
             return None
         legs.append(Leg(best[0].pool.id, u, v, flowing, best[1]))
         flowing = best[1]
     return tuple(legs)
+
+
+def _hop_bounds(
+    graph: TokenGraph, hops: Sequence[tuple[TokenAddress, TokenAddress]]
+) -> list[float]:
+    """Per hop, the best spot rate of its pools within ``SPOT_SLACK``: no pool of the hop
+    pays more per unit (0.0: no pool)."""
+    return [graph.successors(u).get(v, 0.0) * (1 + SPOT_SLACK) for u, v in hops]
+
+
+def _product(rates: Sequence[float]) -> float:
+    total = 1.0
+    for rate in rates:
+        total *= rate
+    return total
 
 
 def replay(
@@ -311,7 +359,10 @@ def best_gross_legs(
     best spot rates (a buy needs at least ``amount`` over it). Paths are routed best bound
     first, and once a bound cannot beat the best exact amount found, neither can the
     paths after it: they are not routed. ``quotes``: exact pool answers shared by the
-    paths (and, when the caller passes them, by all of one order's routing).
+    paths (and, when the caller passes them, by all of one order's routing). The path
+    that won the last routing sharing ``quotes`` (``Quotes.last_path``: an order's routes
+    at nearby amounts mostly take one path) is routed first, so the bound stops sooner;
+    the winner is the same (the best amount, ties the earlier path, whatever the order).
     """
     quotes = quotes or Quotes()
     ranked = sorted(
@@ -319,6 +370,10 @@ def best_gross_legs(
         for index, tokens in enumerate(paths)
         if (rate := path_rate(graph, tokens)) is not None and len(tokens) > 1
     )
+    # the last winner first; the others stay in bound order, so the stop below holds
+    first = next((i for i, item in enumerate(ranked) if item[2] == quotes.last_path), None)
+    if first:
+        ranked.insert(0, ranked.pop(first))
     best: tuple[int, int, tuple[Leg, ...]] | None = None  # (amount, path index, legs)
     for negative_bound, index, tokens in ranked:
         bound = -negative_bound
@@ -326,7 +381,7 @@ def best_gross_legs(
             amount * bound < best[0] if kind is OrderKind.SELL else amount > best[0] * bound
         ):
             break
-        legs = execute_path(graph, tokens, amount, kind, quotes)
+        legs = execute_path(graph, tokens, amount, kind, quotes, None if best is None else best[0])
         if legs is None:
             continue
         amount_in, amount_out = leg_totals(legs, tokens[0], tokens[-1])
@@ -340,7 +395,10 @@ def best_gross_legs(
             better = best is None or key < best[0]
         if better or (best is not None and key == best[0] and index < best[1]):
             best = (key, index, legs)
-    return None if best is None else best[2]
+    if best is None:
+        return None
+    quotes.last_path = (*(leg.token_in for leg in best[2]), best[2][-1].token_out)
+    return best[2]
 
 
 def leg_totals(legs: Sequence[Leg], sell: TokenAddress, buy: TokenAddress) -> tuple[int, int]:

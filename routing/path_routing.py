@@ -40,12 +40,17 @@ def best_paths(graph: TokenGraph, sell: TokenAddress, buy: TokenAddress, amount:
 
 
 def base_paths(graph: TokenGraph, sell: TokenAddress, buy: TokenAddress) -> list[Path]:
-    """The baseline's paths that trade: direct, or through up to two base tokens."""
-    return [
-        p
-        for p in base_token_paths(sell, buy)
-        if all(graph.edges(u, v) for u, v in itertools.pairwise(p))
-    ]
+    """The baseline's paths that trade: direct, or through up to two base tokens; kept per
+    graph and pair (``TokenGraph.memo``; one list, not to be changed)."""
+    key = ("base_paths", sell, buy)
+    found = graph.memo.get(key)
+    if found is None:
+        found = graph.memo[key] = [
+            p
+            for p in base_token_paths(sell, buy)
+            if all(graph.edges(u, v) for u, v in itertools.pairwise(p))
+        ]
+    return found  # type: ignore[return-value]
 
 
 def route_along(

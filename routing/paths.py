@@ -74,6 +74,31 @@ def _hops_to(graph: TokenGraph, target: TokenAddress, limit: int) -> dict[TokenA
     return dist
 
 
+def _last_two_hops(
+    graph: TokenGraph, middle: TokenAddress, buy: TokenAddress, level: int | None
+) -> tuple[float | None, list[tuple[TokenAddress, float, float]]]:
+    """From ``middle`` to ``buy`` in at most two hops at ``level``: the direct hop's rate
+    (``None``: no pool), and (token, rate into it, rate from it into ``buy``) for every
+    token between, in the reverse of ``successors(middle)``'s order (the order a stack
+    pops them); kept per graph (``TokenGraph.memo``), as orders of one buy token share
+    them."""
+    key = ("last_two_hops", middle, buy, level)
+    found = graph.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    onward = graph.successors(middle, level)
+    via: list[tuple[TokenAddress, float, float]] = []
+    for token, first in onward.items():
+        if token != buy:
+            last = graph.successors(token, level).get(buy)
+            if last is not None:
+                via.append((token, first, last))
+    via.reverse()
+    kept = (onward.get(buy), via)
+    graph.memo[key] = kept
+    return kept
+
+
 def path_rate(
     graph: TokenGraph, tokens: Sequence[TokenAddress], level: int | None = None
 ) -> float | None:
@@ -103,29 +128,43 @@ def candidate_paths(
     if sell == buy or sell not in graph or buy not in graph:
         return ()
     dist = _hops_to(graph, buy, max_hops - 1)
-    near = {token for token, hops in dist.items() if hops <= 1}
     best: list[tuple[float, int, tuple[TokenAddress, ...]]] = []  # min-heap of (rate, n, path)
     counter = 0
+
+    def offer(rate: float, tokens: tuple[TokenAddress, ...]) -> None:
+        nonlocal counter
+        counter += 1
+        item = (rate, counter, tokens)
+        if len(best) < max_paths:
+            heapq.heappush(best, item)
+        elif rate > best[0][0]:
+            heapq.heapreplace(best, item)
+
+    # depth-first, the stack's pops last-in first-out; a prefix one hop short of the limit
+    # is finished at once from ``_last_two_hops`` in the order the stack would pop them
     stack: list[tuple[tuple[TokenAddress, ...], float]] = [((sell,), 1.0)]
     while stack:
         tokens, rate = stack.pop()
         left = max_hops - len(tokens)  # hops still allowed after the next one
+        if left == 1:
+            direct, via = _last_two_hops(graph, tokens[-1], buy, level)
+            if direct is not None:
+                offer(rate * direct, (*tokens, buy))
+            for token, first, last in via:
+                if token not in tokens:
+                    offer(rate * first * last, (*tokens, token, buy))
+            continue
         onward = graph.successors(tokens[-1], level)
-        if left == 0:  # the last hop can only be to ``buy``: look it up, skip the others
-            onward = {buy: onward[buy]} if buy in onward else {}
-        elif left == 1:  # only ``buy`` and its neighbours lead on: keep those, in order
-            onward = {t: r for t, r in onward.items() if t in near}
+        if left == 0:  # the last hop can only be to ``buy``
+            if buy in onward:
+                offer(rate * onward[buy], (*tokens, buy))
+            continue
         for nxt, hop_rate in onward.items():
             if nxt in tokens:
                 continue
             new_rate = rate * hop_rate
             if nxt == buy:
-                counter += 1
-                item = (new_rate, counter, (*tokens, nxt))
-                if len(best) < max_paths:
-                    heapq.heappush(best, item)
-                elif new_rate > best[0][0]:
-                    heapq.heapreplace(best, item)
+                offer(new_rate, (*tokens, nxt))
             elif dist.get(nxt, max_hops) <= left:
                 stack.append(((*tokens, nxt), new_rate))
     found = {p: r for r, _, p in best}

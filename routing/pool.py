@@ -14,8 +14,9 @@ with ``GIVEN_IN`` can return a few wei less, as on chain.
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
-from typing import NewType, Protocol, runtime_checkable
+from typing import Any, NewType, Protocol, runtime_checkable
 
 from routing.errors import RoutingError
 
@@ -93,3 +94,16 @@ class Pool(Protocol):
         """Marginal units of ``token_out`` per unit of ``token_in`` after fee, for graph
         weights and candidate pruning only (never for amounts)."""
         ...
+
+
+def frozen_state(snapshot: Any) -> dict[str, object]:
+    """A frozen dataclass pool's fields, for ``__getstate__``: pools are copied
+    (``ConcentratedLiquidityPool.after``) and pickled (the fork server's workers), and the
+    compiled classes (``routing.native``) restore them only through ``restore_frozen``."""
+    return {field.name: getattr(snapshot, field.name) for field in dataclasses.fields(snapshot)}
+
+
+def restore_frozen(snapshot: object, state: dict[str, object]) -> None:
+    """``__setstate__`` of a frozen dataclass pool (its own ``__setattr__`` refuses)."""
+    for name, value in state.items():
+        object.__setattr__(snapshot, name, value)

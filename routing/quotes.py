@@ -33,11 +33,14 @@ class Quotes:
     """Exact ``amount_out`` / ``amount_in`` per (pool, direction, amount), each computed
     once; ``None`` where the pool refuses the amount (``PoolMathError``)."""
 
-    __slots__ = ("_ins", "_outs")
+    __slots__ = ("_ins", "_outs", "last_path")
 
     def __init__(self) -> None:
         self._outs: dict[_Key, int | None] = {}
         self._ins: dict[_Key, int | None] = {}
+        self.last_path: tuple[TokenAddress, ...] | None = None
+        """The token path of the last route found with these quotes (``baseline.best_gross_legs``
+        tries it first)."""
 
     def out(self, edge: Edge, amount_in: int) -> int | None:
         """``edge.pool.amount_out`` for ``amount_in``, or ``None`` when it refuses."""

@@ -31,6 +31,8 @@ from routing.pool import (
     PoolMathError,
     TokenAddress,
     UnknownToken,
+    frozen_state,
+    restore_frozen,
     scaled,
 )
 
@@ -124,6 +126,12 @@ class StableToken:
     balance: int
     scaling_factor: int
 
+    def __getstate__(self) -> dict[str, object]:
+        return frozen_state(self)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        restore_frozen(self, state)
+
 
 @dataclass(frozen=True, slots=True)
 class StablePool:
@@ -135,6 +143,12 @@ class StablePool:
     amp: int
     fee: int
     gas: int = 183_520
+
+    def __getstate__(self) -> dict[str, object]:
+        return frozen_state(self)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        restore_frozen(self, state)
 
     def __post_init__(self) -> None:
         if len(self.reserves) < 2 or len({t.address for t in self.reserves}) != len(self.reserves):

@@ -19,6 +19,8 @@ from routing.pool import (
     PoolMathError,
     TokenAddress,
     UnknownToken,
+    frozen_state,
+    restore_frozen,
 )
 
 MAX_RESERVE = 2**112 - 1
@@ -34,6 +36,12 @@ class ConstantProductPool:
     fee_num: int = 3
     fee_den: int = 1000
     gas: int = 90_000
+
+    def __getstate__(self) -> dict[str, object]:
+        return frozen_state(self)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        restore_frozen(self, state)
 
     def __post_init__(self) -> None:
         if self.tokens[0] == self.tokens[1]:

@@ -25,6 +25,8 @@ from routing.pool import (
     PoolMathError,
     TokenAddress,
     UnknownToken,
+    frozen_state,
+    restore_frozen,
     scaled,
 )
 from routing.sqrt_price_math import amount0_delta, amount1_delta
@@ -109,6 +111,12 @@ class ConcentratedLiquidityPool:
     _nets: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _capacity: dict[bool, int] = field(init=False, repr=False, compare=False)
     _walks: dict[bool, _Walk] = field(init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, object]:
+        return frozen_state(self)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        restore_frozen(self, state)
 
     def __post_init__(self) -> None:
         if self.tokens[0] >= self.tokens[1]:

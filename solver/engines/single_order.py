@@ -128,6 +128,7 @@ class OrderFiller:
         self._least: dict[tuple[TokenAddress, TokenAddress], tuple[list[Path], list[Path], int]]
         self._least = {}
         self._searched: dict[_PairLevel, list[Path]] = {}
+        self._cheapest: dict[tuple[TokenAddress, TokenAddress], int] = {}
 
     # -- pruning -------------------------------------------------------------------------
 
@@ -276,12 +277,16 @@ class OrderFiller:
     def _least_gas(self, paths: list[Path]) -> int:
         """The least gas a route along ``paths`` can take (the cheapest pool of each hop):
         the first guess of a fee, never above the fee of the route found."""
-        return min(
-            sum(
-                min((e.pool.gas for e in self.graph.edges(u, v)), default=0) for u, v in pairwise(p)
+        return min(sum(self._hop_gas(u, v) for u, v in pairwise(p)) for p in paths)
+
+    def _hop_gas(self, u: TokenAddress, v: TokenAddress) -> int:
+        """The gas of the cheapest pool trading ``u -> v`` (0: none), kept per hop."""
+        found = self._cheapest.get((u, v))
+        if found is None:
+            found = self._cheapest[(u, v)] = min(
+                (e.pool.gas for e in self.graph.edges(u, v)), default=0
             )
-            for p in paths
-        )
+        return found
 
     def _fill_whole(
         self,
@@ -297,10 +302,13 @@ class OrderFiller:
         if screen.fill is None and screen.quality < SPLIT_HOPE:
             return _skip(order, "LimitPrice", f"best path gives {screen.quality:.4f} of it")
         found = screen.fill
+        hint = self._gas_hint.get(order.uid)
         if not screened:
             found = self.attempt(order, order.remaining, along).fill if along else None
         if self.deadline.passed():
             return found
+        if router is along and not screened and self._gas_hint.get(order.uid) == hint:
+            return found or _skip(order, "LimitPrice", "no route fills all of it")  # the same again
         routed = self.attempt(order, order.remaining, router).fill if router else None
         if routed is not None and (found is None or more_for_user(routed, found)):
             found = routed
