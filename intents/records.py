@@ -125,8 +125,8 @@ class Records(Protocol):
         offset: int = 0,
         limit: int | None = None,
     ) -> list[TradeRecord]:
-        """The trades of one order or of one owner's orders (exactly one is given), in
-        chain order (block, log index); ``limit`` None: all of them."""
+        """The trades of one order or of one owner's orders (exactly one is given), newest
+        first (block, log index descending, as CoW's API); ``limit`` None: all of them."""
         ...
 
     async def orders_of_transaction(self, tx_hash: bytes) -> list[StoredOrder]:
