@@ -27,7 +27,7 @@ def test_compiled_source_deploys_and_runs(devnet_node: Devnet) -> None:
 
 
 def test_compile_error_names_the_line() -> None:
-    with pytest.raises(ArtifactError, match="Broken.sol:3"):
+    with pytest.raises(ArtifactError, match=r"Broken\.sol:3"):
         compile_sources(
             {"Broken.sol": "pragma solidity ^0.8.0;\ncontract Broken {\n  uint x = ;\n}\n"}
         )
