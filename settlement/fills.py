@@ -338,14 +338,7 @@ class FillIndexer:
 
     async def _settlements(self, first: int, last: int) -> dict[bytes, None]:
         """The transactions with ``Trade`` logs in blocks ``first``..``last``, in order."""
-        found: dict[bytes, None] = {}
-        for start in range(first, last + 1, self.max_range):
-            query = {
-                "fromBlock": hex(start),
-                "toBlock": hex(min(start + self.max_range - 1, last)),
-                "address": self.tracker.settlement,
-                "topics": ["0x" + TRADE_TOPIC.hex()],
-            }
-            for log in await self.rpc.call("eth_getLogs", [query]):
-                found[_bytes(log["transactionHash"])] = None
-        return found
+        logs = await self.rpc.logs(
+            self.tracker.settlement, TRADE_TOPIC, first, last, self.max_range
+        )
+        return {_bytes(log["transactionHash"]): None for log in logs}

@@ -218,6 +218,23 @@ class BatchingRpcClient:
             raise ChainReadError(f"{method} failed: {reply.error.message} ({reply.error.code})")
         return reply.result
 
+    async def logs(
+        self, address: str, topic: bytes, first: int, last: int, max_range: int = 2000
+    ) -> list[dict[str, Any]]:
+        """The logs of ``address`` with first topic ``topic`` in blocks ``first``..``last``,
+        in chain order, read ``max_range`` blocks per ``eth_getLogs`` request (nodes cap a
+        request's range or its reply)."""
+        found: list[dict[str, Any]] = []
+        for start in range(first, last + 1, max_range):
+            query = {
+                "fromBlock": hex(start),
+                "toBlock": hex(min(start + max_range - 1, last)),
+                "address": address,
+                "topics": ["0x" + topic.hex()],
+            }
+            found += await self.call("eth_getLogs", [query])
+        return found
+
     def _flush(self) -> None:
         if self._flush_handle is not None:
             self._flush_handle.cancel()

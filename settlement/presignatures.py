@@ -94,15 +94,5 @@ class PresignatureIndexer:
         return self.same_chain is None or await self.same_chain()
 
     async def _events(self, first: int, last: int) -> list[PreSignatureEvent]:
-        events = []
-        for start in range(first, last + 1, self.max_range):
-            query = {
-                "fromBlock": hex(start),
-                "toBlock": hex(min(start + self.max_range - 1, last)),
-                "address": self.settlement,
-                "topics": ["0x" + PRESIGNATURE_TOPIC.hex()],
-            }
-            events += [
-                presignature_event(log) for log in await self.rpc.call("eth_getLogs", [query])
-            ]
-        return sorted(events)
+        logs = await self.rpc.logs(self.settlement, PRESIGNATURE_TOPIC, first, last, self.max_range)
+        return sorted(presignature_event(log) for log in logs)
