@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 from intents.conditional import cancellation_digest, conditional_digest, parts_of
-from intents.conditional_wire import ConditionalOrderCancellation, ConditionalOrderCreation
-from intents.conditional_wire import WireParams
+from intents.conditional_wire import (
+    ConditionalOrderCancellation,
+    ConditionalOrderCreation,
+    WireParams,
+)
 from intents.eip712 import order_digest
 from intents.order import SigningScheme
 from intents.signing import sign

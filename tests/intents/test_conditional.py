@@ -19,7 +19,7 @@ from intents.eip712 import domain_separator
 from intents.errors import ErrorCode, OrderError, SignatureError
 from intents.signing import address_of
 from intents.types import Address, TokenAddress
-from intents.wire import encode
+from intents.wire import U256, encode
 from tests.intents.conditional_helpers import eoa_creation, wallet_creation
 from tests.intents.test_store import NOW, book
 
@@ -36,7 +36,8 @@ T0 = int(NOW) + 100
 
 def twap(n: int = 4, t: int = 600, span: int = 0, t0: int = T0) -> TwapParams:
     return TwapParams(
-        sell_token=SELL, buy_token=BUY, part_sell_amount=10**18, min_part_limit=9 * 10**17,
+        sell_token=SELL, buy_token=BUY,
+        part_sell_amount=U256(10**18), min_part_limit=U256(9 * 10**17),
         t0=t0, n=n, t=t, span=span, app_data=APP_DATA,
     )  # fmt: skip
 
@@ -175,8 +176,8 @@ async def test_storage_keeps_parts_history_and_a_cancellation_wins_or_loses_whol
 
 async def test_an_expired_part_finishes_the_order(book: OrderBook) -> None:
     params = StopLossParams(
-        sell_token=SELL, buy_token=BUY, sell_amount=10**18, buy_amount=10**17,
-        app_data=APP_DATA, valid_to=int(NOW) + 3600, strike=10**18,
+        sell_token=SELL, buy_token=BUY, sell_amount=U256(10**18), buy_amount=U256(10**17),
+        app_data=APP_DATA, valid_to=int(NOW) + 3600, strike=U256(10**18),
         max_time_since_last_oracle_update=600,
     )  # fmt: skip
     stored = await authorizer().authorize(eoa_creation(SEPARATOR, params, KEY))
