@@ -36,6 +36,7 @@ from intents.validation import OrderValidator
 from intents.wire import OrderCreation
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 from settlement.price_oracle import chain_time
+from solver.errors import SolverError
 from solver.leader import Leadership
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], Awaitable[float]]
 
 
-class PriceUnavailable(Exception):
+class PriceUnavailable(SolverError, LookupError):
     """No usable price now (stale or missing oracle answer, no auction price)."""
+
+    code = "PriceUnavailable"
 
 
 class PriceSource(Protocol):
