@@ -14,9 +14,15 @@ from intents.chain import FakeChain
 from intents.conditional import Twap, check_params, parts_of, scale_price, static_input
 from intents.conditional_auth import ConditionalAuthorizer
 from intents.conditional_store import PartStatus
-from intents.conditional_wire import StopLossParams, TwapParams, conditional_view
+from intents.conditional_wire import (
+    GoodAfterTimeParams,
+    StopLossParams,
+    TwapParams,
+    conditional_view,
+)
 from intents.eip712 import domain_separator
 from intents.errors import ErrorCode, OrderError, SignatureError
+from intents.order import OrderKind
 from intents.signing import address_of
 from intents.types import Address, TokenAddress
 from intents.wire import U256, encode
@@ -192,3 +198,20 @@ async def test_an_expired_part_finishes_the_order(book: OrderBook) -> None:
     assert isinstance(got.document.params, type(params.to_params()))
     assert not isinstance(got.document.params, Twap)
     assert TokenAddress(SELL) == got.document.params.sell_token
+
+
+def good_after_time(start: int, valid_to: int) -> GoodAfterTimeParams:
+    return GoodAfterTimeParams(
+        sell_token=SELL, buy_token=BUY, sell_amount=U256(10**18), buy_amount=U256(10**17),
+        valid_to=valid_to, app_data=APP_DATA, order_kind=OrderKind.BUY, start_time=start,
+    )  # fmt: skip
+
+
+def test_good_after_time_is_one_order_due_at_its_start() -> None:
+    params = good_after_time(T0, T0 + 3600).to_params()
+    check_params(params)
+    [part] = parts_of(params)
+    assert (part.not_before, part.order.valid_to, part.order.kind) == (T0, T0 + 3600, "buy")
+    assert part.trigger is None and part.order.fee_amount == 0
+    with pytest.raises(OrderError, match="startTime must lie before validTo"):
+        check_params(good_after_time(T0 + 3600, T0 + 3600).to_params())

@@ -22,7 +22,17 @@ from intents.validation import OrderValidator
 from intents.wire import U256
 from solver.conditional_release import ConditionalReleaser, PriceUnavailable
 from tests.intents.conditional_helpers import eoa_creation, wallet_creation
-from tests.intents.test_conditional import APP_DATA, BUY, KEY, NOW, OWNER, SELL, SEPARATOR, T0
+from tests.intents.test_conditional import (
+    APP_DATA,
+    BUY,
+    KEY,
+    NOW,
+    OWNER,
+    SELL,
+    SEPARATOR,
+    T0,
+    good_after_time,
+)
 from tests.intents.test_conditional import twap as twap_params
 
 
@@ -166,3 +176,16 @@ async def test_a_stop_loss_waits_for_its_strike_and_a_cancelled_one_never_fires(
     assert fired is not None and fired.parts[0].uid == uid
     cancelled = await book.get_conditional(ids[1])
     assert cancelled is not None and cancelled.parts[0].status is PartStatus.CANCELLED
+
+
+async def test_a_good_after_time_order_waits_for_its_start(book: OrderBook) -> None:
+    clock, chain = Clock(NOW), funded_chain()
+    params = good_after_time(T0, T0 + 3600)
+    stored = await authorizer(chain, clock).authorize(eoa_creation(SEPARATOR, params, KEY))
+    await book.insert_conditional(stored)
+    run = releaser(book, chain, clock, Prices())
+    clock.now = T0 - 1
+    assert await run.tick() == []
+    clock.now = T0
+    [uid] = await run.tick()
+    assert (await book.get(uid)) is not None
