@@ -188,20 +188,14 @@ def parts_of(params: Params) -> list[PartSpec]:
     if isinstance(params, Twap):
         return [_twap_part(params, i) for i in range(params.n)]
     if isinstance(params, StopLoss):
-        order = Order(
-            sell_token=params.sell_token,
-            buy_token=params.buy_token,
-            receiver=params.receiver,
-            sell_amount=params.sell_amount,
-            buy_amount=params.buy_amount,
-            valid_to=params.valid_to,
-            app_data=params.app_data,
-            fee_amount=0,
-            kind=OrderKind.SELL if params.is_sell_order else OrderKind.BUY,
-            partially_fillable=params.is_partially_fillable,
-        )
-        return [PartSpec(0, order, 0, params)]
-    order = Order(
+        kind = OrderKind.SELL if params.is_sell_order else OrderKind.BUY
+        return [PartSpec(0, _one_order(params, kind, params.is_partially_fillable), 0, params)]
+    order = _one_order(params, params.kind, params.partially_fillable)
+    return [PartSpec(0, order, params.start_time)]
+
+
+def _one_order(params: StopLoss | GoodAfterTime, kind: OrderKind, partial: bool) -> Order:
+    return Order(
         sell_token=params.sell_token,
         buy_token=params.buy_token,
         receiver=params.receiver,
@@ -210,10 +204,9 @@ def parts_of(params: Params) -> list[PartSpec]:
         valid_to=params.valid_to,
         app_data=params.app_data,
         fee_amount=0,
-        kind=params.kind,
-        partially_fillable=params.partially_fillable,
+        kind=kind,
+        partially_fillable=partial,
     )
-    return [PartSpec(0, order, params.start_time)]
 
 
 def _twap_part(twap: Twap, index: int) -> PartSpec:

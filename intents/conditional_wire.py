@@ -4,7 +4,6 @@ amounts are decimal strings, addresses and hashes ``0x`` hex, unknown fields are
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -22,6 +21,7 @@ from intents.wire import (
     WireStatus,
     decode,
     decoder,
+    iso_time,
     to_hex,
 )
 
@@ -277,14 +277,6 @@ class ConditionalOrderResponse(
     history: list[HistoryView]
 
 
-def iso(timestamp: float) -> str:
-    return (
-        datetime.fromtimestamp(timestamp, UTC)
-        .isoformat(timespec="microseconds")
-        .replace("+00:00", "Z")
-    )
-
-
 OrderState = tuple[WireStatus, int]
 """A released part's order as the book has it: wire status, executed buy amount."""
 
@@ -312,14 +304,14 @@ def conditional_view(
     return ConditionalOrderResponse(
         id=to_hex(stored.id),
         owner=stored.owner,
-        creation_date=iso(stored.creation_time),
+        creation_date=iso_time(stored.creation_time),
         status=stored.status,  # type: ignore[arg-type]
         params=params_to_wire(stored.document.params),
         salt=to_hex(stored.document.salt),
         signing_scheme=stored.document.signing_scheme,
         parts=parts,
         history=[
-            HistoryView(time=iso(h.time), event=h.event, part=h.part, detail=h.detail)
+            HistoryView(time=iso_time(h.time), event=h.event, part=h.part, detail=h.detail)
             for h in stored.history
         ],
     )
