@@ -20,6 +20,8 @@ from intents.eip712 import order_digest, order_uid
 from intents.types import Address, TokenAddress
 from intents.validation import OrderValidator
 from intents.wire import U256
+from settlement.jsonrpc import BatchingRpcClient
+from solver.conditional_prices import NodePrices
 from solver.conditional_release import ConditionalReleaser, PriceUnavailable
 from tests.intents.conditional_helpers import eoa_creation, wallet_creation
 from tests.intents.test_conditional import (
@@ -189,3 +191,25 @@ async def test_a_good_after_time_order_waits_for_its_start(book: OrderBook) -> N
     clock.now = T0
     [uid] = await run.tick()
     assert (await book.get(uid)) is not None
+
+
+async def test_without_oracles_the_auction_prices_decide() -> None:
+    prices = {TokenAddress(SELL): 3 * 10**15, TokenAddress(BUY): 2 * 10**15}
+
+    async def native(token: TokenAddress) -> int | None:
+        return prices.get(token)
+
+    stop = StopLossParams(
+        sell_token=SELL, buy_token=BUY, sell_amount=U256(10**18), buy_amount=U256(10**17),
+        app_data=APP_DATA, valid_to=int(NOW) + 3600, strike=U256(10**18),
+        max_time_since_last_oracle_update=600,
+    ).to_params()  # fmt: skip
+    assert stop.uses_auction_prices
+    async with BatchingRpcClient("http://127.0.0.1:9") as unused:  # no oracle is read
+        source = NodePrices(unused, native)
+        assert await source.strike_price(stop, NOW) == 15 * 10**17  # 3/2, 18 decimals
+        del prices[TokenAddress(BUY)]
+        with pytest.raises(PriceUnavailable, match="no auction price"):
+            await source.strike_price(stop, NOW)
+        with pytest.raises(PriceUnavailable, match="no auctions"):
+            await NodePrices(unused, None).strike_price(stop, NOW)
