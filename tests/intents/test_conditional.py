@@ -4,12 +4,14 @@ both book adapters (parts, history, a release racing a cancellation)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intents.book import OrderBook
+from intents.book import OrderBook, open_book
 from intents.chain import FakeChain
 from intents.conditional import Twap, check_params, parts_of, scale_price, static_input
 from intents.conditional_auth import ConditionalAuthorizer
@@ -215,3 +217,19 @@ def test_good_after_time_is_one_order_due_at_its_start() -> None:
     assert part.trigger is None and part.order.fee_amount == 0
     with pytest.raises(OrderError, match="startTime must lie before validTo"):
         check_params(good_after_time(T0 + 3600, T0 + 3600).to_params())
+
+
+async def test_a_conditional_order_survives_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/book.db"
+    stored = await authorizer().authorize(eoa_creation(SEPARATOR, twap(), KEY))
+    first = await open_book(url)
+    await first.insert_conditional(stored)
+    await first.release_part(stored.id, 0, b"\x01" * 56, NOW)
+    await first.close()
+    again = await open_book(url)
+    try:
+        got = await again.get_conditional(stored.id)
+    finally:
+        await again.close()
+    assert got is not None and got.document == stored.document
+    assert [p.status for p in got.parts] == [PartStatus.RELEASED] + [PartStatus.PENDING] * 3

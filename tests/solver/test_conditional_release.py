@@ -1,16 +1,13 @@
-"""The releaser on a controlled clock, over a real SQLite book and the node's validator (a
-fake chain): parts enter the book when due and never before, late parts expire, a wallet's
-part waits for its EIP-1271 authorization, a stop-loss for its strike, a cancelled order
-releases nothing."""
+"""The releaser on a controlled clock, over both real books (SQLite, PostgreSQL) and the
+node's validator (a fake chain): parts enter the book when due and never before, late parts
+expire, a wallet's part waits for its EIP-1271 authorization, a stop-loss for its strike, a
+cancelled order releases nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from intents.book import OrderBook, open_book
+from intents.book import OrderBook
 from intents.chain import FakeChain
 from intents.conditional import StopLoss, conditional_digest, parts_of
 from intents.conditional_auth import ConditionalAuthorizer
@@ -36,6 +33,9 @@ from tests.intents.test_conditional import (
     good_after_time,
 )
 from tests.intents.test_conditional import twap as twap_params
+from tests.intents.test_store import book
+
+__all__ = ["book"]  # both book adapters
 
 
 class Clock:
@@ -68,13 +68,6 @@ def funded_chain() -> FakeChain:
         chain.balances[(owner, TokenAddress(SELL))] = 10**30
         chain.allowances[(owner, TokenAddress(SELL))] = 10**30
     return chain
-
-
-@pytest.fixture
-async def book(tmp_path: Path) -> AsyncIterator[OrderBook]:
-    opened = await open_book(f"sqlite:///{tmp_path}/book.db")
-    yield opened
-    await opened.close()
 
 
 def releaser(
