@@ -25,7 +25,7 @@ from intents.types import Address
 from intents.wire import U256, encode, to_hex
 from settlement.jsonrpc import BatchingRpcClient
 from settlement.price_oracle import chain_time
-from tests.e2e.serve_node import ServedNode, served_node
+from tests.e2e.serve_node import ServedNode, send_tx, served_node
 from tests.intents.conditional_helpers import cancellation_body, eoa_creation, wallet_creation
 
 INTERVAL = 600  # seconds between TWAP parts
@@ -56,28 +56,18 @@ async def rpc_call(node: ServedNode, method: str, params: list[Any]) -> Any:
         return await rpc.call(method, params)
 
 
-async def _send(node: ServedNode, tx: dict[str, str]) -> dict[str, Any]:
-    """Send from an unlocked devnet account with a fixed gas limit (an estimate made on the
-    latest block can fall short: ``PriceOracle`` stores the new block's timestamp); its
-    successful receipt."""
+GAS = 3_000_000
+"""A fixed gas limit: an estimate made on the latest block can fall short (``PriceOracle``
+stores the new block's timestamp)."""
+
+
+async def transact(node: ServedNode, sender: str, to: str | None, data: bytes) -> dict[str, Any]:
     async with BatchingRpcClient(node.deployment.rpc_url) as rpc:
-        tx_hash = await rpc.call("eth_sendTransaction", [{**tx, "gas": hex(3_000_000)}])
-        for _ in range(200):
-            receipt = await rpc.call("eth_getTransactionReceipt", [tx_hash])
-            if receipt is not None:
-                assert int(receipt["status"], 16) == 1, receipt
-                return dict(receipt)
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"transaction {tx_hash} not mined")
-
-
-async def transact(node: ServedNode, sender: str, to: str, data: bytes) -> None:
-    await _send(node, {"from": sender, "to": to, "data": to_hex(data)})
+        return await send_tx(rpc, sender, to, data, gas=GAS)
 
 
 async def deploy(node: ServedNode, sender: str, name: str, args: bytes) -> Address:
-    code = own_artifact(name).bytecode + args
-    receipt = await _send(node, {"from": sender, "data": to_hex(code)})
+    receipt = await transact(node, sender, None, own_artifact(name).bytecode + args)
     return Address(str(receipt["contractAddress"]).lower())
 
 
