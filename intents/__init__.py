@@ -4,6 +4,16 @@ from intents.appdata import AppData, resolve_app_data
 from intents.book import OrderBook, open_book
 from intents.cancellation import authorize_cancellation
 from intents.chain import ChainReader, FakeChain, Funds
+from intents.conditional import (
+    ConditionalKind,
+    GoodAfterTime,
+    StopLoss,
+    Twap,
+    conditional_digest,
+    parts_of,
+)
+from intents.conditional_auth import ConditionalAuthorizer
+from intents.conditional_store import ConditionalStore, StoredConditional
 from intents.eip712 import (
     cancellations_digest,
     domain_separator,
@@ -58,6 +68,9 @@ __all__ = [
     "AppData",
     "BuyTokenBalance",
     "ChainReader",
+    "ConditionalAuthorizer",
+    "ConditionalKind",
+    "ConditionalStore",
     "DecodeError",
     "Digest",
     "DuplicatedOrder",
@@ -65,6 +78,7 @@ __all__ = [
     "ErrorCode",
     "FakeChain",
     "Funds",
+    "GoodAfterTime",
     "LimitOrderCounter",
     "Order",
     "OrderBook",
@@ -82,10 +96,13 @@ __all__ = [
     "SignatureError",
     "SigningScheme",
     "StatusChange",
+    "StopLoss",
+    "StoredConditional",
     "StoredOrder",
     "Subscription",
     "TokenAddress",
     "TooManyLimitOrders",
+    "Twap",
     "ValidationPolicy",
     "Wei",
     "address_of",
@@ -93,6 +110,7 @@ __all__ = [
     "cancellations_digest",
     "check_policy",
     "claimed_owner",
+    "conditional_digest",
     "decode_cancellations",
     "decode_order_creation",
     "domain_separator",
@@ -102,6 +120,7 @@ __all__ = [
     "order_digest",
     "order_struct_hash",
     "order_uid",
+    "parts_of",
     "recover_signer",
     "resolve_app_data",
     "settlement_signature",

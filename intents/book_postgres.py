@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncpg
 
+from intents.book_postgres_conditional import PostgresConditionals
 from intents.book_postgres_presign import PostgresPresignatures
 from intents.book_postgres_quotes import PostgresQuotes
 from intents.book_postgres_schema import create_or_migrate
@@ -91,7 +92,9 @@ _COUNT_LIMIT_ORDERS = (
 _Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
-class PostgresBook(PostgresRecords, PostgresRounds, PostgresPresignatures, PostgresQuotes):
+class PostgresBook(
+    PostgresRecords, PostgresRounds, PostgresPresignatures, PostgresQuotes, PostgresConditionals
+):
     """``OrderBook`` on PostgreSQL. Create with ``await PostgresBook.open(url)``; ``schema``
     keeps the tables (and the notification channel) apart, e.g. per test run."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from intents.book_postgres_conditional import SCHEMA as CONDITIONAL_SCHEMA
 from intents.book_postgres_presign import SCHEMA as PRESIGN_SCHEMA
 from intents.book_postgres_quotes import SCHEMA as QUOTES_SCHEMA
 from intents.book_rows import ADDED_COLUMNS, LIVE_SQL
@@ -68,7 +69,12 @@ CREATE TABLE IF NOT EXISTS fill_cursor (
 async def create_or_migrate(conn: Any) -> None:
     """Create every table and index that is missing, then add missing ``orders`` columns."""
     await conn.execute(
-        _SCHEMA + RECORDS_SCHEMA + POSTGRES_ROUNDS_SCHEMA + PRESIGN_SCHEMA + QUOTES_SCHEMA
+        _SCHEMA
+        + RECORDS_SCHEMA
+        + POSTGRES_ROUNDS_SCHEMA
+        + PRESIGN_SCHEMA
+        + QUOTES_SCHEMA
+        + CONDITIONAL_SCHEMA
     )
     for column, (_, pg_type) in ADDED_COLUMNS.items():
         await conn.execute(f"ALTER TABLE orders ADD COLUMN IF NOT EXISTS {column} {pg_type}")

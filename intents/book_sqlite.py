@@ -32,6 +32,8 @@ from intents.book_rows import (
     to_row,
     wrong_owner,
 )
+from intents.book_sqlite_conditional import SCHEMA as CONDITIONAL_SCHEMA
+from intents.book_sqlite_conditional import SqliteConditionals
 from intents.book_sqlite_presign import SCHEMA as PRESIGN_SCHEMA
 from intents.book_sqlite_presign import SqlitePresignatures, sync_presignature
 from intents.book_sqlite_quotes import SCHEMA as QUOTES_SCHEMA
@@ -125,7 +127,12 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
         conn.executescript(
-            _SCHEMA + RECORDS_SCHEMA + SQLITE_ROUNDS_SCHEMA + PRESIGN_SCHEMA + QUOTES_SCHEMA
+            _SCHEMA
+            + RECORDS_SCHEMA
+            + SQLITE_ROUNDS_SCHEMA
+            + PRESIGN_SCHEMA
+            + QUOTES_SCHEMA
+            + CONDITIONAL_SCHEMA
         )
         _migrate(conn)
     return conn
@@ -140,7 +147,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
             log.info("order book: added column orders.%s", column)
 
 
-class SqliteBook(SqliteRecords, SqliteRounds, SqlitePresignatures, SqliteQuotes):
+class SqliteBook(
+    SqliteRecords, SqliteRounds, SqlitePresignatures, SqliteQuotes, SqliteConditionals
+):
     """``OrderBook`` on one SQLite file. Create with ``await SqliteBook.open(path)``."""
 
     def __init__(self, path: Path, writer: sqlite3.Connection, clock: Callable[[], float]) -> None:

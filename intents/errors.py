@@ -51,6 +51,9 @@ class ErrorCode(enum.StrEnum):
     NOT_FOUND = "NotFound"
     INVALID_TRADE_FILTER = "InvalidTradeFilter"
     INVALID_LIMIT = "InvalidLimit"
+    # conditional orders (``/api/v1/conditional_orders``)
+    INVALID_CONDITIONAL_ORDER = "InvalidConditionalOrder"
+    CONDITIONAL_ORDER_NOT_FOUND = "ConditionalOrderNotFound"
     # quotes
     NO_LIQUIDITY = "NoLiquidity"
     SELL_AMOUNT_DOES_NOT_COVER_FEE = "SellAmountDoesNotCoverFee"
@@ -61,6 +64,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.ORDER_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONDITIONAL_ORDER_NOT_FOUND: 404,
     ErrorCode.NO_LIQUIDITY: 404,
 }
 

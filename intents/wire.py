@@ -202,9 +202,7 @@ class OrderResponse(
         return cls(
             uid=to_hex(stored.uid),
             owner=stored.owner,
-            creation_date=datetime.fromtimestamp(stored.creation_time, UTC)
-            .isoformat(timespec="microseconds")
-            .replace("+00:00", "Z"),
+            creation_date=iso_time(stored.creation_time),
             class_=stored.order_class,
             status=status,
             sell_token=order.sell_token,
@@ -268,6 +266,15 @@ class ErrorBody(
     @classmethod
     def of(cls, error: OrderError) -> ErrorBody:
         return cls(error_type=error.code.value, description=error.description)
+
+
+def iso_time(timestamp: float) -> str:
+    """Unix seconds as ISO 8601 UTC with microseconds (``...Z``), as CoW's dates."""
+    return (
+        datetime.fromtimestamp(timestamp, UTC)
+        .isoformat(timespec="microseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def to_hex(data: bytes) -> str:

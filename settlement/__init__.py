@@ -28,6 +28,8 @@ _EXPORTS = {
     "TradeFlags": "encoding",
     "trade_for_order": "encoding",
     "Fill": "fills",
+    "OracleAnswer": "price_oracle",
+    "latest_answers": "price_oracle",
     "FillIndexer": "fills",
     "FillSink": "fills",
     "FillTracker": "fills",

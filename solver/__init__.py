@@ -16,6 +16,8 @@ _EXPORTS = {
     "AuctioneerConfig": "auctioneer",
     "RoundReport": "auctioneer",
     "SolutionRejected": "checks",
+    "ConditionalReleaser": "conditional_release",
+    "PriceSource": "conditional_release",
     "check_solution": "checks",
     "verify_solution": "checks",
     "Bid": "competition",

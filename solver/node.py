@@ -38,6 +38,8 @@ from settlement.chain_identity import ChainGuard, ChainMismatchError, verify_cha
 from settlement.chain_reader import RpcChainReader
 from settlement.deployment import Deployment
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
+from solver.conditional_prices import NodePrices
+from solver.conditional_release import ConditionalReleaser, chain_clock, running_releaser
 from solver.engines.workers import cores, set_workers, warm_up, worker_count
 from solver.errors import SolverError
 from solver.http_flags import HttpServing, serving_from_args
@@ -152,6 +154,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
             quotes=QuoteLinker(book, fresh_quote(quoter)) if quoter is not None else None,
         )
 
+        native_pricer = NativePrices(market) if config.network is not None else None
         http = config.http or serving_from_args(argparse.Namespace())
         app = create_app(
             book=book,
@@ -164,7 +167,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
             ),
             health_checks={"database": book.count, "chain": guard.health},
             quoter=quoter,
-            native_pricer=NativePrices(market) if config.network is not None else None,
+            native_pricer=native_pricer,
         )
         runner = LimitedAppRunner(app, http.limits, access_log=None, shutdown_timeout=10.0)
         await runner.setup()
@@ -205,6 +208,14 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
             market.attach(auctioneer.market)
             if quoter is not None:
                 quoter.verifier = QuoteVerifier(auctioneer, make_engines(config.network))
+            # conditional orders' parts enter the book when due, on the leader only
+            releaser = ConditionalReleaser(
+                book=book,
+                validator=validator,
+                prices=NodePrices(client, native_pricer),
+                clock=chain_clock(client),
+            )
+            await stack.enter_async_context(running_releaser(releaser, leadership))
         await stop.wait()
         log.info("shutting down: no new connections, finishing in-flight requests")
     log.info("stopped")

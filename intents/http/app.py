@@ -8,9 +8,11 @@ import msgspec
 from aiohttp import web
 
 from intents.book import OrderBook
+from intents.conditional_auth import ConditionalAuthorizer
 from intents.http import (
     app_data,
     competition,
+    conditional,
     explorer,
     market,
     ops,
@@ -73,7 +75,14 @@ def create_app(
     app[HEALTH_CHECKS] = health_checks if health_checks is not None else {"database": book.count}
     app[ops.HEALTH_LOG] = ops.HealthLog()
     app[OPENAPI] = msgspec.json.encode(openapi_document())
+    app[conditional.AUTHORIZER] = ConditionalAuthorizer(
+        domain_separator=validator.domain_separator,
+        chain=validator.chain,
+        policy=validator.policy,
+        clock=validator.clock,
+    )
     app.router.add_routes(orders.ROUTES)
+    app.router.add_routes(conditional.ROUTES)
     app.router.add_routes(ops.ROUTES)
     for module in (status, trades, app_data, competition, market, rounds, explorer):
         app.router.add_routes(module.ROUTES)

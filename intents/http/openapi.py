@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from intents.http import openapi_rounds
+from intents.http import openapi_conditional, openapi_rounds
 from intents.http.events import StatusEvent
 from intents.http.openapi_records import SCHEMA_TYPES, record_paths
 from intents.http.ops import Health
@@ -36,6 +36,7 @@ _SCHEMA_TYPES: tuple[Any, ...] = (
     OrderQuoteResponse,
     *SCHEMA_TYPES,
     *openapi_rounds.SCHEMA_TYPES,
+    *openapi_conditional.SCHEMA_TYPES,
 )
 _REF = "#/components/schemas/{name}"
 
@@ -303,8 +304,15 @@ def openapi_document() -> dict[str, Any]:
             "CORS: the /api endpoints answer browsers of the allowed origins (flag "
             "--cors-origins, default any: Access-Control-Allow-Origin *); a preflight "
             "(OPTIONS with Origin and Access-Control-Request-Method) is answered 204 with the "
-            "allowed methods and headers, or 403 OriginNotAllowed.",
+            "allowed methods and headers, or 403 OriginNotAllowed. Conditional orders "
+            "(TWAP, stop-loss, good-after-time) under /api/v1/conditional_orders: "
+            + openapi_conditional.TRUST_MODEL,
         },
-        "paths": _with_server_refusals(_paths() | record_paths() | openapi_rounds.round_paths()),
+        "paths": _with_server_refusals(
+            _paths()
+            | record_paths()
+            | openapi_rounds.round_paths()
+            | openapi_conditional.conditional_paths()
+        ),
         "components": {"schemas": components},
     }

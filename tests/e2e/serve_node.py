@@ -85,11 +85,17 @@ async def _deepest_weth_pair(deployment: Deployment, path: Path) -> dto.Constant
     return max(pairs, key=lambda p: int(p.tokens[deployment.weth].balance))
 
 
-async def send_tx(rpc: BatchingRpcClient, sender: str, to: str, data: bytes) -> dict[str, Any]:
-    """Send a transaction from an unlocked devnet account; its successful receipt."""
-    tx_hash = await rpc.call(
-        "eth_sendTransaction", [{"from": sender, "to": to, "data": "0x" + data.hex()}]
-    )
+async def send_tx(
+    rpc: BatchingRpcClient, sender: str, to: str | None, data: bytes, *, gas: int | None = None
+) -> dict[str, Any]:
+    """Send a transaction from an unlocked devnet account (``to`` None: a deployment;
+    ``gas``: a fixed limit instead of the node's estimate); its successful receipt."""
+    tx: dict[str, str] = {"from": sender, "data": "0x" + data.hex()}
+    if to is not None:
+        tx["to"] = to
+    if gas is not None:
+        tx["gas"] = hex(gas)
+    tx_hash = await rpc.call("eth_sendTransaction", [tx])
     for _ in range(200):
         receipt = await rpc.call("eth_getTransactionReceipt", [tx_hash])
         if receipt is not None:
