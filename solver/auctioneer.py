@@ -41,6 +41,7 @@ import aiohttp
 from intents.book import OrderBook
 from intents.chain import ChainReader
 from intents.order import StoredOrder
+from intents.records import HookFailureRecord
 from intents.types import Address, OrderUid, TokenAddress
 from intents.wire import to_hex
 from routing.pool import TokenAddress as PoolToken
@@ -127,7 +128,7 @@ class RoundReport:
     error: str | None = None
     start_block: int = 0
     """The chain's head when the round began."""
-    failed_hooks: list[order_hooks.FailedHook] = field(default_factory=list)
+    failed_hooks: list[HookFailureRecord] = field(default_factory=list)
     """Hooks that reverted in the round's mined settlements (the batch settled regardless)."""
 
 
@@ -474,9 +475,11 @@ class Auctioneer:
             len(submission.fills),
         )
         if submission.outcome is Outcome.SETTLED:
-            report.failed_hooks += order_hooks.hook_failures(
+            failed = order_hooks.hook_failures(
                 round_, winner.solution, submission, self.config.hooks_trampoline
             )
+            await self.book.record_hook_failures(failed)
+            report.failed_hooks += failed
             return dto_notification.Success(
                 transaction="0x" + tx, auction_id=auction_id, solution_id=solution_id
             )

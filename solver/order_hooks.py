@@ -5,10 +5,11 @@ gives a settlement's hooks gas headroom, and finds the hooks that failed in it."
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from intents.hooks import Hook
 from intents.order import StoredOrder
+from intents.records import HookFailureRecord
 from intents.types import Address, OrderUid
 from intents.wire import to_hex
 from settlement.hooks import failed_hooks, headroom_gas
@@ -17,18 +18,6 @@ from solver.book_auction import BookAuction, order_hooks
 from solver.model import Auction, Solution
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class FailedHook:
-    """A hook of ``uid`` that reverted in settlement ``tx_hash``: ``stage`` ``pre`` or
-    ``post``, ``index`` its place in the order's app data."""
-
-    uid: OrderUid
-    tx_hash: bytes
-    stage: str
-    index: int
-    hook: Hook
 
 
 def available_to_sell(stored: StoredOrder, balance: int, allowance: int) -> int:
@@ -65,7 +54,7 @@ def settlement_headroom(round_: BookAuction, solution: Solution) -> int:
 
 def hook_failures(
     round_: BookAuction, solution: Solution, sub: Submission, trampoline: Address | None
-) -> list[FailedHook]:
+) -> list[HookFailureRecord]:
     """The hooks of ``solution``'s orders that its mined settlement ``sub`` reports failed
     (logged). Hooks are named by content: an order repeating a failed hook of another order
     of the same settlement is reported too."""
@@ -74,10 +63,14 @@ def hook_failures(
     tx_hash = sub.mined.tx_hash
     run = _hooks_run(round_, solution)
     failed = set(failed_hooks({"logs": sub.logs}, trampoline, [h for *_, h in run]))
-    found = [FailedHook(u, tx_hash, s, i, h) for u, s, i, h in run if h in failed]
+    found = [
+        HookFailureRecord(uid=u, tx_hash=tx_hash, stage=s, index=i, target=h.target)
+        for u, s, i, h in run
+        if h in failed
+    ]
     for f in found:
         logger.warning(
             "order %s: %s-hook %d (%s) reverted in tx 0x%s; the batch settled",
-            to_hex(f.uid), f.stage, f.index, f.hook.target, tx_hash.hex(),
+            to_hex(f.uid), f.stage, f.index, f.target, tx_hash.hex(),
         )  # fmt: skip
     return found

@@ -214,6 +214,12 @@ async def test_hook_reverting_at_settlement_is_reported_and_the_batch_settles(
     async with node.session.get(f"{node.url}/api/v1/orders/{uid}") as response:
         shown = await response.json()
     assert shown["status"] == "fulfilled"
+    (trade,) = await node.book.trades(uid=OrderUid(parse_uid(uid)))
+    assert shown["failedHooks"] == [
+        {"stage": "pre", "index": 0, "target": hm.tkp, "txHash": "0x" + trade.tx_hash.hex()}
+    ]
+    async with node.session.get(f"{node.url}/api/v1/orders/{other_uid}") as response:
+        assert (await response.json())["failedHooks"] == []
 
 
 async def test_partially_fillable_order_runs_its_pre_hook_on_the_first_fill_only(
