@@ -9,11 +9,11 @@ settlement, and reports a hook that reverted with ``HookFailed(keccak256(abi.enc
 callData, gasLimit)))`` instead of reverting the batch.
 
 Gas: a settlement declares the gas its hooks ask for (CoW's quote adds ``Hooks::gas_limit``
-too) plus the trampoline's own cost per call. The transaction is sent with headroom over its
-estimate: a fourth of the hooks' gas plus 30,000 (the figure of the CoW report the issue
-cites; CoW's current source has no such constant: its driver sends twice the estimate, and
-its trampoline, like ours, fails the whole call when it cannot forward a hook its gas, so
-``eth_estimateGas`` already gives every hook what it asked for).
+too) plus the trampoline's own cost per call and per hook. The transaction is sent with
+headroom over its estimate: a fourth of the hooks' gas plus 30,000 (the figure of the CoW
+report the issue cites; CoW's current source has no such constant: its driver sends twice
+the estimate, and its trampoline, like ours, fails the whole call when it cannot forward a
+hook its gas, so ``eth_estimateGas`` already gives every hook what it asked for).
 """
 
 from __future__ import annotations
@@ -33,10 +33,14 @@ HOOK_TYPE = "(address,bytes,uint256)"
 EXECUTE = keccak(text=f"execute({HOOK_TYPE}[])")[:4]
 HOOK_FAILED_TOPIC = keccak(text="HookFailed(bytes32)")
 
-EXECUTE_GAS = 8_000
-"""The trampoline's own cost of one ``execute`` call beyond its hooks' gas: the call from the
-settlement, the calldata copy and the per-hook checks (measured on the devnet: a one-hook
-call costs its hook plus about 6,500)."""
+EXECUTE_GAS = 7_000
+"""The cost of one ``execute`` call from a settlement beyond its hooks: the cold call
+(2,600), calldata, decoding and the result array (6,228 measured on the devnet with the
+cold call, ``tests/devnet/test_hooks_trampoline.py``), and the settlement's interaction
+loop."""
+HOOK_GAS = 5_000
+"""The cost of one hook beyond its gas limit: its calldata, the gas check, the call, and a
+``HookFailed`` event if it fails (4,700 measured with the event)."""
 HEADROOM_GAS = 30_000
 HEADROOM_DIVISOR = 4
 
@@ -55,7 +59,7 @@ def hooks_interaction(trampoline: Address, hooks: Sequence[Hook]) -> Interaction
 
 def hooks_gas(hooks: Sequence[Hook]) -> int:
     """The gas one ``execute(hooks)`` is declared with (none for no hooks)."""
-    return EXECUTE_GAS + sum(h.gas_limit for h in hooks) if hooks else 0
+    return EXECUTE_GAS + sum(h.gas_limit + HOOK_GAS for h in hooks) if hooks else 0
 
 
 def headroom_gas(hooks_gas_limit: int) -> int:

@@ -5,7 +5,8 @@ interface IBalanceOf {
     function balanceOf(address account) external view returns (uint256);
 }
 
-/// @title A hook target for devnet tests: counts its calls, records a balance, or reverts.
+/// @title A hook target for devnet tests: counts its calls, records a balance, burns its gas or
+/// reverts.
 contract HookProbe {
     uint256 public calls;
     address public lastCaller;
@@ -21,6 +22,14 @@ contract HookProbe {
         calls += 1;
         lastCaller = msg.sender;
         recordedBalance = IBalanceOf(token).balanceOf(account);
+    }
+
+    /// Use up all the gas it is given.
+    function burn() external view {
+        uint256 spin;
+        while (gasleft() > 0) {
+            spin += 1;
+        }
     }
 
     function fail() external pure {

@@ -14,11 +14,11 @@ from typing import Any
 
 import msgspec
 import pytest
-from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from devnet.anvil import Tx
 from devnet.artifacts import Artifact
+from devnet.permit import permit_call as signed_permit
 from devnet.solidity import own_artifact
 from devnet.uniswap import ERC20, create_v2_pair, deploy_uniswap_v2, mint, wrap_eth
 from intents.eip712 import order_digest
@@ -36,9 +36,6 @@ from tests.e2e.helpers import E18, Market, Node, devnet_market, running_node
 
 PERMIT_TOKEN: Artifact = own_artifact("PermitToken")
 PROBE: Artifact = own_artifact("HookProbe")
-PERMIT_TYPEHASH = keccak(
-    text="Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
-)
 
 
 @dataclass(frozen=True)
@@ -85,22 +82,9 @@ def app_data(pre: Sequence[dict[str, str]] = (), post: Sequence[dict[str, str]] 
 
 
 def permit_call(hm: HookMarket, owner: Account, value: int) -> bytes:
-    """``permit(owner, vaultRelayer, value, max, v, r, s)`` signed by ``owner``."""
-    devnet, d = hm.market.devnet, hm.market.deployment
-    (domain,) = devnet.call(PERMIT_TOKEN, hm.tkp, "DOMAIN_SEPARATOR")
-    (nonce,) = devnet.call(PERMIT_TOKEN, hm.tkp, "nonces", owner.address)
-    deadline = 2**256 - 1
-    struct = keccak(
-        encode(
-            ["bytes32", "address", "address", "uint256", "uint256", "uint256"],
-            [PERMIT_TYPEHASH, owner.address, d.vault_relayer, value, nonce, deadline],
-        )
-    )
-    digest = keccak(b"\x19\x01" + bytes(domain) + struct)
-    sig = sign(SigningScheme.EIP712, digest, bytes.fromhex(owner.private_key[2:]))
-    return PERMIT_TOKEN.encode_call(
-        "permit", owner.address, d.vault_relayer, value, deadline, sig[64], sig[:32], sig[32:64]
-    )
+    """``permit(owner, vaultRelayer, value, ...)`` signed by ``owner``."""
+    d = hm.market.deployment
+    return signed_permit(hm.market.devnet, hm.tkp, owner, d.vault_relayer, value)
 
 
 def body(hm: HookMarket, owner: Account, order: Order, document: str) -> bytes:
