@@ -54,4 +54,7 @@ def test_codes_are_cow_error_types() -> None:
     cow |= {"NotFound"}
     ours = {code.value for code in ErrorCode}
     assert cow <= ours
-    assert ours - cow == {"MalformedJson", "InvalidField", "PayloadTooLarge"}
+    # beyond CoW: the HTTP layer's own, and hooks refused at creation (CoW's orderbook only
+    # logs its full-order simulation; it refuses through TransferSimulationFailed)
+    beyond = {"MalformedJson", "InvalidField", "PayloadTooLarge"}
+    assert ours - cow == beyond | {"HookSimulationFailed", "HooksUnsupported"}
