@@ -73,6 +73,9 @@ class ValidationPolicy:
     denied_tokens: frozenset[TokenAddress] = field(default_factory=frozenset)
     max_app_data_bytes: int = DEFAULT_MAX_BYTES
     eip1271_gas_cap: int = 1_000_000
+    max_gas_per_order: int = 8_000_000
+    """The most gas an order's hooks may ask for together (``TooMuchGas``; CoW adds the
+    quote's gas to the hooks' for its limit)."""
 
 
 def order_class(order: Order) -> OrderClass:
@@ -184,6 +187,12 @@ class OrderValidator:
         if hooks and self.hooks is None:
             raise OrderError(
                 ErrorCode.HOOKS_UNSUPPORTED, "this node runs no hooks trampoline: no hook can run"
+            )
+        if hooks.gas_limit > self.policy.max_gas_per_order:
+            raise OrderError(
+                ErrorCode.TOO_MUCH_GAS,
+                f"the order's hooks ask for {hooks.gas_limit} gas, more than the "
+                f"{self.policy.max_gas_per_order} an order may use",
             )
         order = creation.to_order(app_data.hash)
         scheme = creation.signing_scheme

@@ -111,6 +111,7 @@ def _paths() -> dict[str, Any]:
                 "beyond). Hooks in the app data document (`metadata.hooks.pre`/`post`: "
                 "target, callData, gasLimit) are simulated through the node's hooks "
                 "trampoline as the settlement calls it: HookSimulationFailed if one reverts, "
+                "TooMuchGas if together they ask for more than 8,000,000 gas, "
                 "InvalidAppData if one is malformed, HooksUnsupported on a node without a "
                 "trampoline; with a pre-hook (a permit) only the balance is checked, not the "
                 "allowance.",

@@ -42,6 +42,7 @@ def test_codes_are_cow_error_types() -> None:
         "UnsupportedBuyTokenDestination", "UnsupportedSellTokenSource", "UnsupportedOrderType",
         "InsufficientValidTo", "ExcessiveValidTo", "InvalidNativeSellToken",
         "SameBuyAndSellToken", "UnsupportedToken", "InvalidAppData", "AppDataHashMismatch",
+        "TooMuchGas",
     }  # fmt: skip
     # ... and its quote endpoint's PriceEstimationError these
     cow |= {"NoLiquidity", "SellAmountDoesNotCoverFee"}

@@ -137,6 +137,18 @@ async def test_hooks_are_simulated_pre_then_post_and_a_failing_one_refused() -> 
     assert "post-hook 0" in error.value.description and POKE.target in error.value.description
 
 
+async def test_hooks_asking_too_much_gas_are_refused_unsimulated() -> None:
+    fake = FakeHooks()
+    greedy = Hook(POKE.target, POKE.call_data, 4_000_001)
+    text = document([wire(greedy)], [wire(Hook(POKE.target, POKE.call_data, 4_000_000))])
+    with pytest.raises(OrderError) as error:
+        await validator(_funded(FakeChain()), fake).validate(_creation(_order(), app_data=text))
+    assert error.value.code is ErrorCode.TOO_MUCH_GAS
+    assert fake.simulated == []
+    text = document([wire(greedy)], [wire(Hook(POKE.target, POKE.call_data, 3_999_999))])
+    await validator(_funded(FakeChain()), fake).validate(_creation(_order(), app_data=text))
+
+
 async def test_hooks_are_refused_by_a_node_without_a_trampoline() -> None:
     text = document(post=[wire(POKE)])
     with pytest.raises(OrderError) as error:
