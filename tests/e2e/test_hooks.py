@@ -202,6 +202,8 @@ async def test_hook_reverting_at_settlement_is_reported_and_the_batch_settles(
     assert shown["failedHooks"] == [
         {"stage": "pre", "index": 0, "target": hm.tkp, "txHash": "0x" + trade.tx_hash.hex()}
     ]
+    (other_trade,) = await node.book.trades(uid=OrderUid(parse_uid(other_uid)))
+    assert other_trade.tx_hash == trade.tx_hash  # one batch: the other order settled in it
     async with node.session.get(f"{node.url}/api/v1/orders/{other_uid}") as response:
         assert (await response.json())["failedHooks"] == []
 
