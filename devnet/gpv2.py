@@ -1,6 +1,7 @@
 """The GPv2 contracts on a devnet: authenticator, settlement, WETH and test tokens.
 
-``deploy_gpv2(devnet)`` deploys the npm-published builds and returns a ``Deployment``:
+``deploy_gpv2(devnet)`` deploys the npm-published builds (and our hooks trampoline,
+``devnet/contracts/HooksTrampoline.sol``) and returns a ``Deployment``:
 every address, key and constant the node needs, serialisable to the JSON file that
 ``tributary devnet`` writes and ``serve`` reads.
 
@@ -24,6 +25,7 @@ from devnet.artifacts import (
     load_artifact,
 )
 from devnet.errors import DevnetError
+from devnet.solidity import own_artifact
 from intents.types import UINT256_MAX, ZERO_ADDRESS, TokenAddress, to_address
 from settlement.deployment import Deployment
 
@@ -67,6 +69,7 @@ def deploy_gpv2(
     (relayer,) = devnet.call(settle_art, settlement, "vaultRelayer")
     (domain_separator,) = devnet.call(settle_art, settlement, "domainSeparator")
     relayer = to_address(relayer)
+    (trampoline,) = devnet.deploy_many([(own_artifact("HooksTrampoline"), (settlement,))])
 
     funding = []
     for trader in traders:
@@ -92,12 +95,14 @@ def deploy_gpv2(
         domain_separator=bytes(domain_separator),
         multicall=multicall,
         genesis_hash=bytes.fromhex(devnet.rpc("eth_getBlockByNumber", "0x0", False)["hash"][2:]),
+        hooks_trampoline=to_address(trampoline),
     )
     logger.info(
-        "GPv2 deployed: settlement %s, vault relayer %s, authenticator %s, WETH %s, "
-        "tokens %s, %d funded traders",
+        "GPv2 deployed: settlement %s, vault relayer %s, hooks trampoline %s, authenticator "
+        "%s, WETH %s, tokens %s, %d funded traders",
         settlement,
         relayer,
+        trampoline,
         authenticator,
         weth,
         tokens,

@@ -33,6 +33,9 @@ class ErrorCode(enum.StrEnum):
     UNSUPPORTED_BUY_TOKEN_DESTINATION = "UnsupportedBuyTokenDestination"
     INVALID_APP_DATA = "InvalidAppData"
     APP_DATA_HASH_MISMATCH = "AppDataHashMismatch"
+    TOO_MUCH_GAS = "TooMuchGas"
+    HOOKS_UNSUPPORTED = "HooksUnsupported"
+    HOOK_SIMULATION_FAILED = "HookSimulationFailed"
     # app-data registry (``PUT /api/v1/app_data``: CoW's names differ from the order's)
     APP_DATA_INVALID = "AppDataInvalid"
     APP_DATA_MISMATCH = "AppDataMismatch"

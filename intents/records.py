@@ -9,6 +9,7 @@ addresses), the HTTP layer turns them into CoW's JSON.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 import msgspec
@@ -31,6 +32,18 @@ class TradeRecord(msgspec.Struct, frozen=True, kw_only=True):
     executed_sell: int  # excluding the signed fee
     executed_buy: int
     executed_fee: int  # the signed fee this trade took
+
+
+class HookFailureRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A hook of order ``uid`` that reverted in settlement ``tx_hash`` (the trampoline's
+    ``HookFailed``; the batch settled regardless): ``stage`` ``pre`` or ``post``, ``index``
+    its place in the order's app data, ``target`` the contract it called."""
+
+    uid: OrderUid
+    tx_hash: bytes
+    stage: str
+    index: int
+    target: Address
 
 
 class SolutionOrder(msgspec.Struct, frozen=True, array_like=True):
@@ -99,6 +112,18 @@ def fee_rows(record: CompetitionRecord) -> list[tuple[bytes, bytes, str]]:
     ]
 
 
+def hook_failures_by_order(rows: Iterable[Any]) -> dict[OrderUid, list[HookFailureRecord]]:
+    """``hook_failures`` rows (uid, tx hash, stage, index, target) by order."""
+    found: dict[OrderUid, list[HookFailureRecord]] = {}
+    for uid, tx_hash, stage, index, target in rows:
+        key = OrderUid(bytes(uid))
+        record = HookFailureRecord(
+            uid=key, tx_hash=bytes(tx_hash), stage=stage, index=int(index), target=target
+        )
+        found.setdefault(key, []).append(record)
+    return found
+
+
 NEWEST_FIRST = "ORDER BY f.block_number DESC, f.log_index DESC"
 """The order trades are listed in (CoW's): newest first."""
 competition_encoder = msgspec.json.Encoder()
@@ -136,6 +161,15 @@ class Records(Protocol):
     async def solver_fees(self, uids: list[OrderUid]) -> dict[OrderUid, int]:
         """Per order, the solver fees (sell token) of its recorded trades: the fee each
         winning solution charged it, counted for each settlement whose fills are recorded."""
+        ...
+
+    async def record_hook_failures(self, failures: list[HookFailureRecord]) -> None:
+        """Keep the hooks that failed in a mined settlement (idempotent)."""
+        ...
+
+    async def hook_failures(self, uids: list[OrderUid]) -> dict[OrderUid, list[HookFailureRecord]]:
+        """Per order, its hooks that failed in settlements whose fills are recorded (a
+        reorged-out settlement's failures are not shown)."""
         ...
 
     async def put_app_data(self, app_data_hash: bytes, document: str) -> bool:

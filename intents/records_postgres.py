@@ -12,10 +12,12 @@ from intents.records import (
     NEWEST_FIRST,
     AppDataConflict,
     CompetitionRecord,
+    HookFailureRecord,
     TradeRecord,
     competition_decoder,
     competition_encoder,
     fee_rows,
+    hook_failures_by_order,
     trade_from_row,
 )
 from intents.types import Address, OrderUid
@@ -33,6 +35,14 @@ CREATE TABLE IF NOT EXISTS competitions (
 CREATE TABLE IF NOT EXISTS competition_transactions (
     tx_hash BYTEA PRIMARY KEY,
     auction_id BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hook_failures (
+    tx_hash BYTEA NOT NULL,
+    uid BYTEA NOT NULL,
+    stage TEXT NOT NULL,
+    hook_index INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (tx_hash, uid, stage, hook_index)
 );
 CREATE TABLE IF NOT EXISTS solver_fees (
     tx_hash BYTEA NOT NULL,
@@ -86,6 +96,25 @@ class PostgresRecords:
             [bytes(u) for u in uids],
         )
         return {OrderUid(bytes(uid)): int(fee) for uid, fee in rows}
+
+    async def record_hook_failures(self, failures: list[HookFailureRecord]) -> None:
+        if failures:
+            await self._pool.executemany(
+                "INSERT INTO hook_failures VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                [(f.tx_hash, bytes(f.uid), f.stage, f.index, f.target) for f in failures],
+            )
+
+    async def hook_failures(self, uids: list[OrderUid]) -> dict[OrderUid, list[HookFailureRecord]]:
+        if not uids:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT h.uid, h.tx_hash, h.stage, h.hook_index, h.target FROM hook_failures h"
+            " WHERE h.uid = ANY($1::bytea[]) AND EXISTS (SELECT 1 FROM fills f"
+            " WHERE f.tx_hash = h.tx_hash AND f.uid = h.uid) ORDER BY h.tx_hash, h.stage DESC,"
+            " h.hook_index",
+            [bytes(u) for u in uids],
+        )
+        return hook_failures_by_order(rows)
 
     async def put_app_data(self, app_data_hash: bytes, document: str) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():

@@ -14,10 +14,12 @@ from intents.records import (
     NEWEST_FIRST,
     AppDataConflict,
     CompetitionRecord,
+    HookFailureRecord,
     TradeRecord,
     competition_decoder,
     competition_encoder,
     fee_rows,
+    hook_failures_by_order,
     trade_from_row,
 )
 from intents.types import Address, OrderUid
@@ -37,6 +39,14 @@ CREATE TABLE IF NOT EXISTS competitions (
 CREATE TABLE IF NOT EXISTS competition_transactions (
     tx_hash BLOB PRIMARY KEY,
     auction_id INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hook_failures (
+    tx_hash BLOB NOT NULL,
+    uid BLOB NOT NULL,
+    stage TEXT NOT NULL,
+    hook_index INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (tx_hash, uid, stage, hook_index)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS solver_fees (
     tx_hash BLOB NOT NULL,
@@ -93,6 +103,28 @@ class SqliteRecords:
             key = OrderUid(bytes(uid))
             fees[key] = fees.get(key, 0) + int(fee)
         return fees
+
+    async def record_hook_failures(self, failures: list[HookFailureRecord]) -> None:
+        rows = [(f.tx_hash, bytes(f.uid), f.stage, f.index, f.target) for f in failures]
+
+        def op(conn: sqlite3.Connection) -> tuple[None, list[Any]]:
+            conn.executemany("INSERT OR REPLACE INTO hook_failures VALUES (?, ?, ?, ?, ?)", rows)
+            return None, []
+
+        if rows:
+            await self._write(op)
+
+    async def hook_failures(self, uids: list[OrderUid]) -> dict[OrderUid, list[HookFailureRecord]]:
+        if not uids:
+            return {}
+        marks = ", ".join("?" * len(uids))
+        sql = (
+            "SELECT h.uid, h.tx_hash, h.stage, h.hook_index, h.target FROM hook_failures h"
+            f" WHERE h.uid IN ({marks}) AND EXISTS (SELECT 1 FROM fills f"
+            " WHERE f.tx_hash = h.tx_hash AND f.uid = h.uid) ORDER BY h.tx_hash, h.stage DESC,"
+            " h.hook_index"
+        )
+        return hook_failures_by_order(await self._read(sql, uids))
 
     async def put_app_data(self, app_data_hash: bytes, document: str) -> bool:
         def op(conn: sqlite3.Connection) -> tuple[bool, list[Any]]:

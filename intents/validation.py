@@ -35,6 +35,7 @@ from intents.appdata import DEFAULT_MAX_BYTES, resolve_app_data
 from intents.chain import ChainReader
 from intents.eip712 import order_digest, order_uid
 from intents.errors import ErrorCode, OrderError, TooManyLimitOrders
+from intents.hooks import Hooks, HookSimulator, hooks_of
 from intents.lifecycle import gate
 from intents.order import (
     BuyTokenBalance,
@@ -72,6 +73,9 @@ class ValidationPolicy:
     denied_tokens: frozenset[TokenAddress] = field(default_factory=frozenset)
     max_app_data_bytes: int = DEFAULT_MAX_BYTES
     eip1271_gas_cap: int = 1_000_000
+    max_gas_per_order: int = 8_000_000
+    """The most gas an order's hooks may ask for together (``TooMuchGas``; CoW adds the
+    quote's gas to the hooks' for its limit)."""
 
 
 def order_class(order: Order) -> OrderClass:
@@ -162,12 +166,15 @@ class OrderValidator:
         policy: ValidationPolicy | None = None,
         clock: Callable[[], float] = time.time,
         quotes: QuoteLinker | None = None,
+        hooks: HookSimulator | None = None,
     ) -> None:
         self.domain_separator = domain_separator
         self.chain = chain
         self.book = book
         self.quotes = quotes
         """Links each order to a quote; without one, orders are stored without."""
+        self.hooks = hooks
+        """Runs an order's appData hooks at creation; without one, hooks are refused."""
         self.policy = policy or ValidationPolicy()
         self.clock = clock
 
@@ -176,6 +183,17 @@ class OrderValidator:
         app_data = resolve_app_data(
             creation.app_data, creation.app_data_hash, max_bytes=self.policy.max_app_data_bytes
         )
+        hooks = hooks_of(app_data.document)
+        if hooks and self.hooks is None:
+            raise OrderError(
+                ErrorCode.HOOKS_UNSUPPORTED, "this node runs no hooks trampoline: no hook can run"
+            )
+        if hooks.gas_limit > self.policy.max_gas_per_order:
+            raise OrderError(
+                ErrorCode.TOO_MUCH_GAS,
+                f"the order's hooks ask for {hooks.gas_limit} gas, more than the "
+                f"{self.policy.max_gas_per_order} an order may use",
+            )
         order = creation.to_order(app_data.hash)
         scheme = creation.signing_scheme
         signature = creation.signature_bytes
@@ -201,7 +219,14 @@ class OrderValidator:
                 )
             )
         if scheme is not SigningScheme.PRESIGN:
-            checks.append(self._check_funds(order, owner, full=creation.full_balance_check))
+            # a pre-hook may grant the allowance (a permit): only the balance is checked then
+            checks.append(
+                self._check_funds(
+                    order, owner, full=creation.full_balance_check, allowance=not hooks.pre
+                )
+            )
+        if hooks:
+            checks.append(self._check_hooks(hooks))
         if klass is OrderClass.LIMIT:
             checks.append(self._check_limit_orders(owner, now))
         if self.quotes is not None:
@@ -228,7 +253,24 @@ class OrderValidator:
         )
         return gate(stored)
 
-    async def _check_funds(self, order: Order, owner: Address, *, full: bool) -> None:
+    async def _check_hooks(self, hooks: Hooks) -> None:
+        """Every hook must run: simulated through the trampoline as the settlement calls it,
+        pre-hooks then post-hooks, on the latest state (CoW refuses broken hooks too)."""
+        assert self.hooks is not None
+        ran = [("pre", i, h) for i, h in enumerate(hooks.pre)]
+        ran += [("post", i, h) for i, h in enumerate(hooks.post)]
+        succeeded = await self.hooks.simulate_hooks([h for *_, h in ran])
+        for (stage, index, hook), ok in zip(ran, succeeded, strict=True):
+            if not ok:
+                raise OrderError(
+                    ErrorCode.HOOK_SIMULATION_FAILED,
+                    f"{stage}-hook {index} (call to {hook.target} with {hook.gas_limit} gas) "
+                    "reverts when simulated through the hooks trampoline",
+                )
+
+    async def _check_funds(
+        self, order: Order, owner: Address, *, full: bool, allowance: bool = True
+    ) -> None:
         need = order.sell_amount + order.fee_amount
         if order.partially_fillable and not full:
             need = 1
@@ -238,7 +280,7 @@ class OrderValidator:
                 ErrorCode.INSUFFICIENT_BALANCE,
                 f"order owner must hold at least {need} of the sell token, has {funds.balance}",
             )
-        if funds.allowance < need:
+        if allowance and funds.allowance < need:
             raise OrderError(
                 ErrorCode.INSUFFICIENT_ALLOWANCE,
                 f"order owner must allow the vault relayer at least {need} of the sell "

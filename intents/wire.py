@@ -10,6 +10,7 @@ an unknown field raises it with ``InvalidField`` (422) and the JSON path, e.g.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -26,6 +27,7 @@ from intents.order import (
     SigningScheme,
     StoredOrder,
 )
+from intents.records import HookFailureRecord
 from intents.types import UINT32_MAX, UINT256_MAX, ZERO_ADDRESS, Address, OrderUid, TokenAddress
 
 HexAddress = Annotated[str, msgspec.Meta(pattern=r"^0x[0-9a-fA-F]{40}$")]
@@ -144,6 +146,17 @@ _WIRE_STATUS: dict[OrderStatus, WireStatus] = {
 }
 
 
+class FailedHookView(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel", kw_only=True
+):
+    """A hook of the order that reverted at settlement (the batch settled regardless)."""
+
+    stage: str  # "pre" | "post"
+    index: int  # its place in appData metadata.hooks.<stage>
+    target: HexAddress
+    tx_hash: HexBytes
+
+
 class OrderResponse(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel", kw_only=True
 ):
@@ -182,6 +195,8 @@ class OrderResponse(
     invalidated: bool
     settlement_contract: HexAddress
     quote_id: int | None = None  # the stored quote the order was linked to
+    failed_hooks: tuple[FailedHookView, ...] = ()
+    """Beyond CoW: its appData hooks that reverted in its settlements."""
 
     @classmethod
     def from_stored(
@@ -191,10 +206,12 @@ class OrderResponse(
         settlement_contract: Address,
         now: float,
         solver_fee: int = 0,
+        failed_hooks: Sequence[HookFailureRecord] = (),
     ) -> OrderResponse:
         """The API view of a stored order; an open order past its ``validTo`` (at ``now``,
         unix seconds) shows as ``expired``. ``solver_fee``: what the solvers of its recorded
-        trades charged it (``Records.solver_fees``)."""
+        trades charged it (``Records.solver_fees``); ``failed_hooks`` its hooks that reverted
+        (``Records.hook_failures``)."""
         order = stored.order
         status = _WIRE_STATUS[stored.status]
         if status in ("open", "presignaturePending") and order.valid_to < now:
@@ -229,6 +246,12 @@ class OrderResponse(
             invalidated=stored.status is OrderStatus.CANCELLED,
             settlement_contract=settlement_contract,
             quote_id=stored.quote_id,
+            failed_hooks=tuple(
+                FailedHookView(
+                    stage=f.stage, index=f.index, target=f.target, tx_hash=to_hex(f.tx_hash)
+                )
+                for f in failed_hooks
+            ),
         )
 
 

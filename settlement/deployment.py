@@ -1,11 +1,11 @@
 """Where the contracts are on a chain: ``Deployment``, the document ``serve`` reads.
 
 The deployment JSON names the settlement contract, its vault relayer and authenticator,
-WETH, the solver account that settles and funded trader accounts. ``tributary devnet``
-writes it for a local chain; for any other chain with the same contracts it can be written
-by hand. Its ``liquidity`` member (the pools to route through) is read by
-``settlement.chain_pools.PoolList``. It holds private keys: it is written readable by its
-owner only (``write_private``), and an ``Account``'s repr hides its key.
+the hooks trampoline, WETH, the solver account that settles and funded trader accounts.
+``tributary devnet`` writes it for a local chain; for any other chain with the same
+contracts it can be written by hand. Its ``liquidity`` member (the pools to route
+through) is read by ``settlement.chain_pools.PoolList``. It holds private keys: it is
+written readable by its owner only (``write_private``), and an ``Account``'s repr hides its key.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ class Deployment:
     """``UniswapInterfaceMulticall``, for packing reads (``BatchingRpcClient(multicall=)``)."""
     genesis_hash: bytes | None = None
     """The chain's genesis block hash: a node refuses another chain with the same id."""
+    hooks_trampoline: Address | None = None
+    """Our ``HooksTrampoline`` for this settlement: orders' appData hooks run through it
+    (``settlement.hooks``); without one, orders with hooks are refused."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -71,6 +74,7 @@ class Deployment:
                 "domainSeparator": "0x" + self.domain_separator.hex(),
                 "multicall": self.multicall,
                 "genesisHash": "0x" + self.genesis_hash.hex() if self.genesis_hash else None,
+                "hooksTrampoline": self.hooks_trampoline,
             },
             indent=2,
         )
@@ -95,6 +99,9 @@ class Deployment:
                 multicall=to_address(raw["multicall"]) if raw.get("multicall") else None,
                 genesis_hash=(
                     bytes.fromhex(raw["genesisHash"][2:]) if raw.get("genesisHash") else None
+                ),
+                hooks_trampoline=(
+                    to_address(raw["hooksTrampoline"]) if raw.get("hooksTrampoline") else None
                 ),
             )
         except (KeyError, TypeError, AttributeError) as exc:

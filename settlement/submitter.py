@@ -110,6 +110,8 @@ class Submission:
     calldata: bytes
     deadline_block: int | None = None
     """Cancel if not mined by this block; default: ``deadline_blocks`` after sending."""
+    extra_gas: int = 0
+    """Gas sent beyond the estimate and its margin (the hooks' headroom, ``settlement.hooks``)."""
     attempts: list[Attempt] = field(default_factory=list)
     head: int = 0
     """The latest block the submitter has dealt with for this submission."""
@@ -118,6 +120,8 @@ class Submission:
     block_number: int | None = None
     gas_used: int | None = None
     fills: list[Fill] = field(default_factory=list)
+    logs: tuple[Mapping[str, Any], ...] = ()
+    """The mined settlement's receipt logs (the trampoline's ``HookFailed`` among them)."""
 
 
 def bump(value: int, permille: int) -> int:
@@ -195,7 +199,7 @@ class Submitter:
         """
         async with self._lock:
             gas = await self.simulate(sub.calldata)
-            gas += gas * self.config.gas_margin_permille // 1000
+            gas += gas * self.config.gas_margin_permille // 1000 + sub.extra_gas
             nonce, head, base_fee = await asyncio.gather(
                 self._next_nonce(), self._head(), self._base_fee()
             )  # concurrent: one JSON-RPC batch
@@ -357,6 +361,7 @@ class Submitter:
             )
             return
         sub.outcome = Outcome.SETTLED
+        sub.logs = tuple(receipt.get("logs", ()))
         sub.fills = await self.tracker.track(receipt, self.solver, attempt.nonce)
         logger.info(
             "settlement mined: tx 0x%s in block %d, gas used %d, %d trades",

@@ -41,6 +41,7 @@ import aiohttp
 from intents.book import OrderBook
 from intents.chain import ChainReader
 from intents.order import StoredOrder
+from intents.records import HookFailureRecord
 from intents.types import Address, OrderUid, TokenAddress
 from intents.wire import to_hex
 from routing.pool import TokenAddress as PoolToken
@@ -50,7 +51,7 @@ from settlement.fills import FillIndexer
 from settlement.jsonrpc import ChainReadError
 from settlement.presignatures import PresignatureIndexer
 from settlement.submitter import Outcome, SettlementReverted, Submission, Submitter
-from solver import dto_notification
+from solver import dto_notification, order_hooks
 from solver.book_auction import (
     BookAuction,
     GasPriceSource,
@@ -83,6 +84,8 @@ class AuctioneerConfig:
     settlement: Address
     weth: TokenAddress
     v3_router: Address | None = None
+    hooks_trampoline: Address | None = None
+    """Orders' appData hooks run through it; without one, no hook is run."""
     interval: float = 2.0
     """Seconds between the starts of two rounds."""
     solve_time: float = 3.0
@@ -125,6 +128,8 @@ class RoundReport:
     error: str | None = None
     start_block: int = 0
     """The chain's head when the round began."""
+    failed_hooks: list[HookFailureRecord] = field(default_factory=list)
+    """Hooks that reverted in the round's mined settlements (the batch settled regardless)."""
 
 
 class Auctioneer:
@@ -237,7 +242,7 @@ class Auctioneer:
         funds = await self.chain.funds([(s.owner, s.order.sell_token) for s in orders])
         kept = []
         for stored, f in zip(orders, funds, strict=True):
-            available = min(f.balance, f.allowance)
+            available = order_hooks.available_to_sell(stored, f.balance, f.allowance)
             sell, _ = order_from_book(stored).remaining_amounts()
             need = 1 if stored.order.partially_fillable else sell + stored.order.fee_amount
             if available >= need:
@@ -271,6 +276,7 @@ class Auctioneer:
             weth=PoolToken(self.config.weth),
             gas_price=await source.gas_price(),
             deadline=deadline or self.solver_deadline(datetime.now(UTC)),
+            trampoline=self.config.hooks_trampoline,
         )
 
     def solver_deadline(self, started: datetime) -> datetime:
@@ -292,7 +298,8 @@ class Auctioneer:
             """The in-process engines one after the other (``solve_all``: ``batch``, last,
             merges the fills of those before it), off the event loop."""
             try:
-                return await asyncio.to_thread(solve_all, self.engines, auction)
+                solutions = await asyncio.to_thread(solve_all, self.engines, auction)
+                return [order_hooks.with_hooks_gas(s, auction) for s in solutions]
             except Exception:
                 logger.exception("the engines failed on auction %s", auction.id)
                 return []
@@ -436,7 +443,8 @@ class Auctioneer:
             )
             return dto_notification.Cancelled(auction_id=auction_id, solution_id=solution_id)
         settlement = self._settlement(round_, winner.solution)
-        submission = Submission(calldata=settlement.calldata())
+        headroom = order_hooks.settlement_headroom(round_, winner.solution)
+        submission = Submission(calldata=settlement.calldata(), extra_gas=headroom)
         report.submissions.append((winner, submission))
         try:
             await self.submitter.submit(submission)
@@ -467,6 +475,11 @@ class Auctioneer:
             len(submission.fills),
         )
         if submission.outcome is Outcome.SETTLED:
+            failed = order_hooks.hook_failures(
+                round_, winner.solution, submission, self.config.hooks_trampoline
+            )
+            await self.book.record_hook_failures(failed)
+            report.failed_hooks += failed
             return dto_notification.Success(
                 transaction="0x" + tx, auction_id=auction_id, solution_id=solution_id
             )

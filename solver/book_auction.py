@@ -9,20 +9,26 @@ The gas price comes from a ``GasPriceSource`` (``RpcGasPrice`` on a node,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from intents.errors import OrderError
+from intents.hooks import NO_HOOKS, Hook, Hooks, hooks_of
 from intents.order import OrderKind, StoredOrder
-from intents.types import OrderUid
+from intents.types import Address, OrderUid
 from routing.pool import TokenAddress, token_address
+from settlement.hooks import hooks_gas, hooks_interaction
 from solver import dto
 from solver.dto_convert import auction_to_dto
 from solver.dto_pools import pools_from_dto
 from solver.liquidity_source import native_prices
-from solver.model import Auction, Order, Token
+from solver.model import Auction, Interaction, Order, Token
+
+logger = logging.getLogger(__name__)
 
 
 class GasPriceSource(Protocol):
@@ -71,11 +77,35 @@ def remaining_amount(stored: StoredOrder, available: int | None = None) -> int:
     return buy
 
 
-def order_from_book(stored: StoredOrder, available: int | None = None) -> Order:
+def order_hooks(stored: StoredOrder) -> Hooks:
+    """The hooks a settlement filling ``stored`` now runs: its post-hooks, and its
+    pre-hooks only while nothing of it is filled (CoW runs them on the first fill only)."""
+    try:
+        hooks = hooks_of(stored.app_data_json)
+    except OrderError as exc:  # accepted before hooks were checked at creation
+        logger.warning("order 0x%s: its hooks are not run: %s", stored.uid.hex(), exc)
+        return NO_HOOKS
+    if stored.executed_sell_amount or stored.executed_buy_amount:
+        return Hooks((), hooks.post)
+    return hooks
+
+
+def _interactions(trampoline: Address, hooks: tuple[Hook, ...]) -> tuple[Interaction, ...]:
+    if not hooks:
+        return ()
+    call = hooks_interaction(trampoline, hooks)
+    return (Interaction(call.target, call.value, call.call_data),)
+
+
+def order_from_book(
+    stored: StoredOrder, available: int | None = None, trampoline: Address | None = None
+) -> Order:
     """The auction order of a book order (see ``remaining_amount``). Its signed fee is not
     carried (the solver-engine format has none: the engines see book orders as external
-    solvers see them)."""
+    solvers see them). With the node's hooks ``trampoline``, its hooks (``order_hooks``) are
+    its pre- and post-interactions, as CoW's autopilot sends them."""
     o = stored.order
+    hooks = order_hooks(stored) if trampoline is not None else NO_HOOKS
     return Order(
         uid=stored.uid,
         owner=stored.owner,
@@ -94,6 +124,9 @@ def order_from_book(stored: StoredOrder, available: int | None = None) -> Order:
         signature=stored.signature,
         sell_token_source=o.sell_token_balance,
         buy_token_destination=o.buy_token_balance,
+        pre_interactions=_interactions(trampoline, hooks.pre) if trampoline else (),
+        post_interactions=_interactions(trampoline, hooks.post) if trampoline else (),
+        hooks_gas=hooks_gas(hooks.pre) + hooks_gas(hooks.post),
     )
 
 
@@ -120,9 +153,11 @@ def book_auction(
     weth: TokenAddress,
     gas_price: int,
     deadline: datetime,
+    trampoline: Address | None = None,
 ) -> BookAuction:
     """The auction of ``orders`` (each with what its owner can pay) over ``liquidity``:
-    every token of an order or a pool, priced from the pools (``native_prices``)."""
+    every token of an order or a pool, priced from the pools (``native_prices``); the
+    orders' hooks run through ``trampoline`` (none without one)."""
     orders = list(orders)
     prices = native_prices(liquidity, weth)
     addresses: set[str] = set()
@@ -146,7 +181,7 @@ def book_auction(
     }
     auction = Auction(
         id=auction_id,
-        orders=tuple(order_from_book(s, available) for s, available in orders),
+        orders=tuple(order_from_book(s, available, trampoline) for s, available in orders),
         tokens=MappingProxyType(tokens),
         liquidity=pools_from_dto(liquidity),
         gas_price=gas_price,

@@ -166,6 +166,9 @@ class Order:
     buy_token_destination: BuyTokenBalance = BuyTokenBalance.ERC20
     pre_interactions: tuple[Interaction, ...] = ()
     post_interactions: tuple[Interaction, ...] = ()
+    hooks_gas: int = 0
+    """The gas the order's pre- and post-interactions (its appData hooks) add to a settlement
+    filling it (``settlement.hooks.hooks_gas``); the node adds it to its engines' solutions."""
     flashloan_hint: FlashloanHint | None = None
     wrappers: tuple[Wrapper, ...] = ()
 

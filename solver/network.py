@@ -125,6 +125,7 @@ def build_auctioneer(
             settlement=deployment.settlement,
             weth=deployment.weth,
             v3_router=pool_list.v3_router,
+            hooks_trampoline=deployment.hooks_trampoline,
             interval=settings.interval,
             solve_time=settings.solve_time,
             settle_time=settings.settle_time,

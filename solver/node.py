@@ -37,6 +37,7 @@ from settlement.breaker import Breaker
 from settlement.chain_identity import ChainGuard, ChainMismatchError, verify_chain
 from settlement.chain_reader import RpcChainReader
 from settlement.deployment import Deployment
+from settlement.hooks import RpcHookSimulator
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 from solver.conditional_prices import NodePrices
 from solver.conditional_release import ConditionalReleaser, chain_clock, running_releaser
@@ -81,6 +82,9 @@ class NodeConfig:
     """The API server's HTTP limits; ``None``: the defaults of ``tributary serve``."""
     genesis_hash: bytes | None = None
     """The chain's genesis hash from the deployment file: another chain is refused."""
+    hooks_trampoline: Address | None = None
+    """The deployment's hooks trampoline: orders' hooks are simulated through it at creation
+    (without one, orders with hooks are refused)."""
 
 
 def resolve_config(args: argparse.Namespace, devnet: Deployment | None) -> NodeConfig:
@@ -100,10 +104,11 @@ def resolve_config(args: argparse.Namespace, devnet: Deployment | None) -> NodeC
             "with --rpc-url, give --chain-id and --settlement (or a --deployment file)"
         )
     settlement = to_address(settlement)
-    relayer = multicall = genesis = None
+    relayer = multicall = genesis = trampoline = None
     if deployment is not None and deployment.settlement == settlement:
         relayer, multicall = deployment.vault_relayer, deployment.multicall
         genesis = deployment.genesis_hash
+        trampoline = deployment.hooks_trampoline
     return NodeConfig(
         host=args.host,
         port=args.port,
@@ -118,6 +123,7 @@ def resolve_config(args: argparse.Namespace, devnet: Deployment | None) -> NodeC
         ),
         http=serving_from_args(args),
         genesis_hash=genesis,
+        hooks_trampoline=trampoline,
     )
 
 
@@ -152,6 +158,11 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
             chain=RpcChainReader(client, config.settlement, relayer, guard.refuse_if_swapped),
             book=book,
             quotes=QuoteLinker(book, fresh_quote(quoter)) if quoter is not None else None,
+            hooks=(
+                RpcHookSimulator(client, config.settlement, config.hooks_trampoline)
+                if config.hooks_trampoline is not None
+                else None
+            ),
         )
 
         native_pricer = NativePrices(market) if config.network is not None else None

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from intents.order import OrderKind
 from intents.types import Address, TokenAddress
 from settlement.chain_pools import ChainPool
-from settlement.encoding import Settlement, trade_for_order
+from settlement.encoding import Interaction, Settlement, trade_for_order
 from settlement.interactions import Leg as SettlementLeg
 from settlement.interactions import route_interactions
 from solver.book_auction import BookAuction
@@ -29,14 +29,21 @@ def settlement_of(
 
     Every leg is encoded, internalized ones too (CoW's uninternalized calldata, which must
     succeed as well): the node's own auctions trust no token (``book_auction``), so the
-    checks reject any internalized leg before a solution gets here."""
+    checks reject any internalized leg before a solution gets here.
+
+    Each traded order's pre-interactions (its pre-hooks through the trampoline, on its first
+    fill) run before the trades, its post-interactions after, in the order of the trades."""
     orders = {o.uid: o for o in round_.auction.orders}
     tokens = list(solution.prices)
     prices = [solution.prices[t] for t in tokens]
     index = {t: i for i, t in enumerate(tokens)}
     trades = []
+    pre: list[Interaction] = []
+    post: list[Interaction] = []
     for trade in solution.trades:
         order, book_order = orders[trade.order], round_.stored[trade.order]
+        pre += (Interaction(i.target, i.value, i.call_data) for i in order.pre_interactions)
+        post += (Interaction(i.target, i.value, i.call_data) for i in order.post_interactions)
         signed = book_order.order
         token_index = {
             signed.sell_token: index[order.sell_token],
@@ -68,5 +75,7 @@ def settlement_of(
         tokens=tuple(TokenAddress(t) for t in tokens),
         clearing_prices=tuple(prices),
         trades=tuple(trades),
+        pre=tuple(pre),
         intra=route_interactions(legs, settlement, v3_router=v3_router),
+        post=tuple(post),
     )

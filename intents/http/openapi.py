@@ -109,7 +109,13 @@ def _paths() -> dict[str, Any]:
                 "to a quote (its quoteId in the answers): the one `quoteId` names if it is "
                 "stored, unexpired and matches the order's tokens, kind and amounts, else a "
                 "fresh quote of the order's amounts; `quoteId` is an int64 (InvalidField "
-                "beyond).",
+                "beyond). Hooks in the app data document (`metadata.hooks.pre`/`post`: "
+                "target, callData, gasLimit) are simulated through the node's hooks "
+                "trampoline as the settlement calls it: HookSimulationFailed if one reverts, "
+                "TooMuchGas if together they ask for more than 8,000,000 gas, "
+                "InvalidAppData if one is malformed, HooksUnsupported on a node without a "
+                "trampoline; with a pre-hook (a permit) only the balance is checked, not the "
+                "allowance.",
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("OrderCreation")}},
@@ -136,6 +142,8 @@ def _paths() -> dict[str, Any]:
         "/api/v1/orders/{uid}": {
             "get": {
                 "summary": "One order, with its status and executed amounts",
+                "description": "`failedHooks` (beyond CoW) lists the order's hooks that "
+                "reverted in its recorded settlements (the batch settled regardless).",
                 "parameters": [_UID],
                 "responses": {
                     "200": _json(_ref("OrderResponse"), "the order"),

@@ -1,9 +1,11 @@
 """Stored orders as the API shows them: ``OrderResponse`` with the fees solvers charged
-them (one ``Records.solver_fees`` read per answer), and query-parameter parsing the
+them and the hooks that failed (one ``Records.solver_fees`` and one
+``Records.hook_failures`` read per answer), and query-parameter parsing the
 listing endpoints share."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp import web
@@ -25,11 +27,18 @@ async def stored_order(request: web.Request) -> StoredOrder:
 
 
 async def order_views(request: web.Request, orders: list[StoredOrder]) -> list[OrderResponse]:
-    fees = await request.app[BOOK].solver_fees([s.uid for s in orders]) if orders else {}
+    if not orders:
+        return []
+    book, uids = request.app[BOOK], [s.uid for s in orders]
+    fees, failed = await asyncio.gather(book.solver_fees(uids), book.hook_failures(uids))
     settlement, now = request.app[SETTINGS].settlement, time.time()
     return [
         OrderResponse.from_stored(
-            stored, settlement_contract=settlement, now=now, solver_fee=fees.get(stored.uid, 0)
+            stored,
+            settlement_contract=settlement,
+            now=now,
+            solver_fee=fees.get(stored.uid, 0),
+            failed_hooks=failed.get(stored.uid, ()),
         )
         for stored in orders
     ]

@@ -12,15 +12,23 @@ from __future__ import annotations
 import pytest
 
 from bench.interaction_gas import SELL, deploy_pools, routed_gas
-from bench.settlement_gas import fund_buffer, measure
-from devnet.anvil import Devnet
+from bench.settlement_gas import fund_buffer, measure, signed_sell
+from devnet.anvil import Devnet, Tx
+from devnet.permit import permit_call
+from devnet.solidity import own_artifact
 from devnet.uniswap import UniswapV2, UniswapV3
+from intents.hooks import Hook
+from intents.types import Address
 from routing.interaction_gas import UNISWAP_V2_GAS, UNISWAP_V3_GAS
 from settlement.deployment import Deployment
+from settlement.encoding import Settlement, token_indices
+from settlement.hooks import failed_hook_ids, hooks_gas, hooks_interaction
 from settlement.interactions import PoolKind
 from solver.model import settlement_gas
 
 TOLERANCE = 0.10
+PERMIT_TOKEN = own_artifact("PermitToken")
+PROBE = own_artifact("HookProbe")
 
 
 def _within(declared: int, measured: int) -> bool:
@@ -59,3 +67,36 @@ def test_buffer_paid_trades_are_declared_within_ten_percent(
     for n in (1, 2, 5):
         measured, _ = measure(chain_state, devnet, n)
         assert _within(settlement_gas(n, 0), measured), (n, settlement_gas(n, 0), measured)
+
+
+def test_hooks_are_declared_within_ten_percent(chain_state: Devnet, devnet: Deployment) -> None:
+    """A buffer-paid trade with a permit pre-hook and a post-hook, each with a wallet's gas
+    limit (a fifth over what it uses: the permit runs in 51,001, the poke in 44,477):
+    ``settlement_gas`` plus ``hooks_gas`` of each stage (what ``solver.order_hooks.
+    with_hooks_gas`` adds) against the receipt. Measured 2026-12-07: declared 262,609,
+    gasUsed 243,649 (+7.8%)."""
+    assert devnet.hooks_trampoline is not None
+    fund_buffer(chain_state, devnet)
+    token, probe = chain_state.deploy_many([(PERMIT_TOKEN, ("Permit Token", "TKP")), (PROBE, ())])
+    owner = devnet.accounts[0]
+    pre = [
+        Hook(Address(token), permit_call(chain_state, token, owner, devnet.vault_relayer), 62_000)
+    ]
+    post = [Hook(probe, PROBE.encode_call("poke"), 54_000)]
+    a, b = devnet.tokens["TKA"], devnet.tokens["TKB"]
+    valid_to = int(chain_state.w3.eth.get_block("latest")["timestamp"]) + 3600
+    trade = signed_sell(devnet, owner, a, b, 10**18, 10**18, valid_to, token_indices((a, b)))
+    settlement = Settlement(
+        tokens=(a, b),
+        clearing_prices=(1, 1),
+        trades=(trade,),
+        pre=(hooks_interaction(devnet.hooks_trampoline, pre),),
+        post=(hooks_interaction(devnet.hooks_trampoline, post),),
+    )
+    (receipt,) = chain_state.send(
+        [Tx(devnet.solver.address, settlement.calldata(), devnet.settlement, gas=2_000_000)]
+    )
+    assert not failed_hook_ids(receipt, devnet.hooks_trampoline)  # both hooks ran
+    measured = int(receipt["gasUsed"], 16)
+    declared = settlement_gas(1, 0) + hooks_gas(pre) + hooks_gas(post)
+    assert _within(declared, measured), (declared, measured)

@@ -8,6 +8,7 @@ from eth_account import Account as EthAccount
 from devnet.anvil import Devnet, Tx, cs
 from devnet.artifacts import COW, OPENZEPPELIN, ArtifactError, load_artifact
 from devnet.errors import DevnetError
+from devnet.solidity import own_artifact
 from intents.types import UINT256_MAX, to_address
 from settlement.deployment import Deployment
 
@@ -48,6 +49,12 @@ def test_deployment_has_code_and_answers(devnet_node: Devnet, devnet: Deployment
     assert to_address(settlement.functions.vaultRelayer().call()) == devnet.vault_relayer
     assert to_address(settlement.functions.authenticator().call()) == devnet.authenticator
     assert devnet.chain_id == w3.eth.chain_id == 31337
+    # our hooks trampoline, bound to this settlement
+    assert devnet.hooks_trampoline is not None
+    (bound,) = devnet_node.call(
+        own_artifact("HooksTrampoline"), devnet.hooks_trampoline, "settlement"
+    )
+    assert to_address(bound) == devnet.settlement
 
 
 def test_solver_is_allow_listed_and_traders_are_not(
@@ -101,6 +108,7 @@ def test_chain_state_reverts_changes(chain_state: Devnet, devnet: Deployment) ->
 
 def test_deployment_json_round_trips(devnet: Deployment, tmp_path: object) -> None:
     assert Deployment.from_json(devnet.to_json()) == devnet
+    assert '"hooksTrampoline": "0x' in devnet.to_json()
     with pytest.raises(ValueError, match="malformed"):
         Deployment.from_json('{"rpcUrl": "x"}')
 

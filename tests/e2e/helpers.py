@@ -23,6 +23,7 @@ from intents.validation import OrderValidator
 from settlement.chain_pools import ChainPool
 from settlement.chain_reader import RpcChainReader
 from settlement.deployment import Deployment
+from settlement.hooks import RpcHookSimulator
 from settlement.interactions import PoolKind
 from settlement.jsonrpc import BatchingRpcClient
 from settlement.submitter import Outcome
@@ -114,7 +115,10 @@ async def running_node(
     rpc = BatchingRpcClient(d.rpc_url)
     book = await open_book(f"sqlite:///{book_path}")
     chain = RpcChainReader(rpc, d.settlement, d.vault_relayer)
-    validator = OrderValidator(domain_separator=d.domain_separator, chain=chain, book=book)
+    hooks = RpcHookSimulator(rpc, d.settlement, d.hooks_trampoline) if d.hooks_trampoline else None
+    validator = OrderValidator(
+        domain_separator=d.domain_separator, chain=chain, book=book, hooks=hooks
+    )
     app = create_app(book=book, validator=validator, settings=ApiSettings(settlement=d.settlement))
     server = TestServer(app)
     await server.start_server()

@@ -42,6 +42,7 @@ def test_codes_are_cow_error_types() -> None:
         "UnsupportedBuyTokenDestination", "UnsupportedSellTokenSource", "UnsupportedOrderType",
         "InsufficientValidTo", "ExcessiveValidTo", "InvalidNativeSellToken",
         "SameBuyAndSellToken", "UnsupportedToken", "InvalidAppData", "AppDataHashMismatch",
+        "TooMuchGas",
     }  # fmt: skip
     # ... and its quote endpoint's PriceEstimationError these
     cow |= {"NoLiquidity", "SellAmountDoesNotCoverFee"}
@@ -54,8 +55,11 @@ def test_codes_are_cow_error_types() -> None:
     cow |= {"NotFound"}
     ours = {code.value for code in ErrorCode}
     assert cow <= ours
-    # ours alone: the body's shape, and conditional orders (CoW keeps those on chain, in
-    # ComposableCoW, so its orderbook has no codes for them)
+    # ours alone: the body's shape; conditional orders (CoW keeps those on chain, in
+    # ComposableCoW, so its orderbook has no codes for them); hooks refused at creation
+    # (CoW's orderbook only logs its full-order simulation; it refuses through
+    # TransferSimulationFailed)
     beyond = {"MalformedJson", "InvalidField", "PayloadTooLarge"}
     beyond |= {"InvalidConditionalOrder", "ConditionalOrderNotFound"}
+    beyond |= {"HookSimulationFailed", "HooksUnsupported"}
     assert ours - cow == beyond

@@ -12,14 +12,26 @@ import pytest
 
 from intents.book import OrderBook, open_book
 from intents.book_postgres import PostgresBook
-from intents.records import AppDataConflict, CompetitionRecord, SolutionOrder, SolutionRecord
+from intents.records import (
+    AppDataConflict,
+    CompetitionRecord,
+    HookFailureRecord,
+    SolutionOrder,
+    SolutionRecord,
+)
 from intents.types import OrderUid
 from intents.wire import to_hex
 from tests.intents.test_store import ALICE, BOB, PG_URL, book, fill, fresh_postgres_book, make_order
 
 __all__ = ["book"]  # the two-backend book fixture of test_store
 
-NEW_TABLES = ("app_data", "competitions", "competition_transactions", "solver_fees")
+NEW_TABLES = (
+    "app_data",
+    "competitions",
+    "competition_transactions",
+    "solver_fees",
+    "hook_failures",
+)
 
 
 def tx(n: int) -> bytes:
@@ -102,6 +114,35 @@ async def test_solver_fees_count_only_recorded_settlements(book: OrderBook) -> N
     await book.revert_fill(tx(2))
     assert await book.solver_fees([order.uid]) == {order.uid: 40}
     assert await book.solver_fees([]) == {}
+
+
+async def test_hook_failures_are_kept_and_shown_only_for_recorded_settlements(
+    book: OrderBook,
+) -> None:
+    order, other = make_order(1), make_order(2)
+    for o in (order, other):
+        await book.insert(o)
+    target = "0x" + "ab" * 20
+
+    def failure(tx_n: int, stage: str, index: int) -> HookFailureRecord:
+        return HookFailureRecord(
+            uid=order.uid, tx_hash=tx(tx_n), stage=stage, index=index, target=target
+        )
+
+    await fill(book, order, 10**20, 10**17, tx=1)
+    await fill(book, order, 10**20, 10**17, tx=2)
+    await book.record_hook_failures([failure(1, "post", 1), failure(1, "pre", 0)])
+    await book.record_hook_failures([failure(1, "pre", 0), failure(2, "post", 0)])  # idempotent
+    await book.record_hook_failures([])
+    found = await book.hook_failures([order.uid, other.uid])
+    assert found == {
+        order.uid: [failure(1, "pre", 0), failure(1, "post", 1), failure(2, "post", 0)]
+    }
+    await book.revert_fill(tx(2))  # a reorg: that settlement's failures are not shown
+    assert await book.hook_failures([order.uid]) == {
+        order.uid: [failure(1, "pre", 0), failure(1, "post", 1)]
+    }
+    assert await book.hook_failures([]) == {}
 
 
 async def test_app_data_is_stored_once_per_hash(book: OrderBook) -> None:
