@@ -16,6 +16,8 @@ from intents.conditional_auth import ConditionalAuthorizer
 from intents.conditional_store import PartStatus
 from intents.conditional_wire import StopLossParams
 from intents.eip712 import order_digest, order_uid
+from intents.errors import ErrorCode
+from intents.http.quote import QuoteError
 from intents.types import Address, TokenAddress
 from intents.validation import OrderValidator
 from intents.wire import U256
@@ -23,7 +25,7 @@ from settlement.jsonrpc import BatchingRpcClient, RpcReply
 from settlement.price_oracle import LATEST_ROUND_DATA
 from solver.conditional_prices import NodePrices
 from solver.conditional_release import ConditionalReleaser, PriceUnavailable
-from tests.intents.conditional_helpers import eoa_creation, wallet_creation
+from tests.intents.conditional_helpers import SALT, eoa_creation, wallet_creation
 from tests.intents.test_conditional import (
     APP_DATA,
     BUY,
@@ -261,3 +263,30 @@ async def test_an_oracle_answer_no_price_can_be_made_of_is_unavailable(
         await NodePrices(rpc, None).strike_price(oracle_stop_loss(), NOW)  # type: ignore[arg-type]
     rpc.rounds[BUY_ORACLE] = (10**8, int(NOW), 8)  # a sane answer: the price is 2000
     assert await NodePrices(rpc, None).strike_price(oracle_stop_loss(), NOW) == 2000 * 10**18  # type: ignore[arg-type]
+
+
+class NoLiquidityYet:
+    """The node's auction prices before its liquidity is loaded: ``AttachedMarket`` raises
+    a ``QuoteError`` (an ``OrderError``), not ``PriceUnavailable``."""
+
+    async def strike_price(self, stop: StopLoss, now: float) -> int:
+        raise QuoteError(ErrorCode.NO_LIQUIDITY, "the node has not loaded liquidity yet")
+
+
+async def test_one_order_failing_holds_up_no_other(book: OrderBook) -> None:
+    clock, chain = Clock(T0), funded_chain()
+    stop = StopLossParams(
+        sell_token=SELL, buy_token=BUY, sell_amount=U256(10**18), buy_amount=U256(10**17),
+        app_data=APP_DATA, valid_to=T0 + 3600, strike=U256(10**18),
+        max_time_since_last_oracle_update=600,
+    )  # fmt: skip
+    for params, salt in ((stop, "0x" + "01" * 32), (good_after_time(T0, T0 + 3600), SALT)):
+        creation = eoa_creation(SEPARATOR, params, KEY, salt=salt)
+        await book.insert_conditional(await authorizer(chain, clock).authorize(creation))
+    validator = OrderValidator(domain_separator=SEPARATOR, chain=chain, book=book, clock=clock)
+    run = ConditionalReleaser(
+        book=book, validator=validator, prices=NoLiquidityYet(), clock=clock.read
+    )
+    [uid] = await run.tick()  # the stop-loss (stored first) fails; the other is released
+    released = await book.get(uid)
+    assert released is not None and released.order.valid_to == T0 + 3600
