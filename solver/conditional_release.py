@@ -156,8 +156,10 @@ class ConditionalReleaser:
         return None
 
     async def recover(self) -> None:
-        """Insert released parts missing from the book (a crash between claim and insert)."""
-        for conditional in await self.book.active_conditionals():
+        """Insert released parts missing from the book (a crash between claim and insert),
+        of any conditional order: its last part, or a cancellation after the claim, leaves it
+        with no part pending."""
+        for conditional in await self.book.unbooked_releases():
             specs = parts_of(conditional.document.params)
             for spec, state in zip(specs, conditional.parts, strict=True):
                 released = state.status is PartStatus.RELEASED and state.uid is not None

@@ -290,3 +290,26 @@ async def test_one_order_failing_holds_up_no_other(book: OrderBook) -> None:
     [uid] = await run.tick()  # the stop-loss (stored first) fails; the other is released
     released = await book.get(uid)
     assert released is not None and released.order.valid_to == T0 + 3600
+
+
+@pytest.mark.parametrize("then_cancelled", [False, True])
+async def test_a_part_claimed_but_not_inserted_before_a_crash_is_restored(
+    book: OrderBook, then_cancelled: bool
+) -> None:
+    """``release_part`` committed, then the node died before ``insert``: the next leader's
+    ``recover`` puts the order in the book — also when that was the order's last part or
+    the owner cancelled after the claim (no part pending: it is not ``active`` any more)."""
+    clock, chain = Clock(T0), funded_chain()
+    params = good_after_time(T0, T0 + 3600) if not then_cancelled else twap_params()
+    stored = await authorizer(chain, clock).authorize(eoa_creation(SEPARATOR, params, KEY))
+    await book.insert_conditional(stored)
+    part = parts_of(stored.document.params)[0]
+    uid = order_uid(order_digest(SEPARATOR, part.order), OWNER, part.order.valid_to)
+    assert await book.release_part(stored.id, 0, uid, clock.now)  # the claim, then the crash
+    if then_cancelled:
+        await book.cancel_conditional(stored.id, clock.now)
+    assert await book.get(uid) is None
+    await releaser(book, chain, clock, Prices()).recover()
+    restored = await book.get(uid)
+    assert restored is not None and restored.owner == OWNER
+    assert await book.unbooked_releases() == []
