@@ -97,6 +97,11 @@ class PostgresConditionals:
             heads = await conn.fetch(q.SELECT_ACTIVE)
             return [await self._assemble(conn, head) for head in heads]
 
+    async def unbooked_releases(self) -> list[q.StoredConditional]:
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            heads = await conn.fetch(q.SELECT_UNBOOKED)
+            return [await self._assemble(conn, head) for head in heads]
+
     async def _transition(self, sql: str, args: tuple[Any, ...], history: tuple[Any, ...]) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
             changed: bool = await conn.execute(sql, *args) == "UPDATE 1"

@@ -108,6 +108,9 @@ class SqliteConditionals:
     async def active_conditionals(self) -> list[q.StoredConditional]:
         return [await self._assemble(row) for row in await self._read(q.SELECT_ACTIVE, ())]
 
+    async def unbooked_releases(self) -> list[q.StoredConditional]:
+        return [await self._assemble(row) for row in await self._read(q.SELECT_UNBOOKED, ())]
+
     async def release_part(self, conditional_id: bytes, index: int, uid: bytes, now: float) -> bool:
         args = (uid, conditional_id, index)
         history = (conditional_id, now, "released", index, "0x" + uid.hex())

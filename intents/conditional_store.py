@@ -92,6 +92,11 @@ class ConditionalStore(Protocol):
         """The not cancelled conditional orders with a pending part, oldest first."""
         ...
 
+    async def unbooked_releases(self) -> list[StoredConditional]:
+        """The conditional orders (active, finished or cancelled) with a ``released`` part
+        whose order is not in the book: a crash between ``release_part`` and ``insert``."""
+        ...
+
     async def release_part(self, conditional_id: bytes, index: int, uid: bytes, now: float) -> bool:
         """Mark a pending part of an uncancelled order ``released`` as order ``uid``; False
         (changing nothing) if it is not pending any more."""
@@ -188,6 +193,11 @@ SELECT_ACTIVE = (
     f"SELECT {HEAD_COLUMNS} FROM conditional_orders c WHERE NOT c.cancelled AND EXISTS"
     " (SELECT 1 FROM conditional_parts p WHERE p.id = c.id AND p.status = 'pending')"
     " ORDER BY c.seq"
+)
+SELECT_UNBOOKED = (
+    f"SELECT {HEAD_COLUMNS} FROM conditional_orders c WHERE EXISTS"
+    " (SELECT 1 FROM conditional_parts p WHERE p.id = c.id AND p.status = 'released'"
+    " AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.uid = p.uid)) ORDER BY c.seq"
 )
 RELEASE_PART = (
     "UPDATE conditional_parts SET status = 'released', uid = ?, reason = NULL"

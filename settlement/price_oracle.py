@@ -11,6 +11,7 @@ from settlement.jsonrpc import BatchingRpcClient, ChainReadError
 
 LATEST_ROUND_DATA = bytes.fromhex("feaf968c")  # latestRoundData()
 DECIMALS = bytes.fromhex("313ce567")  # decimals()
+UINT8_MAX = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,8 @@ def _int256(word: bytes) -> int:
 
 async def latest_answers(rpc: BatchingRpcClient, oracles: list[str]) -> list[OracleAnswer | None]:
     """Each oracle's latest round, in one batch; None where a call fails or returns too
-    little (no contract, not an aggregator)."""
+    little (no contract, not an aggregator) or ``decimals()`` is no ``uint8`` (Solidity's
+    ABI decoder reverts there, and a larger exponent is no price)."""
     calls = []
     for oracle in oracles:
         calls.append(("eth_call", [{"to": oracle, "data": to_hex(LATEST_ROUND_DATA)}, "latest"]))
@@ -41,14 +43,15 @@ async def latest_answers(rpc: BatchingRpcClient, oracles: list[str]) -> list[Ora
             continue
         data = bytes.fromhex(str(round_reply.result)[2:])
         decimals = bytes.fromhex(str(decimals_reply.result)[2:])
-        if len(data) < 160 or len(decimals) < 32:
+        places = int.from_bytes(decimals[:32], "big")
+        if len(data) < 160 or len(decimals) < 32 or places > UINT8_MAX:
             answers.append(None)
             continue
         answers.append(
             OracleAnswer(
                 answer=_int256(data[32:64]),
                 updated_at=int.from_bytes(data[96:128], "big"),
-                decimals=int.from_bytes(decimals[:32], "big"),
+                decimals=places,
             )
         )
     return answers

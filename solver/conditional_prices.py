@@ -41,11 +41,16 @@ class NodePrices:
         prices = []
         for oracle, answer in zip(oracles, answers, strict=True):
             if answer is None or answer.answer <= 0:
-                raise PriceUnavailable(f"oracle {oracle} gives no positive answer")
+                raise PriceUnavailable(
+                    f"oracle {oracle} gives no usable answer (a positive latestRoundData "
+                    "answer and uint8 decimals)"
+                )
             if answer.updated_at < now - stop.max_time_since_last_oracle_update:
                 raise PriceUnavailable(
                     f"oracle {oracle} was last updated at {answer.updated_at}, more than "
                     f"{stop.max_time_since_last_oracle_update} s ago"
                 )
             prices.append(scale_price(answer.answer, answer.decimals))
+        if prices[1] == 0:  # StopLoss divides by it: on chain the call reverts
+            raise PriceUnavailable(f"oracle {oracles[1]}'s answer is 0 when scaled to 18 decimals")
         return prices[0], prices[1]

@@ -91,18 +91,26 @@ class ConditionalReleaser:
         now = await self.clock()
         released: list[OrderUid] = []
         for conditional in await self.book.active_conditionals():
-            specs = parts_of(conditional.document.params)
-            for spec, state in zip(specs, conditional.parts, strict=True):
-                if state.status is not PartStatus.PENDING:
-                    continue
-                if spec.order.valid_to < now:
-                    await self.book.expire_part(conditional.id, spec.index, now)
-                    continue
-                if now < spec.not_before:
-                    break  # the parts are in time order: none after this one is due either
-                uid = await self._release(conditional, spec, now)
-                if uid is not None:
-                    released.append(uid)
+            try:  # one order failing (its price source, its wallet) holds up no other
+                released += await self._tick_one(conditional, now)
+            except (OrderError, ChainReadError, OSError) as exc:
+                log.warning("conditional order 0x%s: release failed: %s", conditional.id.hex(), exc)
+        return released
+
+    async def _tick_one(self, conditional: StoredConditional, now: float) -> list[OrderUid]:
+        released: list[OrderUid] = []
+        specs = parts_of(conditional.document.params)
+        for spec, state in zip(specs, conditional.parts, strict=True):
+            if state.status is not PartStatus.PENDING:
+                continue
+            if spec.order.valid_to < now:
+                await self.book.expire_part(conditional.id, spec.index, now)
+                continue
+            if now < spec.not_before:
+                break  # the parts are in time order: none after this one is due either
+            uid = await self._release(conditional, spec, now)
+            if uid is not None:
+                released.append(uid)
         return released
 
     async def _release(
@@ -148,8 +156,10 @@ class ConditionalReleaser:
         return None
 
     async def recover(self) -> None:
-        """Insert released parts missing from the book (a crash between claim and insert)."""
-        for conditional in await self.book.active_conditionals():
+        """Insert released parts missing from the book (a crash between claim and insert),
+        of any conditional order: its last part, or a cancellation after the claim, leaves it
+        with no part pending."""
+        for conditional in await self.book.unbooked_releases():
             specs = parts_of(conditional.document.params)
             for spec, state in zip(specs, conditional.parts, strict=True):
                 released = state.status is PartStatus.RELEASED and state.uid is not None

@@ -5,6 +5,8 @@ cancelled order releases nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from intents.book import OrderBook
@@ -14,13 +16,16 @@ from intents.conditional_auth import ConditionalAuthorizer
 from intents.conditional_store import PartStatus
 from intents.conditional_wire import StopLossParams
 from intents.eip712 import order_digest, order_uid
+from intents.errors import ErrorCode
+from intents.http.quote import QuoteError
 from intents.types import Address, TokenAddress
 from intents.validation import OrderValidator
 from intents.wire import U256
-from settlement.jsonrpc import BatchingRpcClient
+from settlement.jsonrpc import BatchingRpcClient, RpcReply
+from settlement.price_oracle import LATEST_ROUND_DATA
 from solver.conditional_prices import NodePrices
 from solver.conditional_release import ConditionalReleaser, PriceUnavailable
-from tests.intents.conditional_helpers import eoa_creation, wallet_creation
+from tests.intents.conditional_helpers import SALT, eoa_creation, wallet_creation
 from tests.intents.test_conditional import (
     APP_DATA,
     BUY,
@@ -206,3 +211,105 @@ async def test_without_oracles_the_auction_prices_decide() -> None:
             await source.strike_price(stop, NOW)
         with pytest.raises(PriceUnavailable, match="no auctions"):
             await NodePrices(unused, None).strike_price(stop, NOW)
+
+
+class OracleRpc:
+    """Answers ``latest_answers``' batch as two aggregators would: ``rounds`` maps an
+    oracle to (answer, updatedAt, decimals)."""
+
+    def __init__(self, rounds: dict[str, tuple[int, int, int]]) -> None:
+        self.rounds = rounds
+
+    async def request_many(self, calls: list[tuple[str, list[Any]]]) -> list[RpcReply]:
+        replies = []
+        for i, (_, [call, _block]) in enumerate(calls):
+            answer, updated_at, decimals = self.rounds[call["to"]]
+            if call["data"] == "0x" + LATEST_ROUND_DATA.hex():
+                words = [1, answer % 2**256, updated_at, updated_at, 1]
+            else:
+                words = [decimals]
+            data = b"".join(w.to_bytes(32, "big") for w in words)
+            replies.append(RpcReply(id=i, result="0x" + data.hex()))
+        return replies
+
+
+SELL_ORACLE = "0x" + "5e" * 20
+BUY_ORACLE = "0x" + "b0" * 20
+
+
+def oracle_stop_loss() -> StopLoss:
+    return StopLossParams(
+        sell_token=SELL, buy_token=BUY, sell_amount=U256(10**18), buy_amount=U256(10**17),
+        app_data=APP_DATA, valid_to=int(NOW) + 3600, strike=U256(10**18),
+        max_time_since_last_oracle_update=600, sell_token_price_oracle=SELL_ORACLE,
+        buy_token_price_oracle=BUY_ORACLE,
+    ).to_params()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "buy_round",
+    [
+        (1, int(NOW), 19),  # scales to 0 at 18 decimals: StopLoss's division reverts
+        (10**8, int(NOW), 300),  # decimals() is a uint8 on an aggregator
+    ],
+)
+async def test_an_oracle_answer_no_price_can_be_made_of_is_unavailable(
+    buy_round: tuple[int, int, int],
+) -> None:
+    """An owner picks the oracles: one answering nonsense must leave the part waiting, not
+    raise out of the releaser (a ZeroDivisionError ended its task, for every order)."""
+    rpc = OracleRpc({SELL_ORACLE: (2000 * 10**8, int(NOW), 8), BUY_ORACLE: buy_round})
+    with pytest.raises(PriceUnavailable):
+        await NodePrices(rpc, None).strike_price(oracle_stop_loss(), NOW)  # type: ignore[arg-type]
+    rpc.rounds[BUY_ORACLE] = (10**8, int(NOW), 8)  # a sane answer: the price is 2000
+    assert await NodePrices(rpc, None).strike_price(oracle_stop_loss(), NOW) == 2000 * 10**18  # type: ignore[arg-type]
+
+
+class NoLiquidityYet:
+    """The node's auction prices before its liquidity is loaded: ``AttachedMarket`` raises
+    a ``QuoteError`` (an ``OrderError``), not ``PriceUnavailable``."""
+
+    async def strike_price(self, stop: StopLoss, now: float) -> int:
+        raise QuoteError(ErrorCode.NO_LIQUIDITY, "the node has not loaded liquidity yet")
+
+
+async def test_one_order_failing_holds_up_no_other(book: OrderBook) -> None:
+    clock, chain = Clock(T0), funded_chain()
+    stop = StopLossParams(
+        sell_token=SELL, buy_token=BUY, sell_amount=U256(10**18), buy_amount=U256(10**17),
+        app_data=APP_DATA, valid_to=T0 + 3600, strike=U256(10**18),
+        max_time_since_last_oracle_update=600,
+    )  # fmt: skip
+    for params, salt in ((stop, "0x" + "01" * 32), (good_after_time(T0, T0 + 3600), SALT)):
+        creation = eoa_creation(SEPARATOR, params, KEY, salt=salt)
+        await book.insert_conditional(await authorizer(chain, clock).authorize(creation))
+    validator = OrderValidator(domain_separator=SEPARATOR, chain=chain, book=book, clock=clock)
+    run = ConditionalReleaser(
+        book=book, validator=validator, prices=NoLiquidityYet(), clock=clock.read
+    )
+    [uid] = await run.tick()  # the stop-loss (stored first) fails; the other is released
+    released = await book.get(uid)
+    assert released is not None and released.order.valid_to == T0 + 3600
+
+
+@pytest.mark.parametrize("then_cancelled", [False, True])
+async def test_a_part_claimed_but_not_inserted_before_a_crash_is_restored(
+    book: OrderBook, then_cancelled: bool
+) -> None:
+    """``release_part`` committed, then the node died before ``insert``: the next leader's
+    ``recover`` puts the order in the book — also when that was the order's last part or
+    the owner cancelled after the claim (no part pending: it is not ``active`` any more)."""
+    clock, chain = Clock(T0), funded_chain()
+    params = good_after_time(T0, T0 + 3600) if not then_cancelled else twap_params()
+    stored = await authorizer(chain, clock).authorize(eoa_creation(SEPARATOR, params, KEY))
+    await book.insert_conditional(stored)
+    part = parts_of(stored.document.params)[0]
+    uid = order_uid(order_digest(SEPARATOR, part.order), OWNER, part.order.valid_to)
+    assert await book.release_part(stored.id, 0, uid, clock.now)  # the claim, then the crash
+    if then_cancelled:
+        await book.cancel_conditional(stored.id, clock.now)
+    assert await book.get(uid) is None
+    await releaser(book, chain, clock, Prices()).recover()
+    restored = await book.get(uid)
+    assert restored is not None and restored.owner == OWNER
+    assert await book.unbooked_releases() == []
