@@ -33,14 +33,25 @@ class TradeRecord(msgspec.Struct, frozen=True, kw_only=True):
     executed_fee: int  # the signed fee this trade took
 
 
+class ChargeRecord(msgspec.Struct, frozen=True, array_like=True):
+    """A protocol or partner fee a solution charged an order: ``amount`` of ``token`` left in
+    the settlement, owed to ``recipient``."""
+
+    recipient: str
+    token: str
+    amount: int
+
+
 class SolutionOrder(msgspec.Struct, frozen=True, array_like=True):
     """What one order pays (sell token, all fees included) and receives in a solution;
-    ``fee`` is the solver fee in the sell token (limit orders)."""
+    ``fee`` is the fee in the sell token (the solver's plus the node's protocol fees),
+    ``charges`` the protocol and partner fees one by one."""
 
     uid: str  # 0x hex
     sell_amount: int
     buy_amount: int
     fee: int = 0
+    charges: list[ChargeRecord] = msgspec.field(default_factory=list)
 
 
 class SolutionRecord(msgspec.Struct, frozen=True, kw_only=True):

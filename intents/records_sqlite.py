@@ -9,6 +9,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from intents.book_rows import COLUMNS, from_row
+from intents.fee_ledger import charge_rows
+from intents.fee_ledger_sqlite import INSERT_CHARGES
+from intents.fee_ledger_sqlite import SCHEMA as FEES_SCHEMA
 from intents.order import StoredOrder
 from intents.records import (
     NEWEST_FIRST,
@@ -24,7 +27,8 @@ from intents.types import Address, OrderUid
 
 T = TypeVar("T")
 
-RECORDS_SCHEMA = """
+RECORDS_SCHEMA = (
+    """
 CREATE INDEX IF NOT EXISTS fills_uid ON fills (uid);
 CREATE TABLE IF NOT EXISTS app_data (
     hash BLOB PRIMARY KEY,
@@ -45,6 +49,8 @@ CREATE TABLE IF NOT EXISTS solver_fees (
     PRIMARY KEY (tx_hash, uid)
 ) WITHOUT ROWID;
 """
+    + FEES_SCHEMA
+)
 
 _TRADES = (
     "SELECT f.uid, o.owner, o.sell_token, o.buy_token, f.block_number, f.log_index, f.tx_hash,"
@@ -128,6 +134,7 @@ class SqliteRecords:
             )
             fees = fee_rows(record)
             conn.executemany("INSERT OR REPLACE INTO solver_fees VALUES (?, ?, ?)", fees)
+            conn.executemany(INSERT_CHARGES, charge_rows(record))
             return None, []
 
         await self._write(op)

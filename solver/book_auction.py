@@ -21,6 +21,7 @@ from routing.pool import TokenAddress, token_address
 from solver import dto
 from solver.dto_convert import auction_to_dto
 from solver.dto_pools import pools_from_dto
+from solver.fee_policies import FeeConfig, order_policies
 from solver.liquidity_source import native_prices
 from solver.model import Auction, Order, Token
 
@@ -71,11 +72,15 @@ def remaining_amount(stored: StoredOrder, available: int | None = None) -> int:
     return buy
 
 
-def order_from_book(stored: StoredOrder, available: int | None = None) -> Order:
-    """The auction order of a book order (see ``remaining_amount``). Its signed fee is not
-    carried (the solver-engine format has none: the engines see book orders as external
-    solvers see them)."""
+def order_from_book(
+    stored: StoredOrder, available: int | None = None, fees: FeeConfig | None = None
+) -> Order:
+    """The auction order of a book order (see ``remaining_amount``), with the fee policies
+    ``fees`` and its app data's partner fees give it (``solver.fee_policies``). Its signed
+    fee is not carried (the solver-engine format has none: the engines see book orders as
+    external solvers see them)."""
     o = stored.order
+    policies = order_policies(fees, stored.app_data_json, o.sell_amount) if fees is not None else ()
     return Order(
         uid=stored.uid,
         owner=stored.owner,
@@ -88,6 +93,7 @@ def order_from_book(stored: StoredOrder, available: int | None = None) -> Order:
         order_class=stored.order_class,
         remaining=remaining_amount(stored, available),
         valid_to=o.valid_to,
+        fee_policies=policies,
         receiver=o.receiver,
         app_data=o.app_data,
         signing_scheme=stored.signing_scheme,
@@ -120,9 +126,11 @@ def book_auction(
     weth: TokenAddress,
     gas_price: int,
     deadline: datetime,
+    fees: FeeConfig | None = None,
 ) -> BookAuction:
     """The auction of ``orders`` (each with what its owner can pay) over ``liquidity``:
-    every token of an order or a pool, priced from the pools (``native_prices``)."""
+    every token of an order or a pool, priced from the pools (``native_prices``); the
+    orders carry the fee policies of ``fees`` (``order_from_book``)."""
     orders = list(orders)
     prices = native_prices(liquidity, weth)
     addresses: set[str] = set()
@@ -146,7 +154,7 @@ def book_auction(
     }
     auction = Auction(
         id=auction_id,
-        orders=tuple(order_from_book(s, available) for s, available in orders),
+        orders=tuple(order_from_book(s, available, fees) for s, available in orders),
         tokens=MappingProxyType(tokens),
         liquidity=pools_from_dto(liquidity),
         gas_price=gas_price,
