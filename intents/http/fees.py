@@ -10,7 +10,7 @@ from aiohttp import web
 
 from intents.http.keys import BOOK
 from intents.http.views import json_response
-from intents.wire import U256, HexAddress, to_hex
+from intents.wire import U256, HexAddress, encode, to_hex
 
 ROUTES = web.RouteTableDef()
 
@@ -36,9 +36,6 @@ class FeesView(msgspec.Struct, frozen=True, kw_only=True):
     payouts: list[FeePayoutView]
 
 
-_encoder = msgspec.json.Encoder()
-
-
 @ROUTES.get("/api/v1/fees")
 async def get_fees(request: web.Request) -> web.Response:
     book = request.app[BOOK]
@@ -58,4 +55,4 @@ async def get_fees(request: web.Request) -> web.Response:
         )
         for p in await book.fee_payouts()
     ]
-    return json_response(_encoder.encode(FeesView(balances=balances, payouts=payouts)))
+    return json_response(encode(FeesView(balances=balances, payouts=payouts)))
