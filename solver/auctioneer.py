@@ -46,7 +46,6 @@ from intents.wire import to_hex
 from routing.pool import TokenAddress as PoolToken
 from settlement.chain_pools import ChainPool
 from settlement.encoding import Settlement
-from settlement.errors import SettlementError
 from settlement.fills import FillIndexer
 from settlement.jsonrpc import ChainReadError
 from settlement.presignatures import PresignatureIndexer
@@ -64,8 +63,8 @@ from solver.competition import Bid, Ranking, arbitrate
 from solver.competition_record import competition_record
 from solver.engines import Engine, solve_all
 from solver.external import ExternalSolver
-from solver.fee_policies import FeeConfig
-from solver.fee_sweep import sweep_fees
+from solver.fee_policies import FeeConfig, order_quotes
+from solver.fee_sweep import sweep_if_due
 from solver.leader import AlwaysLeader, Leadership
 from solver.liquidity_source import LiquiditySource
 from solver.model import Auction, Solution
@@ -279,6 +278,7 @@ class Auctioneer:
             gas_price=await source.gas_price(),
             deadline=deadline or self.solver_deadline(datetime.now(UTC)),
             fees=self.config.fees,
+            quotes=await order_quotes(self.book, (s for s, _ in orders), self.config.fees),
         )
 
     def solver_deadline(self, started: datetime) -> datetime:
@@ -340,7 +340,8 @@ class Auctioneer:
         started, clock = datetime.now(UTC), time.monotonic()
         await self.fills.catch_up()
         report.start_block = self.fills.head
-        await self._sweep(report)
+        if self.leadership.still_leading(report.term):
+            await sweep_if_due(self.config.fees, report.auction_id, self.book, self.submitter)
         if self.presignatures is not None:
             await self.presignatures.catch_up()
         now = time.time()
@@ -398,19 +399,6 @@ class Auctioneer:
             phases["settle"],
             (deadline - started).total_seconds(),
         )
-
-    async def _sweep(self, report: RoundReport) -> None:
-        """Every ``fees.sweep_every`` rounds, pay out the fees owed (``solver.fee_sweep``);
-        a failed payout is logged and tried again at the next sweep."""
-        fees = self.config.fees
-        if fees is None or not fees.sweep_every or report.auction_id % fees.sweep_every:
-            return
-        if not self.leadership.still_leading(report.term):
-            return
-        try:
-            await sweep_fees(self.book, self.submitter)
-        except (SettlementError, OSError) as exc:
-            logger.warning("auction %d: the fee payout failed: %s", report.auction_id, exc)
 
     async def _bids(
         self,

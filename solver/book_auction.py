@@ -23,7 +23,7 @@ from solver.dto_convert import auction_to_dto
 from solver.dto_pools import pools_from_dto
 from solver.fee_policies import FeeConfig, order_policies
 from solver.liquidity_source import native_prices
-from solver.model import Auction, Order, Token
+from solver.model import Auction, Order, Quote, Token
 
 
 class GasPriceSource(Protocol):
@@ -73,10 +73,14 @@ def remaining_amount(stored: StoredOrder, available: int | None = None) -> int:
 
 
 def order_from_book(
-    stored: StoredOrder, available: int | None = None, fees: FeeConfig | None = None
+    stored: StoredOrder,
+    available: int | None = None,
+    fees: FeeConfig | None = None,
+    quote: Quote | None = None,
 ) -> Order:
     """The auction order of a book order (see ``remaining_amount``), with the fee policies
-    ``fees`` and its app data's partner fees give it (``solver.fee_policies``). Its signed
+    ``fees`` and its app data's partner fees give it (``solver.fee_policies``; ``quote``:
+    its stored quote, for price-improvement policies). Its signed
     fee is not carried (the solver-engine format has none: the engines see book orders as
     external solvers see them)."""
     o = stored.order
@@ -127,10 +131,11 @@ def book_auction(
     gas_price: int,
     deadline: datetime,
     fees: FeeConfig | None = None,
+    quotes: Mapping[OrderUid, Quote] | None = None,
 ) -> BookAuction:
     """The auction of ``orders`` (each with what its owner can pay) over ``liquidity``:
     every token of an order or a pool, priced from the pools (``native_prices``); the
-    orders carry the fee policies of ``fees`` (``order_from_book``)."""
+    orders carry the fee policies of ``fees`` (``order_from_book``, with their ``quotes``)."""
     orders = list(orders)
     prices = native_prices(liquidity, weth)
     addresses: set[str] = set()
@@ -154,7 +159,10 @@ def book_auction(
     }
     auction = Auction(
         id=auction_id,
-        orders=tuple(order_from_book(s, available, fees) for s, available in orders),
+        orders=tuple(
+            order_from_book(s, available, fees, (quotes or {}).get(s.uid))
+            for s, available in orders
+        ),
         tokens=MappingProxyType(tokens),
         liquidity=pools_from_dto(liquidity),
         gas_price=gas_price,

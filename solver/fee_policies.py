@@ -5,10 +5,13 @@ order given, then the partner fees of the order's app data (CIP-61), in the orde
 Protocol policies (``--fee-policy``, repeatable) are written ``surplus:FACTOR:MAX_VOLUME``,
 ``priceImprovement:FACTOR:MAX_VOLUME`` or ``volume:FACTOR``; factors are fractions in
 ``[0, 1)`` as CoW's ``FeeFactor``. A price-improvement policy measures against the order's
-quote; an order without one is measured against a quote of its own sell amount for nothing
-(CoW's fallback), so its limit price is the reference. CoW applies its surplus, price
-improvement and volume policies to ``limit``-class orders only, and every order our book
-takes is one; policies apply to every order (CoW's ``order-class = any``).
+stored quote (``order_quotes``: the quoted sell and buy amounts and fee); an order without
+one against a quote of its own sell amount for nothing (CoW's fallback), that is against
+its limit price. As CoW's ``policy.rs``, the protocol policies apply to ``limit``-class
+orders (a signed fee of 0, every order cow-sdk signs today), not to ``market`` ones; the
+partner fees apply to every order. CoW's further ``order-class`` filter (a policy for
+in-market or out-of-market orders only, judged against the quote) is not offered: every
+policy is ``any``.
 
 Partner fees (``metadata.partnerFee``: one object or a list) follow CoW's app-data schema:
 ``{"volumeBps" | "bps", "recipient"}``, ``{"surplusBps", "maxVolumeBps", "recipient"}`` or
@@ -22,14 +25,16 @@ A document whose partner fee is malformed charges no partner fee (CoW's handling
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Context, Decimal
 from typing import Any
 
 import msgspec
 
-from intents.types import Address
+from intents.order import StoredOrder
+from intents.quotes import QuoteStore
+from intents.types import Address, OrderUid
 from solver.model import FeePolicy, PriceImprovementFee, Quote, SurplusFee, VolumeFee
 
 DEFAULT_MAX_PARTNER_FEE = 0.01
@@ -165,19 +170,47 @@ def partner_policies(document: str | None, cap: float, quote: Quote) -> tuple[Fe
 
 
 def order_policies(
-    config: FeeConfig, app_data: str | None, sell_amount: int, quote: Quote | None = None
+    config: FeeConfig,
+    app_data: str | None,
+    sell_amount: int,
+    quote: Quote | None = None,
+    *,
+    limit_class: bool = True,
 ) -> tuple[FeePolicy, ...]:
-    """An order's policies: the node's, then its partner fees. ``quote``: the order's
-    quote for price-improvement policies (``None``: CoW's fallback, a quote of the order's
-    ``sell_amount`` for nothing)."""
+    """An order's policies: the node's (``limit_class`` orders only), then its partner
+    fees. ``quote``: the order's quote for price-improvement policies (``None``: CoW's
+    fallback, a quote of the order's ``sell_amount`` for nothing)."""
     reference = quote or Quote(sell_amount, 0, 0)
-    protocol = tuple(
-        replace(p, quote=reference, recipient=config.recipient)
-        if isinstance(p, PriceImprovementFee)
-        else replace(p, recipient=config.recipient)
-        for p in config.policies
+    protocol = (
+        ()
+        if not limit_class
+        else tuple(
+            replace(p, quote=reference, recipient=config.recipient)
+            if isinstance(p, PriceImprovementFee)
+            else replace(p, recipient=config.recipient)
+            for p in config.policies
+        )
     )
     return protocol + partner_policies(app_data, config.max_partner_fee, reference)
+
+
+async def order_quotes(
+    book: QuoteStore, orders: Iterable[StoredOrder], fees: FeeConfig | None
+) -> dict[OrderUid, Quote]:
+    """The stored quotes of ``orders`` (those linked to one) when a price-improvement
+    policy of ``fees`` needs them (CoW's autopilot reads the order's quote likewise)."""
+    if fees is None or not any(isinstance(p, PriceImprovementFee) for p in fees.policies):
+        return {}
+    found = {}
+    for stored in orders:
+        if stored.quote_id is None:
+            continue
+        quote = await book.get_quote(stored.quote_id)
+        if quote is not None:
+            found[stored.uid] = Quote(
+                quote.quoted_sell_amount, quote.quoted_buy_amount, quote.fee_amount
+            )
+    return found
 
 
 def add_fee_flags(parser: argparse.ArgumentParser) -> None:

@@ -18,8 +18,10 @@ from typing import Protocol
 from intents.fee_ledger import FeeBalance, FeeLedger, FeePayout
 from intents.types import TokenAddress
 from settlement.encoding import Settlement
+from settlement.errors import SettlementError
 from settlement.interactions import transfer
 from settlement.submitter import Outcome, Submission
+from solver.fee_policies import FeeConfig
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +64,16 @@ async def sweep_fees(ledger: FeeLedger, submitter: _Submitter) -> list[FeePayout
         ", ".join(f"{p.amount} of {p.token} to {p.recipient}" for p in payouts),
     )
     return payouts
+
+
+async def sweep_if_due(
+    fees: FeeConfig | None, auction_id: int, ledger: FeeLedger, submitter: _Submitter
+) -> None:
+    """The auctioneer's payout, every ``fees.sweep_every`` rounds; a failed payout is logged
+    and tried again at the next one."""
+    if fees is None or not fees.sweep_every or auction_id % fees.sweep_every:
+        return
+    try:
+        await sweep_fees(ledger, submitter)
+    except (SettlementError, OSError) as exc:
+        logger.warning("auction %d: the fee payout failed: %s", auction_id, exc)

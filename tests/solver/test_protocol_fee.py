@@ -174,17 +174,16 @@ def test_surplus_fee_is_capped_keeps_the_limit_and_rounds_for_the_user(
     p_sell, p_buy = price_num, price_den
     is_sell = kind is OrderKind.SELL
     _, bought = trade_execution(True, sell, p_sell, p_buy)
-    if bought == 0:
+    executed = sell if is_sell else bought
+    sold0, got0 = trade_execution(is_sell, executed, p_sell, p_buy)
+    if got0 == 0 or sold0 == 0:
         return
     # the limit is at most the execution price, so the trade has surplus >= 0
-    limit_buy = max(1, bought * limit_num // 1000)
-    signed_buy = limit_buy if is_sell else bought
-    signed_sell = sell if is_sell else ceil_div(sell * 1000, limit_num)
+    signed_sell = sold0 if is_sell else ceil_div(sold0 * 1000, limit_num)
+    signed_buy = max(1, got0 * limit_num // 1000) if is_sell else got0
     o = with_policies(order(5, sell_amount=signed_sell, buy_amount=signed_buy, kind=kind),
                       SurplusFee(factor, cap, R))  # fmt: skip
-    executed = sell if is_sell else bought
     charged, (charge,) = charge_trade(o, Trade(o.uid, executed, 0), {A: p_sell, B: p_buy})
-    sold0, got0 = trade_execution(is_sell, executed, p_sell, p_buy)
     sold1, got1 = trade_execution(is_sell, charged.executed, p_sell, p_buy)
     sold1 += charged.fee
     volume = got0 if is_sell else sold0
@@ -203,3 +202,15 @@ def test_surplus_fee_is_capped_keeps_the_limit_and_rounds_for_the_user(
         assert charge.amount <= f64(volume, cap)
     # a surplus fee never takes the user beyond its limit price
     assert sold1 * o.signed_buy_amount <= got1 * o.signed_sell_amount
+
+
+def test_market_orders_pay_only_partner_fees_and_quotes_reach_price_improvement() -> None:
+    config = FeeConfig.parse(["priceImprovement:0.5:0.01"], R, 0.01)
+    partner = partner_doc({"bps": 25, "recipient": P})
+    assert order_policies(config, partner, 100, limit_class=False) == (VolumeFee(0.0025, P),)
+    quote = Quote(100, 90, 1)
+    assert order_policies(config, None, 100, quote) == (PriceImprovementFee(0.5, 0.01, quote, R),)
+    # without a quote, CoW's stand-in: the order's sell amount for nothing
+    assert order_policies(config, None, 100) == (
+        PriceImprovementFee(0.5, 0.01, Quote(100, 0, 0), R),
+    )
