@@ -13,7 +13,8 @@ Two totals per set, in native-token wei via the auction's reference prices:
   at most ``--max-winners``, one winner per directed token pair), as the node settles.
 Score = surplus + protocol fees (CIP-38); this auction carries no fee policies, so the two
 coincide here, and both are shown. With ``--fee-policy`` (repeatable, as ``tributary serve``'s,
-e.g. ``surplus:0.5:0.01``) every order is also given those policies and each solution is
+e.g. ``surplus:0.5:0.01``) every ``limit``-class order is also given those policies (CoW
+charges no protocol fee on a ``market`` order) and each solution is
 charged as the node charges it (``solver.protocol_fee``) before it is checked and scored:
 a second table shows the scores with the fees on, and per engine set the one-round score on
 and off and the fees the winners charge (native wei at the reference prices). Finally
@@ -61,7 +62,7 @@ from bench.scale import (
     sources,
     trades_summary,
 )
-from intents.order import OrderKind
+from intents.order import OrderClass, OrderKind
 from solver.auction_file import load_auction
 from solver.checks import CheckedTrade, Rejection, SolutionRejected, check_solution
 from solver.competition import Bid
@@ -241,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--plot", metavar="PNG", help="also plot them (matplotlib)")
     parser.add_argument(
         "--fee-policy", action="append", default=[], metavar="POLICY",
-        help="also score with this protocol fee policy on every order (repeatable; "
+        help="also score with this protocol fee policy on every limit order (repeatable; "
         "surplus:F:MAX_VOLUME, priceImprovement:F:MAX_VOLUME, volume:F)",
     )  # fmt: skip
     parser.add_argument(
@@ -278,13 +279,16 @@ def with_fees(
 ) -> FeeOutcome:
     """The engine set's solutions charged the ``--fee-policy`` policies, as the node does."""
     config = FeeConfig.parse(args.fee_policy, "0x" + "fe" * 20, DEFAULT_MAX_PARTNER_FEE)
-    fee_auction = dataclasses.replace(
-        auction,
-        orders=tuple(
-            dataclasses.replace(o, fee_policies=order_policies(config, None, o.signed_sell_amount))
-            for o in auction.orders
-        ),
+    orders = tuple(
+        dataclasses.replace(
+            o,
+            fee_policies=order_policies(
+                config, None, o.signed_sell_amount, limit_class=o.order_class is OrderClass.LIMIT
+            ),
+        )
+        for o in auction.orders
     )
+    fee_auction = dataclasses.replace(auction, orders=orders)
     charged = []
     for solution in solutions:
         try:

@@ -15,7 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from intents.order import OrderKind, StoredOrder
+from intents.order import OrderClass, OrderKind, StoredOrder
 from intents.types import OrderUid
 from routing.pool import TokenAddress, token_address
 from solver import dto
@@ -79,12 +79,17 @@ def order_from_book(
     quote: Quote | None = None,
 ) -> Order:
     """The auction order of a book order (see ``remaining_amount``), with the fee policies
-    ``fees`` and its app data's partner fees give it (``solver.fee_policies``; ``quote``:
-    its stored quote, for price-improvement policies). Its signed
-    fee is not carried (the solver-engine format has none: the engines see book orders as
-    external solvers see them)."""
+    ``fees`` and its app data's partner fees give it (``solver.fee_policies``: the node's on
+    ``limit``-class orders only; ``quote``: its stored quote, for price-improvement
+    policies). Its signed fee is not carried (the solver-engine format has none: the engines
+    see book orders as external solvers see them)."""
     o = stored.order
-    policies = order_policies(fees, stored.app_data_json, o.sell_amount) if fees is not None else ()
+    limit_class = stored.order_class is OrderClass.LIMIT
+    policies = (
+        order_policies(fees, stored.app_data_json, o.sell_amount, quote, limit_class=limit_class)
+        if fees is not None
+        else ()
+    )
     return Order(
         uid=stored.uid,
         owner=stored.owner,

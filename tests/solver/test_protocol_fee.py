@@ -10,12 +10,14 @@ import dataclasses
 import json
 from fractions import Fraction
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from intents.order import OrderClass, OrderKind
 from intents.types import Address
+from solver.book_auction import order_from_book
 from solver.fee_policies import FeeConfig, order_policies, parse_policy, partner_policies
 from solver.model import (
     PriceImprovementFee,
@@ -27,6 +29,7 @@ from solver.model import (
     trade_execution,
 )
 from solver.protocol_fee import charge_solution, charge_trade, quote_limits
+from tests.intents.test_store import make_order
 from tests.solver.test_checks import A, B, auction, order
 
 R = Address("0x" + "fe" * 20)
@@ -214,3 +217,18 @@ def test_market_orders_pay_only_partner_fees_and_quotes_reach_price_improvement(
     assert order_policies(config, None, 100) == (
         PriceImprovementFee(0.5, 0.01, Quote(100, 0, 0), R),
     )
+
+
+def test_book_orders_carry_the_policies_and_their_quote() -> None:
+    config = FeeConfig.parse(["priceImprovement:0.5:0.01", "volume:0.001"], R, 0.01)
+    document = partner_doc({"bps": 25, "recipient": P})
+    limit = msgspec.structs.replace(make_order(1), app_data_json=document)
+    market = msgspec.structs.replace(limit, order_class=OrderClass.MARKET)
+    quote = Quote(10**24, 4 * 10**21, 10**20)
+    assert order_from_book(limit, None, config, quote).fee_policies == (
+        PriceImprovementFee(0.5, 0.01, quote, R),
+        VolumeFee(0.001, R),
+        VolumeFee(0.0025, P),
+    )
+    assert order_from_book(market, None, config, quote).fee_policies == (VolumeFee(0.0025, P),)
+    assert order_from_book(limit).fee_policies == ()  # a node without a fee configuration
