@@ -11,7 +11,7 @@ the tables are created ``IF NOT EXISTS`` as the records tables are.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -45,17 +45,11 @@ def _hex(text: str) -> bytes:
     return bytes.fromhex(text[2:])
 
 
-def charge_rows(record: CompetitionRecord) -> list[tuple[bytes, bytes, int, str, str, str]]:
-    """(tx hash, uid, index, recipient, token, amount) of every fee a mined winner charged."""
+def charge_rows(record: CompetitionRecord) -> list[tuple[bytes, bytes, int, str, str, str, str]]:
+    """(tx hash, uid, index, recipient, token, amount, policy) of every fee a mined winner
+    charged."""
     return [
-        (
-            bytes.fromhex(s.tx_hash[2:]),
-            bytes.fromhex(o.uid[2:]),
-            i,
-            c.recipient,
-            c.token,
-            str(c.amount),
-        )
+        (_hex(s.tx_hash), _hex(o.uid), i, c.recipient, c.token, str(c.amount), c.policy)
         for s in record.solutions
         if s.is_winner and s.tx_hash
         for o in s.orders
@@ -78,6 +72,27 @@ def balances_of(
     ]
 
 
+class ExecutedFee(msgspec.Struct, frozen=True, kw_only=True):
+    """One policy's fee on one trade (CoW's ``ExecutedProtocolFee``)."""
+
+    policy: str  # CoW's FeePolicy JSON
+    token: TokenAddress
+    amount: int
+
+
+TradeKey = tuple[bytes, bytes]
+"""(settlement transaction hash, order UID)."""
+
+
+def executed_fees(rows: list[tuple[Any, ...]]) -> dict[TradeKey, list[ExecutedFee]]:
+    """(tx hash, uid, policy, token, amount) rows, in the order applied, by trade."""
+    found: dict[TradeKey, list[ExecutedFee]] = {}
+    for tx_hash, uid, policy, token, amount in rows:
+        fee = ExecutedFee(policy=policy, token=TokenAddress(token), amount=int(amount))
+        found.setdefault((bytes(tx_hash), bytes(uid)), []).append(fee)
+    return found
+
+
 class FeeLedger(Protocol):
     async def fee_balances(self) -> list[FeeBalance]:
         """Per (recipient, token): accrued (charges of recorded fills), paid, owed."""
@@ -89,4 +104,9 @@ class FeeLedger(Protocol):
 
     async def fee_payouts(self) -> list[FeePayout]:
         """Every recorded payout."""
+        ...
+
+    async def executed_fees(self, uids: list[bytes]) -> dict[TradeKey, list[ExecutedFee]]:
+        """The protocol and partner fees of these orders' recorded trades, by trade, each
+        trade's in the order they were applied."""
         ...

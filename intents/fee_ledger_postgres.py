@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from intents.fee_ledger import FeeBalance, FeePayout, balances_of
+from intents.fee_ledger import (
+    ExecutedFee,
+    FeeBalance,
+    FeePayout,
+    TradeKey,
+    balances_of,
+    executed_fees,
+)
 from intents.types import Address, TokenAddress
 
 SCHEMA = """
@@ -16,6 +23,7 @@ CREATE TABLE IF NOT EXISTS fee_charges (
     recipient TEXT NOT NULL,
     token TEXT NOT NULL,
     amount NUMERIC(78, 0) NOT NULL,
+    policy TEXT NOT NULL,
     PRIMARY KEY (tx_hash, uid, idx)
 );
 CREATE TABLE IF NOT EXISTS fee_payouts (
@@ -27,9 +35,9 @@ CREATE TABLE IF NOT EXISTS fee_payouts (
 );
 """
 INSERT_CHARGES = (
-    "INSERT INTO fee_charges VALUES ($1, $2, $3, $4, $5, $6::numeric)"
+    "INSERT INTO fee_charges VALUES ($1, $2, $3, $4, $5, $6::numeric, $7)"
     " ON CONFLICT (tx_hash, uid, idx) DO UPDATE SET recipient = excluded.recipient,"
-    " token = excluded.token, amount = excluded.amount"
+    " token = excluded.token, amount = excluded.amount, policy = excluded.policy"
 )
 _ACCRUED = (
     "SELECT c.recipient, c.token, c.amount::text FROM fee_charges c WHERE EXISTS"
@@ -60,3 +68,14 @@ class PostgresFeeLedger:
             FeePayout(tx_hash=bytes(h), recipient=Address(r), token=TokenAddress(t), amount=int(a))
             for h, r, t, a in rows
         ]
+
+    async def executed_fees(self, uids: list[bytes]) -> dict[TradeKey, list[ExecutedFee]]:
+        if not uids:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT c.tx_hash, c.uid, c.policy, c.token, c.amount::text FROM fee_charges c"
+            " WHERE c.uid = ANY($1::bytea[]) AND EXISTS (SELECT 1 FROM fills f"
+            " WHERE f.tx_hash = c.tx_hash AND f.uid = c.uid) ORDER BY c.idx",
+            [bytes(u) for u in uids],
+        )
+        return executed_fees([tuple(r) for r in rows])

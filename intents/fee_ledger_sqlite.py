@@ -7,7 +7,14 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from intents.fee_ledger import FeeBalance, FeePayout, balances_of
+from intents.fee_ledger import (
+    ExecutedFee,
+    FeeBalance,
+    FeePayout,
+    TradeKey,
+    balances_of,
+    executed_fees,
+)
 from intents.types import Address, TokenAddress
 
 SCHEMA = """
@@ -18,6 +25,7 @@ CREATE TABLE IF NOT EXISTS fee_charges (
     recipient TEXT NOT NULL,
     token TEXT NOT NULL,
     amount TEXT NOT NULL,
+    policy TEXT NOT NULL,
     PRIMARY KEY (tx_hash, uid, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fee_payouts (
@@ -28,7 +36,7 @@ CREATE TABLE IF NOT EXISTS fee_payouts (
     PRIMARY KEY (tx_hash, recipient, token)
 ) WITHOUT ROWID;
 """
-INSERT_CHARGES = "INSERT OR REPLACE INTO fee_charges VALUES (?, ?, ?, ?, ?, ?)"
+INSERT_CHARGES = "INSERT OR REPLACE INTO fee_charges VALUES (?, ?, ?, ?, ?, ?, ?)"
 _ACCRUED = (
     "SELECT c.recipient, c.token, c.amount FROM fee_charges c WHERE EXISTS"
     " (SELECT 1 FROM fills f WHERE f.tx_hash = c.tx_hash AND f.uid = c.uid)"
@@ -59,3 +67,15 @@ class SqliteFeeLedger:
             FeePayout(tx_hash=bytes(h), recipient=Address(r), token=TokenAddress(t), amount=int(a))
             for h, r, t, a in rows
         ]
+
+    async def executed_fees(self, uids: list[bytes]) -> dict[TradeKey, list[ExecutedFee]]:
+        if not uids:
+            return {}
+        marks = ", ".join("?" * len(uids))
+        rows = await self._read(
+            "SELECT c.tx_hash, c.uid, c.policy, c.token, c.amount FROM fee_charges c"
+            f" WHERE c.uid IN ({marks}) AND EXISTS (SELECT 1 FROM fills f"
+            " WHERE f.tx_hash = c.tx_hash AND f.uid = c.uid) ORDER BY c.idx",
+            uids,
+        )
+        return executed_fees(list(rows))

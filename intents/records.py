@@ -40,6 +40,8 @@ class ChargeRecord(msgspec.Struct, frozen=True, array_like=True):
     recipient: str
     token: str
     amount: int
+    policy: str = ""
+    """The policy as CoW's ``FeePolicy`` JSON."""
 
 
 class SolutionOrder(msgspec.Struct, frozen=True, array_like=True):

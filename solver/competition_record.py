@@ -19,6 +19,7 @@ from intents.types import Address, OrderUid
 from intents.wire import to_hex
 from settlement.submitter import Outcome, Submission
 from solver.competition import Bid, Ranking
+from solver.dto_convert import fee_policy_json
 from solver.model import Auction, Order, Solution, executed_amounts
 
 
@@ -30,7 +31,9 @@ def _orders(solution: Solution, orders: Mapping[OrderUid, Order]) -> list[Soluti
             continue
         sold, bought = executed_amounts(order, trade, solution.prices)
         charges = [
-            ChargeRecord(c.recipient, c.token, c.amount)
+            ChargeRecord(
+                c.recipient, c.token, c.amount, fee_policy_json(c.policy) if c.policy else ""
+            )
             for c in solution.charges
             if c.uid == trade.order
         ]

@@ -251,6 +251,8 @@ class FeeCharge:
     recipient: Address
     token: TokenAddress
     amount: int
+    policy: FeePolicy | None = None
+    """The policy that charged it (CoW's ``executedProtocolFees`` lists them)."""
 
 
 class Executed(Protocol):

@@ -169,7 +169,7 @@ def charge_trade(
         else:
             token, amount = order.sell_token, after.fee - fill.fee
         recipient = policy.recipient or Address("0x" + "00" * 20)
-        charges.append(FeeCharge(order.uid, recipient, token, amount))
+        charges.append(FeeCharge(order.uid, recipient, token, amount, policy))
         fill = after
     return dataclasses.replace(trade, executed=fill.executed, fee=fill.fee), tuple(charges)
 

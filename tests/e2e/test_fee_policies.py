@@ -37,6 +37,7 @@ from tests.e2e.helpers import (
     serving,
     token_balances,
 )
+from tests.solver.test_protocol_fee import ceil_div, f64
 
 PROTOCOL = Address("0x" + "fe" * 20)
 PARTNER = Address("0x" + "ab" * 20)
@@ -111,15 +112,6 @@ async def stub() -> AsyncIterator[tuple[Stub, str]]:
         yield engine, url
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def f64(amount: int, factor: float) -> int:
-    """CoW's ``U256::checked_mul_f64``: ``amount * trunc(factor * 1e18) / 1e18``."""
-    return amount * int(factor * 1e18) // 10**18
-
-
 async def test_fees_are_charged_scored_and_paid_out_to_the_wei(
     market: Market, stub: tuple[Stub, str], tmp_path: Path
 ) -> None:
@@ -184,6 +176,12 @@ async def test_fees_are_charged_scored_and_paid_out_to_the_wei(
         assert state["status"] == "fulfilled"
         assert int(state["executedFee"]) == sold - e2
         assert int(state["executedBuyAmount"]) == got2
+        async with node.session.get(f"{node.url}/api/v2/trades?orderUid={uid}") as response:
+            (trade,) = await response.json()
+        assert trade["executedProtocolFees"] == [
+            {"policy": sent["feePolicies"][0], "amount": str(protocol_charge), "token": weth},
+            {"policy": sent["feePolicies"][1], "amount": str(partner_charge), "token": weth},
+        ]
         fees = await get_fees(node)
         assert fees["balances"] == [
             balance(PARTNER, weth, partner_charge, 0),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from intents.book import OrderBook, open_book
-from intents.fee_ledger import FeePayout
+from intents.fee_ledger import ExecutedFee, FeePayout
 from intents.records import ChargeRecord, CompetitionRecord, SolutionOrder, SolutionRecord
 from intents.types import Address, TokenAddress
 from intents.wire import to_hex
@@ -19,6 +19,8 @@ PROTOCOL = Address("0x" + "fe" * 20)
 PARTNER = Address("0x" + "ab" * 20)
 WETH = TokenAddress("0x" + "c0" * 20)
 TKA = TokenAddress("0x" + "d0" * 20)
+SURPLUS = '{"surplus":{"factor":0.5,"maxVolumeFactor":0.01}}'
+VOLUME = '{"volume":{"factor":0.0025}}'
 
 
 def tx(n: int) -> bytes:
@@ -64,14 +66,23 @@ async def test_charges_count_with_their_fills_and_payouts_settle_them(
             1,
             tx(1),
             first.uid,
-            [ChargeRecord(PROTOCOL, WETH, 700), ChargeRecord(PARTNER, WETH, 25)],
+            [ChargeRecord(PROTOCOL, WETH, 700, SURPLUS), ChargeRecord(PARTNER, WETH, 25, VOLUME)],
         )
     )
-    await book.record_competition(record(2, tx(2), second.uid, [ChargeRecord(PROTOCOL, TKA, 9)]))
+    await book.record_competition(
+        record(2, tx(2), second.uid, [ChargeRecord(PROTOCOL, TKA, 9, VOLUME)])
+    )
     assert await book.fee_balances() == []  # no fill recorded yet: nothing is owed
+    assert await book.executed_fees([first.uid]) == {}
 
     await fill(book, first, 10, 20, tx=1)
     await fill(book, second, 10, 20, tx=2)
+    assert await book.executed_fees([first.uid]) == {
+        (tx(1), bytes(first.uid)): [
+            ExecutedFee(policy=SURPLUS, token=WETH, amount=700),
+            ExecutedFee(policy=VOLUME, token=WETH, amount=25),
+        ]
+    }
     assert owed(await book.fee_balances()) == {
         (PROTOCOL, WETH): (700, 0, 700),
         (PARTNER, WETH): (25, 0, 25),
