@@ -25,6 +25,7 @@ A document whose partner fee is malformed charges no partner fee (CoW's handling
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Context, Decimal
@@ -40,6 +41,7 @@ from solver.model import FeePolicy, PriceImprovementFee, Quote, SurplusFee, Volu
 DEFAULT_MAX_PARTNER_FEE = 0.01
 """CoW's ``default_max_partner_fee`` (CIP-61: at most 100 bps of the volume)."""
 _MAX_BPS = 10_000
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _DECIMAL = Context(prec=28)  # rust_decimal's precision, which CoW computes the cap in
 
 
@@ -216,13 +218,13 @@ async def order_quotes(
 def add_fee_flags(parser: argparse.ArgumentParser) -> None:
     """``tributary serve``'s fee flags."""
     parser.add_argument(
-        "--fee-policy", action="append", default=[], metavar="POLICY",
+        "--fee-policy", action="append", default=[], metavar="POLICY", type=_policy_flag,
         help="a protocol fee policy, applied in the order given: surplus:FACTOR:MAX_VOLUME, "
         "priceImprovement:FACTOR:MAX_VOLUME or volume:FACTOR (e.g. surplus:0.5:0.01); "
         "repeatable; partner fees of appData apply after them",
     )  # fmt: skip
     parser.add_argument(
-        "--fee-recipient", default=None, metavar="ADDRESS",
+        "--fee-recipient", default=None, metavar="ADDRESS", type=_address_flag,
         help="whom the protocol fees are owed and paid out to (needed with --fee-policy)",
     )  # fmt: skip
     parser.add_argument(
@@ -235,7 +237,30 @@ def add_fee_flags(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _policy_flag(text: str) -> str:
+    try:
+        parse_policy(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _address_flag(text: str) -> str:
+    if not _ADDRESS.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"not a 0x-prefixed 20-byte address: {text!r}")
+    return text.lower()
+
+
 def fee_config_from_args(args: argparse.Namespace) -> FeeConfig:
+    """The fee flags' configuration; a usage error (exit 2) for policies without a
+    recipient, a cap outside [0, 1) or a negative sweep interval."""
+    try:
+        return _config_from_args(args)
+    except ValueError as exc:
+        raise SystemExit(f"tributary serve: error: {exc}") from None
+
+
+def _config_from_args(args: argparse.Namespace) -> FeeConfig:
     return FeeConfig.parse(
         getattr(args, "fee_policy", None) or (),
         getattr(args, "fee_recipient", None),

@@ -232,3 +232,23 @@ def test_book_orders_carry_the_policies_and_their_quote() -> None:
     )
     assert order_from_book(market, None, config, quote).fee_policies == (VolumeFee(0.0025, P),)
     assert order_from_book(limit).fee_policies == ()  # a node without a fee configuration
+
+
+def test_serve_flags_configure_the_fees() -> None:
+    from solver.cli import _build_parser
+    from solver.network import settings_from_args
+
+    parser = _build_parser()
+    flags = ["serve", "--fee-policy", "surplus:0.5:0.01", "--fee-policy", "volume:0.001"]
+    args = parser.parse_args(
+        [*flags, "--fee-recipient", "0x" + "FE" * 20, "--fee-sweep-every", "5"]
+    )
+    settings = settings_from_args(args, "devnet.json")
+    assert settings is not None
+    assert settings.fees == FeeConfig((SurplusFee(0.5, 0.01), VolumeFee(0.001)), R, 0.01, 5)
+    default = settings_from_args(parser.parse_args(["serve"]), "devnet.json")
+    assert default is not None and default.fees == FeeConfig()  # partner fees only, 1% cap
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--fee-policy", "surplus:2"])
+    with pytest.raises(SystemExit, match="fee recipient"):
+        settings_from_args(parser.parse_args(["serve", "--fee-policy", "volume:0.1"]), "d.json")
