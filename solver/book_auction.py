@@ -79,7 +79,7 @@ def order_from_book(
     quote: Quote | None = None,
 ) -> Order:
     """The auction order of a book order (see ``remaining_amount``), with the fee policies
-    ``fees`` and its app data's partner fees give it (``solver.fee_policies``: the node's on
+    ``fees`` and its app data's partner fees give it (``solver.fee_policies``: on
     ``limit``-class orders only; ``quote``: its stored quote, for price-improvement
     policies). Its signed fee is not carried (the solver-engine format has none: the engines
     see book orders as external solvers see them)."""

@@ -7,11 +7,12 @@ Protocol policies (``--fee-policy``, repeatable) are written ``surplus:FACTOR:MA
 ``[0, 1)`` as CoW's ``FeeFactor``. A price-improvement policy measures against the order's
 stored quote (``order_quotes``: the quoted sell and buy amounts and fee); an order without
 one against a quote of its own sell amount for nothing (CoW's fallback), that is against
-its limit price. As CoW's ``policy.rs``, the protocol policies apply to ``limit``-class
-orders (a signed fee of 0, every order cow-sdk signs today), not to ``market`` ones; the
-partner fees apply to every order. CoW's further ``order-class`` filter (a policy for
-in-market or out-of-market orders only, judged against the quote) is not offered: every
-policy is ``any``.
+its limit price. As CoW's ``policy.rs``, the policies apply to ``limit``-class orders (a
+signed fee of 0, every order cow-sdk signs today), not to ``market`` ones, partner fees
+neither: CoW's driver refuses any protocol fee on an order with a signed fee
+(``ProtocolFeeOnStaticOrder``), as our checks refuse a fee on a ``market`` order. CoW's
+further ``order-class`` filter (a policy for in-market or out-of-market orders only, judged
+against the quote) is not offered: every policy is ``any``.
 
 Partner fees (``metadata.partnerFee``: one object or a list) follow CoW's app-data schema:
 ``{"volumeBps" | "bps", "recipient"}``, ``{"surplusBps", "maxVolumeBps", "recipient"}`` or
@@ -179,19 +180,17 @@ def order_policies(
     *,
     limit_class: bool = True,
 ) -> tuple[FeePolicy, ...]:
-    """An order's policies: the node's (``limit_class`` orders only), then its partner
+    """An order's policies (``limit_class`` orders only): the node's, then its partner
     fees. ``quote``: the order's quote for price-improvement policies (``None``: CoW's
     fallback, a quote of the order's ``sell_amount`` for nothing)."""
+    if not limit_class:
+        return ()
     reference = quote or Quote(sell_amount, 0, 0)
-    protocol = (
-        ()
-        if not limit_class
-        else tuple(
-            replace(p, quote=reference, recipient=config.recipient)
-            if isinstance(p, PriceImprovementFee)
-            else replace(p, recipient=config.recipient)
-            for p in config.policies
-        )
+    protocol = tuple(
+        replace(p, quote=reference, recipient=config.recipient)
+        if isinstance(p, PriceImprovementFee)
+        else replace(p, recipient=config.recipient)
+        for p in config.policies
     )
     return protocol + partner_policies(app_data, config.max_partner_fee, reference)
 

@@ -207,10 +207,10 @@ def test_surplus_fee_is_capped_keeps_the_limit_and_rounds_for_the_user(
     assert sold1 * o.signed_buy_amount <= got1 * o.signed_sell_amount
 
 
-def test_market_orders_pay_only_partner_fees_and_quotes_reach_price_improvement() -> None:
+def test_market_orders_pay_no_fee_and_quotes_reach_price_improvement() -> None:
     config = FeeConfig.parse(["priceImprovement:0.5:0.01"], R, 0.01)
     partner = partner_doc({"bps": 25, "recipient": P})
-    assert order_policies(config, partner, 100, limit_class=False) == (VolumeFee(0.0025, P),)
+    assert order_policies(config, partner, 100, limit_class=False) == ()
     quote = Quote(100, 90, 1)
     assert order_policies(config, None, 100, quote) == (PriceImprovementFee(0.5, 0.01, quote, R),)
     # without a quote, CoW's stand-in: the order's sell amount for nothing
@@ -230,7 +230,7 @@ def test_book_orders_carry_the_policies_and_their_quote() -> None:
         VolumeFee(0.001, R),
         VolumeFee(0.0025, P),
     )
-    assert order_from_book(market, None, config, quote).fee_policies == (VolumeFee(0.0025, P),)
+    assert order_from_book(market, None, config, quote).fee_policies == ()
     assert order_from_book(limit).fee_policies == ()  # a node without a fee configuration
 
 
