@@ -29,6 +29,16 @@ MAX_TRADES_PAGE = 1000
 PRICE_BASE = 10**18
 
 
+class ExecutedProtocolFee(msgspec.Struct, frozen=True, kw_only=True):
+    """CoW's ``ExecutedProtocolFee``: the policy (CoW's ``FeePolicy``: ``{"surplus":
+    {"factor", "maxVolumeFactor"}}``, ``{"volume": {"factor"}}`` or ``{"priceImprovement":
+    {..., "quote"}}``), the fee it took and the token it took it in."""
+
+    policy: dict[str, Any]
+    amount: U256
+    token: str
+
+
 class Trade(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     """CoW's ``Trade``."""
 
@@ -42,7 +52,7 @@ class Trade(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     sell_amount_before_fees: U256
     buy_amount: U256
     tx_hash: str | None
-    executed_protocol_fees: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    executed_protocol_fees: list[ExecutedProtocolFee] = msgspec.field(default_factory=list)
     """The protocol and partner fees the node charged this trade, in the order applied:
     ``{"policy": FeePolicy, "amount", "token"}`` (CoW's ``ExecutedProtocolFee``)."""
 
@@ -60,11 +70,9 @@ class Trade(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
             buy_amount=U256(t.executed_buy),
             tx_hash=to_hex(t.tx_hash),
             executed_protocol_fees=[
-                {
-                    "policy": _policy_decoder.decode(f.policy),
-                    "amount": str(f.amount),
-                    "token": f.token,
-                }
+                ExecutedProtocolFee(
+                    policy=_policy_decoder.decode(f.policy), amount=U256(f.amount), token=f.token
+                )
                 for f in fees or ()
                 if f.policy
             ],
