@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Protocol
 
 from intents.conditional_store import ConditionalStore
-from intents.fee_ledger import FeeLedger
 from intents.feed import StatusChange, Subscription
 from intents.order import StoredOrder
 from intents.presignatures import PresignatureBook
@@ -24,9 +23,7 @@ from intents.round_records import RoundRecords
 from intents.types import Address, OrderUid
 
 
-class OrderBook(
-    Records, RoundRecords, PresignatureBook, QuoteStore, ConditionalStore, FeeLedger, Protocol
-):
+class OrderBook(Records, RoundRecords, PresignatureBook, QuoteStore, ConditionalStore, Protocol):
     async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
         """Store a new order (its status history starts with its status at its creation
         time; a ``presign`` order takes the pre-signature of its latest stored event).

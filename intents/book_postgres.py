@@ -40,7 +40,6 @@ from intents.book_rows import (
 )
 from intents.cancellation import refuse_cancellation
 from intents.errors import TooManyLimitOrders
-from intents.fee_ledger_postgres import PostgresFeeLedger
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
@@ -94,12 +93,7 @@ _Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
 class PostgresBook(
-    PostgresRecords,
-    PostgresRounds,
-    PostgresPresignatures,
-    PostgresQuotes,
-    PostgresConditionals,
-    PostgresFeeLedger,
+    PostgresRecords, PostgresRounds, PostgresPresignatures, PostgresQuotes, PostgresConditionals
 ):
     """``OrderBook`` on PostgreSQL. Create with ``await PostgresBook.open(url)``; ``schema``
     keeps the tables (and the notification channel) apart, e.g. per test run."""

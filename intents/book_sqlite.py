@@ -41,7 +41,6 @@ from intents.book_sqlite_quotes import SqliteQuotes
 from intents.book_sqlite_rows import SELECT, apply, load
 from intents.cancellation import refuse_cancellation
 from intents.errors import TooManyLimitOrders
-from intents.fee_ledger_sqlite import SqliteFeeLedger
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
@@ -149,12 +148,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 class SqliteBook(
-    SqliteRecords,
-    SqliteRounds,
-    SqlitePresignatures,
-    SqliteQuotes,
-    SqliteConditionals,
-    SqliteFeeLedger,
+    SqliteRecords, SqliteRounds, SqlitePresignatures, SqliteQuotes, SqliteConditionals
 ):
     """``OrderBook`` on one SQLite file. Create with ``await SqliteBook.open(path)``."""
 

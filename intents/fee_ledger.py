@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 import msgspec
 
-from intents.records import CompetitionRecord
 from intents.types import Address, TokenAddress
 
 
@@ -39,22 +38,6 @@ class FeePayout(msgspec.Struct, frozen=True, kw_only=True):
     recipient: Address
     token: TokenAddress
     amount: int
-
-
-def _hex(text: str) -> bytes:
-    return bytes.fromhex(text[2:])
-
-
-def charge_rows(record: CompetitionRecord) -> list[tuple[bytes, bytes, int, str, str, str, str]]:
-    """(tx hash, uid, index, recipient, token, amount, policy) of every fee a mined winner
-    charged."""
-    return [
-        (_hex(s.tx_hash), _hex(o.uid), i, c.recipient, c.token, str(c.amount), c.policy)
-        for s in record.solutions
-        if s.is_winner and s.tx_hash
-        for o in s.orders
-        for i, c in enumerate(o.charges)
-    ]
 
 
 def balances_of(

@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from intents.book_rows import AMOUNT_COLUMNS, COLUMNS, from_row
-from intents.fee_ledger import charge_rows
-from intents.fee_ledger_postgres import INSERT_CHARGES
+from intents.fee_ledger_postgres import INSERT_CHARGES, PostgresFeeLedger
 from intents.fee_ledger_postgres import SCHEMA as FEES_SCHEMA
 from intents.order import StoredOrder
 from intents.records import (
@@ -16,6 +15,7 @@ from intents.records import (
     AppDataConflict,
     CompetitionRecord,
     TradeRecord,
+    charge_rows,
     competition_decoder,
     competition_encoder,
     fee_rows,
@@ -55,7 +55,7 @@ _TRADES = (
 )
 
 
-class PostgresRecords:
+class PostgresRecords(PostgresFeeLedger):
     """Mixed into ``PostgresBook``, which provides ``_pool``."""
 
     _pool: Any

@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from intents.book_rows import COLUMNS, from_row
-from intents.fee_ledger import charge_rows
-from intents.fee_ledger_sqlite import INSERT_CHARGES
+from intents.fee_ledger_sqlite import INSERT_CHARGES, SqliteFeeLedger
 from intents.fee_ledger_sqlite import SCHEMA as FEES_SCHEMA
 from intents.order import StoredOrder
 from intents.records import (
@@ -18,6 +17,7 @@ from intents.records import (
     AppDataConflict,
     CompetitionRecord,
     TradeRecord,
+    charge_rows,
     competition_decoder,
     competition_encoder,
     fee_rows,
@@ -58,7 +58,7 @@ _TRADES = (
 )
 
 
-class SqliteRecords:
+class SqliteRecords(SqliteFeeLedger):
     """Mixed into ``SqliteBook``, which provides ``_read`` and ``_write``."""
 
     _read: Callable[[str, Iterable[Any]], Any]
