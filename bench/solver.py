@@ -12,8 +12,14 @@ Two totals per set, in native-token wei via the auction's reference prices:
 * *one round*: the winners CoW's fair combinatorial auction picks (``competition.arbitrate``,
   at most ``--max-winners``, one winner per directed token pair), as the node settles.
 Score = surplus + protocol fees (CIP-38); this auction carries no fee policies, so the two
-coincide here, and both are shown. Finally ``tributary solve`` itself is timed as a process
-(Python start-up, loading, solving, printing).
+coincide here, and both are shown. With ``--fee-policy`` (repeatable, as ``tributary serve``'s,
+e.g. ``surplus:0.5:0.01``) every ``limit``-class order is also given those policies (CoW
+charges no protocol fee on a ``market`` order) and each solution is
+charged as the node charges it (``solver.protocol_fee``) before it is checked and scored:
+a second table shows the scores with the fees on, and per engine set the one-round score on
+and off and the fees the winners charge (native wei at the reference prices). Finally
+``tributary solve`` itself is timed as a process (Python start-up, loading, solving,
+printing).
 
 Gas per trade: *declared* is the one-round winners' ``gas`` over their trades. *Measured*
 comes from the devnet (``bench.interaction_gas``, with ``--devnet-gas``): the shared auction's
@@ -32,6 +38,7 @@ and ``tributary solve --time-limit T`` is measured as a process tree (wall, peak
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -55,13 +62,15 @@ from bench.scale import (
     sources,
     trades_summary,
 )
-from intents.order import OrderKind
+from intents.order import OrderClass, OrderKind
 from solver.auction_file import load_auction
 from solver.checks import CheckedTrade, Rejection, SolutionRejected, check_solution
 from solver.competition import Bid
 from solver.engines import make_engine, solve_all
 from solver.engines.base import forget_token_graph
+from solver.fee_policies import DEFAULT_MAX_PARTNER_FEE, FeeConfig, order_policies
 from solver.model import Auction, Solution, now
+from solver.protocol_fee import FeeError, charge_solution
 from solver.scoring import ScoringError, bid, native_value, surplus
 
 DEFAULT_AUCTION = "../shared/data/auctions/mainnet-7400681.json"  # as `make bench`
@@ -232,6 +241,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--plot", metavar="PNG", help="also plot them (matplotlib)")
     parser.add_argument(
+        "--fee-policy", action="append", default=[], metavar="POLICY",
+        help="also score with this protocol fee policy on every limit order (repeatable; "
+        "surplus:F:MAX_VOLUME, priceImprovement:F:MAX_VOLUME, volume:F)",
+    )  # fmt: skip
+    parser.add_argument(
         "--devnet-gas",
         action="store_true",
         help="also settle generated V2/V3 solutions on a devnet: declared gas vs receipt",
@@ -249,11 +263,74 @@ class AuctionResult:
     judgment: Judgment | None
     """``None`` without ``baseline`` and another engine set."""
     cli: list[CliRun]
+    with_fees: list[FeeOutcome] = dataclasses.field(default_factory=list)
+    """With ``--fee-policy``: per engine set, its outcome with the fees on."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeeOutcome:
+    outcome: Outcome
+    round_fees: int
+    """What the one-round winners charge, native wei at the reference prices."""
+
+
+def with_fees(
+    evaluated: Evaluated, auction: Auction, solutions: list[Solution], args: argparse.Namespace
+) -> FeeOutcome:
+    """The engine set's solutions charged the ``--fee-policy`` policies, as the node does."""
+    config = FeeConfig.parse(args.fee_policy, "0x" + "fe" * 20, DEFAULT_MAX_PARTNER_FEE)
+    orders = tuple(
+        dataclasses.replace(
+            o,
+            fee_policies=order_policies(
+                config, None, o.signed_sell_amount, limit_class=o.order_class is OrderClass.LIMIT
+            ),
+        )
+        for o in auction.orders
+    )
+    fee_auction = dataclasses.replace(auction, orders=orders)
+    charged = []
+    for solution in solutions:
+        try:
+            charged.append(charge_solution(fee_auction, solution))
+        except FeeError:
+            continue
+    on = evaluate(
+        evaluated.outcome.engines,
+        evaluated.outcome.seconds,
+        fee_auction,
+        charged,
+        args.max_winners,
+        args.gas_limit,
+    )
+    winners = one_round(on.bids, max_winners=args.max_winners).winners
+    fees = sum(
+        native_value(c.amount, fee_auction.reference_price(c.token) or 0)
+        for w in winners
+        for c in w.solution.charges
+    )
+    return FeeOutcome(on.outcome, fees)
+
+
+def fee_report(result: AuctionResult) -> list[str]:
+    lines = [
+        "With the fee policies on (the same solutions, charged as the node charges them):",
+        "",
+        "| engines | one-round score off (wei) | on (wei) | on / off | winners' fees (wei) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for off, on in zip(result.outcomes, result.with_fees, strict=True):
+        lines.append(
+            f"| {off.engines} | {off.round_score:,} | {on.outcome.round_score:,} | "
+            f"{_ratio(on.outcome.round_score, off.round_score)} | {on.round_fees:,} |"
+        )
+    return lines
 
 
 def bench_auction(source: Source, args: argparse.Namespace) -> AuctionResult:
     """Every engine set on one auction, the pooled judgment and the measured process."""
     evaluated: list[Evaluated] = []
+    fees: list[FeeOutcome] = []
     orders = 0
     for engines in args.engines:
         seconds: list[float] = []
@@ -264,6 +341,8 @@ def bench_auction(source: Source, args: argparse.Namespace) -> AuctionResult:
         evaluated.append(
             evaluate(engines, seconds, auction, solutions, args.max_winners, args.gas_limit)
         )
+        if args.fee_policy:
+            fees.append(with_fees(evaluated[-1], auction, solutions, args))
         print(f"{engines}: {', '.join(f'{s:.2f}' for s in seconds)} s", file=sys.stderr)
     bids = {e.outcome.engines: e.bids for e in evaluated}
     judged = (
@@ -274,7 +353,7 @@ def bench_auction(source: Source, args: argparse.Namespace) -> AuctionResult:
         for _ in range(args.cli_runs)
     ]
     return AuctionResult(
-        source.path.stem, source.label, orders, [e.outcome for e in evaluated], judged, runs
+        source.path.stem, source.label, orders, [e.outcome for e in evaluated], judged, runs, fees
     )
 
 
@@ -282,6 +361,8 @@ def render(result: AuctionResult, args: argparse.Namespace) -> str:
     parts = [report(result.outcomes, result.orders, result.label)]
     if result.judgment is not None:
         parts += ["", *judgment_report(result.judgment)]
+    if result.with_fees:
+        parts += ["", *fee_report(result)]
     if result.cli:
         parts += ["", *cli_report(result.cli, args.time_limit, args.cli_engine)]
     return "\n".join(parts)

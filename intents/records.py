@@ -2,9 +2,10 @@
 ``Trade`` event, with the settlement transaction that made it), uploaded app-data documents
 and each auction's solver competition.
 
-``Records`` is the interface both book adapters implement (``intents.records_sqlite``,
-``intents.records_postgres``); the models are in-process (integers, ``bytes``, lowercase
-addresses), the HTTP layer turns them into CoW's JSON.
+``Records`` (with the fee ledger it extends, ``intents.fee_ledger``) is the interface both
+book adapters implement (``intents.records_sqlite``, ``intents.records_postgres``); the
+models are in-process (integers, ``bytes``, lowercase addresses), the HTTP layer turns them
+into CoW's JSON.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 import msgspec
 
 from intents.errors import ErrorCode, OrderError
+from intents.fee_ledger import FeeLedger
 from intents.order import StoredOrder
 from intents.types import Address, OrderUid, TokenAddress
 
@@ -46,14 +48,27 @@ class HookFailureRecord(msgspec.Struct, frozen=True, kw_only=True):
     target: Address
 
 
+class ChargeRecord(msgspec.Struct, frozen=True, array_like=True):
+    """A protocol or partner fee a solution charged an order: ``amount`` of ``token`` left in
+    the settlement, owed to ``recipient``."""
+
+    recipient: str
+    token: str
+    amount: int
+    policy: str = ""
+    """The policy as CoW's ``FeePolicy`` JSON."""
+
+
 class SolutionOrder(msgspec.Struct, frozen=True, array_like=True):
     """What one order pays (sell token, all fees included) and receives in a solution;
-    ``fee`` is the solver fee in the sell token (limit orders)."""
+    ``fee`` is the fee in the sell token (the solver's plus the node's protocol fees),
+    ``charges`` the protocol and partner fees one by one."""
 
     uid: str  # 0x hex
     sell_amount: int
     buy_amount: int
     fee: int = 0
+    charges: list[ChargeRecord] = msgspec.field(default_factory=list)
 
 
 class SolutionRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,6 +139,26 @@ def hook_failures_by_order(rows: Iterable[Any]) -> dict[OrderUid, list[HookFailu
     return found
 
 
+def charge_rows(record: CompetitionRecord) -> list[tuple[bytes, bytes, int, str, str, str, str]]:
+    """(tx hash, uid, index, recipient, token, amount, policy) of every protocol or partner
+    fee a mined winner charged (the fee ledger's rows, ``intents.fee_ledger``)."""
+    return [
+        (
+            bytes.fromhex(s.tx_hash[2:]),
+            bytes.fromhex(o.uid[2:]),
+            i,
+            c.recipient,
+            c.token,
+            str(c.amount),
+            c.policy,
+        )
+        for s in record.solutions
+        if s.is_winner and s.tx_hash
+        for o in s.orders
+        for i, c in enumerate(o.charges)
+    ]
+
+
 NEWEST_FIRST = "ORDER BY f.block_number DESC, f.log_index DESC"
 """The order trades are listed in (CoW's): newest first."""
 competition_encoder = msgspec.json.Encoder()
@@ -141,7 +176,7 @@ class AppDataConflict(OrderError):
         )
 
 
-class Records(Protocol):
+class Records(FeeLedger, Protocol):
     async def trades(
         self,
         *,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from intents.book_rows import AMOUNT_COLUMNS, COLUMNS, from_row
+from intents.fee_ledger_postgres import INSERT_CHARGES, PostgresFeeLedger
+from intents.fee_ledger_postgres import SCHEMA as FEES_SCHEMA
 from intents.order import StoredOrder
 from intents.records import (
     NEWEST_FIRST,
@@ -14,6 +16,7 @@ from intents.records import (
     CompetitionRecord,
     HookFailureRecord,
     TradeRecord,
+    charge_rows,
     competition_decoder,
     competition_encoder,
     fee_rows,
@@ -22,7 +25,8 @@ from intents.records import (
 )
 from intents.types import Address, OrderUid
 
-RECORDS_SCHEMA = """
+RECORDS_SCHEMA = (
+    """
 CREATE INDEX IF NOT EXISTS fills_uid ON fills (uid);
 CREATE TABLE IF NOT EXISTS app_data (
     hash BYTEA PRIMARY KEY,
@@ -51,6 +55,8 @@ CREATE TABLE IF NOT EXISTS solver_fees (
     PRIMARY KEY (tx_hash, uid)
 );
 """
+    + FEES_SCHEMA
+)
 
 _TRADES = (
     "SELECT f.uid, o.owner, o.sell_token, o.buy_token, f.block_number, f.log_index, f.tx_hash,"
@@ -59,7 +65,7 @@ _TRADES = (
 )
 
 
-class PostgresRecords:
+class PostgresRecords(PostgresFeeLedger):
     """Mixed into ``PostgresBook``, which provides ``_pool``."""
 
     _pool: Any
@@ -158,6 +164,7 @@ class PostgresRecords:
                 " ON CONFLICT (tx_hash, uid) DO UPDATE SET fee = excluded.fee",
                 fee_rows(record),
             )
+            await conn.executemany(INSERT_CHARGES, charge_rows(record))
 
     async def competition(
         self, *, auction_id: int | None = None, tx_hash: bytes | None = None

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from intents.book_rows import COLUMNS, from_row
+from intents.fee_ledger_sqlite import INSERT_CHARGES, SqliteFeeLedger
+from intents.fee_ledger_sqlite import SCHEMA as FEES_SCHEMA
 from intents.order import StoredOrder
 from intents.records import (
     NEWEST_FIRST,
@@ -16,6 +18,7 @@ from intents.records import (
     CompetitionRecord,
     HookFailureRecord,
     TradeRecord,
+    charge_rows,
     competition_decoder,
     competition_encoder,
     fee_rows,
@@ -26,7 +29,8 @@ from intents.types import Address, OrderUid
 
 T = TypeVar("T")
 
-RECORDS_SCHEMA = """
+RECORDS_SCHEMA = (
+    """
 CREATE INDEX IF NOT EXISTS fills_uid ON fills (uid);
 CREATE TABLE IF NOT EXISTS app_data (
     hash BLOB PRIMARY KEY,
@@ -55,6 +59,8 @@ CREATE TABLE IF NOT EXISTS solver_fees (
     PRIMARY KEY (tx_hash, uid)
 ) WITHOUT ROWID;
 """
+    + FEES_SCHEMA
+)
 
 _TRADES = (
     "SELECT f.uid, o.owner, o.sell_token, o.buy_token, f.block_number, f.log_index, f.tx_hash,"
@@ -62,7 +68,7 @@ _TRADES = (
 )
 
 
-class SqliteRecords:
+class SqliteRecords(SqliteFeeLedger):
     """Mixed into ``SqliteBook``, which provides ``_read`` and ``_write``."""
 
     _read: Callable[[str, Iterable[Any]], Any]
@@ -160,6 +166,7 @@ class SqliteRecords:
             )
             fees = fee_rows(record)
             conn.executemany("INSERT OR REPLACE INTO solver_fees VALUES (?, ?, ?)", fees)
+            conn.executemany(INSERT_CHARGES, charge_rows(record))
             return None, []
 
         await self._write(op)

@@ -163,8 +163,8 @@ class OrderResponse(
     """CoW's ``Order`` (``OrderCreation`` fields + ``OrderMetaData``), as ``GET`` returns it.
     ``appData`` is the hash; ``fullAppData`` the document when it is known.
     ``executedFeeAmount`` is the signed fee taken so far; ``executedFee`` every fee taken
-    (the signed one plus what winning solvers charged, CoW's "network and protocol fees"),
-    in ``executedFeeToken``, the sell token."""
+    (the signed one plus what winning solvers charged and the node's protocol and partner
+    fees, CoW's "network and protocol fees"), in ``executedFeeToken``, the sell token."""
 
     uid: HexUid
     owner: HexAddress

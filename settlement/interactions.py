@@ -66,13 +66,14 @@ class Leg:
     """Uniswap V3 fee tier in hundredths of a basis point (500, 3000, 10000)."""
 
 
+def transfer(token: TokenAddress, to: Address, amount: int) -> Interaction:
+    """The settlement sends ``amount`` of ``token`` from its balance to ``to``."""
+    return Interaction(Address(token), 0, TRANSFER + encode(["address", "uint256"], [to, amount]))
+
+
 def uniswap_v2(leg: Leg, recipient: Address) -> tuple[Interaction, Interaction]:
     """Pay the pair, then have it send ``amount_out`` to ``recipient``."""
-    pay = Interaction(
-        Address(leg.token_in),
-        0,
-        TRANSFER + encode(["address", "uint256"], [leg.pool, leg.amount_in]),
-    )
+    pay = transfer(leg.token_in, leg.pool, leg.amount_in)
     token_out_is_0 = bytes.fromhex(leg.token_out[2:]) < bytes.fromhex(leg.token_in[2:])
     outs = (leg.amount_out, 0) if token_out_is_0 else (0, leg.amount_out)
     swap = Interaction(

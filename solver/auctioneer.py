@@ -59,14 +59,17 @@ from solver.book_auction import (
     book_auction,
     order_from_book,
 )
-from solver.checks import SolutionRejected, verify_solution
+from solver.checks import SolutionRejected, check_solution, verify_solution
 from solver.competition import Bid, Ranking, arbitrate
 from solver.competition_record import competition_record
 from solver.engines import Engine, solve_all
 from solver.external import ExternalSolver
+from solver.fee_policies import FeeConfig, order_quotes
+from solver.fee_sweep import sweep_if_due
 from solver.leader import AlwaysLeader, Leadership
 from solver.liquidity_source import LiquiditySource
 from solver.model import Auction, Solution
+from solver.protocol_fee import FeeError, charge_solution
 from solver.scoring import ScoringError
 from solver.scoring import bid as make_bid
 from solver.solution_settlement import settlement_of
@@ -95,6 +98,9 @@ class AuctioneerConfig:
     the winners: the solvers' deadline is the round's start plus ``solve_time`` minus this
     (what the round's fund check and liquidity read take comes out of the solvers' share)."""
     max_winners: int = 10
+    fees: FeeConfig | None = None
+    """Protocol fee policies and the partner fee cap (``solver.fee_policies``); ``None``:
+    no fee is charged."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.settle_time < self.solve_time:
@@ -277,6 +283,8 @@ class Auctioneer:
             gas_price=await source.gas_price(),
             deadline=deadline or self.solver_deadline(datetime.now(UTC)),
             trampoline=self.config.hooks_trampoline,
+            fees=self.config.fees,
+            quotes=await order_quotes(self.book, (s for s, _ in orders), self.config.fees),
         )
 
     def solver_deadline(self, started: datetime) -> datetime:
@@ -339,6 +347,8 @@ class Auctioneer:
         started, clock = datetime.now(UTC), time.monotonic()
         await self.fills.catch_up()
         report.start_block = self.fills.head
+        if self.leadership.still_leading(report.term):
+            await sweep_if_due(self.config.fees, report.auction_id, self.book, self.submitter)
         if self.presignatures is not None:
             await self.presignatures.catch_up()
         now = time.time()
@@ -404,28 +414,31 @@ class Auctioneer:
         report: RoundReport,
         now: int,
     ) -> list[Bid[Solution]]:
-        """The proposals that pass the checks and the simulation, scored."""
+        """The proposals that pass the checks and the simulation, scored. The node applies
+        the orders' fee policies to each first (``solver.protocol_fee``, as CoW's driver):
+        what is checked, simulated, scored and settled is the charged solution; EBBO is
+        checked on the solver's own (a fee is not the solver's shortfall)."""
         simulate = partial(self._simulate, round_)
         bids: list[Bid[Solution]] = []
-        for name, solution in proposals:
+        for name, proposed in proposals:
             report.bids[name] = report.bids.get(name, 0) + 1
+            ebbo = name in self._external  # solver.ebbo: our engines batch on purpose
             try:
+                solution = charge_solution(round_.auction, proposed)
+                if ebbo and solution is not proposed:
+                    check_solution(round_.auction, proposed, solver=name, now=now, ebbo=True)
+                    ebbo = False
                 checked = await verify_solution(
-                    round_.auction,
-                    solution,
-                    solver=name,
-                    simulate=simulate,
-                    now=now,
-                    ebbo=name in self._external,  # solver.ebbo: our engines batch on purpose
+                    round_.auction, solution, solver=name, simulate=simulate, now=now, ebbo=ebbo
                 )
                 bids.append(make_bid(name, solution, checked, round_.auction))
             except SolutionRejected as error:  # logged by the checks
-                report.rejected.append((name, solution.id, str(error.code), error.message))
-            except ScoringError as error:
+                report.rejected.append((name, proposed.id, str(error.code), error.message))
+            except (ScoringError, FeeError) as error:
                 logger.warning(
-                    "solver %s solution %d not scored: %s: %s", name, solution.id, error.code, error
+                    "solver %s solution %d not scored: %s: %s", name, proposed.id, error.code, error
                 )
-                report.rejected.append((name, solution.id, error.code, str(error)))
+                report.rejected.append((name, proposed.id, error.code, str(error)))
         return bids
 
     async def _settle(

@@ -18,15 +18,16 @@ from typing import Any, Protocol
 
 from intents.errors import OrderError
 from intents.hooks import NO_HOOKS, Hook, Hooks, hooks_of
-from intents.order import OrderKind, StoredOrder
+from intents.order import OrderClass, OrderKind, StoredOrder
 from intents.types import Address, OrderUid
 from routing.pool import TokenAddress, token_address
 from settlement.hooks import hooks_gas, hooks_interaction
 from solver import dto
 from solver.dto_convert import auction_to_dto
 from solver.dto_pools import pools_from_dto
+from solver.fee_policies import FeeConfig, order_policies
 from solver.liquidity_source import native_prices
-from solver.model import Auction, Interaction, Order, Token
+from solver.model import Auction, Interaction, Order, Quote, Token
 
 logger = logging.getLogger(__name__)
 
@@ -98,14 +99,27 @@ def _interactions(trampoline: Address, hooks: tuple[Hook, ...]) -> tuple[Interac
 
 
 def order_from_book(
-    stored: StoredOrder, available: int | None = None, trampoline: Address | None = None
+    stored: StoredOrder,
+    available: int | None = None,
+    trampoline: Address | None = None,
+    fees: FeeConfig | None = None,
+    quote: Quote | None = None,
 ) -> Order:
     """The auction order of a book order (see ``remaining_amount``). Its signed fee is not
     carried (the solver-engine format has none: the engines see book orders as external
     solvers see them). With the node's hooks ``trampoline``, its hooks (``order_hooks``) are
-    its pre- and post-interactions, as CoW's autopilot sends them."""
+    its pre- and post-interactions, as CoW's autopilot sends them. It carries the fee
+    policies ``fees`` and its app data's partner fees give it (``solver.fee_policies``: on
+    ``limit``-class orders only; ``quote``: its stored quote, for price-improvement
+    policies)."""
     o = stored.order
     hooks = order_hooks(stored) if trampoline is not None else NO_HOOKS
+    limit_class = stored.order_class is OrderClass.LIMIT
+    policies = (
+        order_policies(fees, stored.app_data_json, o.sell_amount, quote, limit_class=limit_class)
+        if fees is not None
+        else ()
+    )
     return Order(
         uid=stored.uid,
         owner=stored.owner,
@@ -118,6 +132,7 @@ def order_from_book(
         order_class=stored.order_class,
         remaining=remaining_amount(stored, available),
         valid_to=o.valid_to,
+        fee_policies=policies,
         receiver=o.receiver,
         app_data=o.app_data,
         signing_scheme=stored.signing_scheme,
@@ -154,10 +169,13 @@ def book_auction(
     gas_price: int,
     deadline: datetime,
     trampoline: Address | None = None,
+    fees: FeeConfig | None = None,
+    quotes: Mapping[OrderUid, Quote] | None = None,
 ) -> BookAuction:
     """The auction of ``orders`` (each with what its owner can pay) over ``liquidity``:
     every token of an order or a pool, priced from the pools (``native_prices``); the
-    orders' hooks run through ``trampoline`` (none without one)."""
+    orders' hooks run through ``trampoline`` (none without one), and they carry the fee
+    policies of ``fees`` (``order_from_book``, with their ``quotes``)."""
     orders = list(orders)
     prices = native_prices(liquidity, weth)
     addresses: set[str] = set()
@@ -181,7 +199,10 @@ def book_auction(
     }
     auction = Auction(
         id=auction_id,
-        orders=tuple(order_from_book(s, available, trampoline) for s, available in orders),
+        orders=tuple(
+            order_from_book(s, available, trampoline, fees, (quotes or {}).get(s.uid))
+            for s, available in orders
+        ),
         tokens=MappingProxyType(tokens),
         liquidity=pools_from_dto(liquidity),
         gas_price=gas_price,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
+from solver.fee_policies import add_fee_flags
 from solver.http_flags import add_http_flags
 
 # subcommand -> "module:function"; the function takes the parsed argparse.Namespace and
@@ -134,6 +135,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="built-in devnet: seed pools among WETH, base tokens and N more snapshot tokens",
     )  # fmt: skip
     _add_price_deviation(serve)
+    add_fee_flags(serve)
     _add_workers(serve, "all cores but one, at least 1: the API keeps a core")
     add_http_flags(serve)
 

@@ -6,18 +6,20 @@ Solutions are listed as ranked: the fair bids (winners first, then by score, ran
 the best), then those the fair combinatorial auction filtered out, then those that settle
 nothing that counts (score 0). A winner whose settlement was mined carries its transaction
 hash; every solution's orders carry what the order pays (sell token, all fees included)
-and receives, and the solver fee it charged.
+and receives, the fee it charged (the solver's and the node's protocol fees) and the
+protocol and partner fees one by one (what the fee ledger, ``intents.fee_ledger``, owes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from intents.records import CompetitionRecord, SolutionOrder, SolutionRecord
+from intents.records import ChargeRecord, CompetitionRecord, SolutionOrder, SolutionRecord
 from intents.types import Address, OrderUid
 from intents.wire import to_hex
 from settlement.submitter import Outcome, Submission
 from solver.competition import Bid, Ranking
+from solver.dto_convert import fee_policy_json
 from solver.model import Auction, Order, Solution, executed_amounts
 
 
@@ -28,7 +30,14 @@ def _orders(solution: Solution, orders: Mapping[OrderUid, Order]) -> list[Soluti
         if order is None:
             continue
         sold, bought = executed_amounts(order, trade, solution.prices)
-        found.append(SolutionOrder(to_hex(trade.order), sold, bought, trade.fee))
+        charges = [
+            ChargeRecord(
+                c.recipient, c.token, c.amount, fee_policy_json(c.policy) if c.policy else ""
+            )
+            for c in solution.charges
+            if c.uid == trade.order
+        ]
+        found.append(SolutionOrder(to_hex(trade.order), sold, bought, trade.fee, charges))
     return found
 
 

@@ -68,6 +68,11 @@ def _fee_policy(policy: dto.FeePolicy) -> FeePolicy:
     return PriceImprovementFee(improvement.factor, improvement.max_volume_factor, quote)
 
 
+def fee_policy_json(policy: FeePolicy) -> str:
+    """The policy as CoW's ``FeePolicy`` JSON (``{"surplus": {...}}``, ...)."""
+    return dto.encode(_fee_policy_dto(policy)).decode()
+
+
 def _fee_policy_dto(policy: FeePolicy) -> dto.FeePolicy:
     if isinstance(policy, SurplusFee):
         surplus = dto.SurplusPolicy(

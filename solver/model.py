@@ -105,6 +105,9 @@ class SurplusFee:
 
     factor: float
     max_volume_factor: float
+    recipient: Address | None = None
+    """Whom the fee is owed to (the node's fee recipient, or a partner's); ``None`` in an
+    auction read from the wire (it only scores)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,7 @@ class PriceImprovementFee:
     factor: float
     max_volume_factor: float
     quote: Quote
+    recipient: Address | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,7 @@ class VolumeFee:
     """Protocol fee: ``factor`` of the volume."""
 
     factor: float
+    recipient: Address | None = None
 
 
 FeePolicy = SurplusFee | PriceImprovementFee | VolumeFee
@@ -157,7 +162,8 @@ class Order:
     signed_fee_amount: int = 0
     valid_to: int | None = None
     fee_policies: tuple[FeePolicy, ...] = ()
-    """Protocol fees, applied last to first."""
+    """Protocol fees, applied first to last by the node (``solver.protocol_fee``); scoring
+    counts them back last to first."""
     receiver: Address | None = None
     app_data: bytes = bytes(32)
     signing_scheme: SigningScheme = SigningScheme.EIP712
@@ -235,6 +241,21 @@ class Solution:
     internalized: frozenset[int] = frozenset()
     """Indices into ``legs`` of the legs the settlement pays from its own buffers instead of
     swapping (CoW's ``internalize``; decided by ``solver.internalization``)."""
+    charges: tuple[FeeCharge, ...] = ()
+    """The protocol and partner fees the node applied (``solver.protocol_fee``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeeCharge:
+    """What one fee policy of one order leaves in the settlement: ``amount`` of ``token``
+    (the surplus token), owed to ``recipient`` (the node's fee recipient, or a partner's)."""
+
+    uid: OrderUid
+    recipient: Address
+    token: TokenAddress
+    amount: int
+    policy: FeePolicy | None = None
+    """The policy that charged it (CoW's ``executedProtocolFees`` lists them)."""
 
 
 class Executed(Protocol):

@@ -31,6 +31,7 @@ from settlement.submitter import Submitter, SubmitterConfig
 from solver.auctioneer import Auctioneer, AuctioneerConfig
 from solver.engines import Engine, make_engine
 from solver.external import ExternalSolver
+from solver.fee_policies import FeeConfig, fee_config_from_args
 from solver.leader import Leadership
 from solver.liquidity_source import ChainLiquidity
 from solver.round_log import RoundRecorder
@@ -54,6 +55,8 @@ class NetworkSettings:
     confirmations: int = 6
     max_price_deviation: Fraction | None = DEFAULT_MAX_DEVIATION
     """Engines skip pools and solutions off the reference prices by more (``None``: no check)."""
+    fees: FeeConfig = field(default_factory=FeeConfig)
+    """Protocol fee policies, partner fee cap, fee recipient, payouts."""
     signer_key: str | None = field(default=None, repr=False)
     """The settling account's key (``--signer-key-file``, ``TRIBUTARY_SIGNER_KEY``);
     ``None``: the deployment's solver account."""
@@ -74,6 +77,7 @@ def settings_from_args(args: argparse.Namespace, deployment: str | None) -> Netw
         external=tuple(getattr(args, "external_solver", None) or ()),
         seed_tokens=getattr(args, "seed_tokens", 4),
         max_price_deviation=getattr(args, "max_price_deviation", DEFAULT_MAX_DEVIATION),
+        fees=fee_config_from_args(args),
         signer_key=signer_key(getattr(args, "signer_key_file", None)),
     )
 
@@ -129,6 +133,7 @@ def build_auctioneer(
             interval=settings.interval,
             solve_time=settings.solve_time,
             settle_time=settings.settle_time,
+            fees=settings.fees,
         ),
         leadership=leadership,
         same_chain=same_chain,

@@ -23,7 +23,6 @@ float arithmetic matches CoW's bit for bit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -41,6 +40,7 @@ from solver.model import (
     SurplusFee,
     VolumeFee,
 )
+from solver.protocol_fee import mul_f64, quote_limits
 
 PRICE_BASE = 10**18
 """Reference prices are quoted for ``10**18`` base units."""
@@ -74,15 +74,6 @@ def surplus(order: Order, sold: int, bought: int) -> int:
     return value
 
 
-def mul_f64(amount: int, factor: float) -> int:
-    """CoW's ``U256::checked_mul_f64``: ``amount * trunc(factor * 1e18) // 1e18``."""
-    if not math.isfinite(factor) or factor < 0:
-        raise ScoringError("InvalidFeePolicy", f"fee factor {factor} is not a finite >= 0")
-    if factor == 1.0:
-        return amount
-    return amount * int(factor * 1e18) // PRICE_BASE
-
-
 def _policy_fee(order: Order, policy: FeePolicy, sold: int, bought: int) -> int:
     """One policy's fee, in the surplus token, for a trade that paid ``sold`` (sell token)
     for ``bought`` (the custom clearing prices after the fees counted so far)."""
@@ -112,22 +103,7 @@ def _price_improvement_fee(
     bought: int,
     volume_fee: Callable[[float], int],
 ) -> int:
-    is_sell = order.kind is OrderKind.SELL
-    quote = improvement.quote
-    if not quote.sell_amount or not quote.buy_amount:
-        raise ScoringError("InvalidFeePolicy", "a price-improvement quote with a zero amount")
-    if is_sell:
-        quote_buy = quote.buy_amount - quote.fee * quote.buy_amount // quote.sell_amount
-        limit_sell = order.signed_sell_amount
-        limit_buy = max(
-            order.signed_buy_amount, quote_buy * order.signed_sell_amount // quote.sell_amount
-        )
-    else:
-        limit_sell = min(
-            order.signed_sell_amount,
-            (quote.sell_amount + quote.fee) * order.signed_buy_amount // quote.buy_amount,
-        )
-        limit_buy = order.signed_buy_amount
+    limit_sell, limit_buy = quote_limits(order, improvement.quote)
     gained = max(0, _surplus_over(order, sold, bought, limit_sell, limit_buy))
     return min(
         mul_f64(gained, improvement.factor / (1.0 - improvement.factor)),

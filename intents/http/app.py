@@ -14,6 +14,7 @@ from intents.http import (
     competition,
     conditional,
     explorer,
+    fees,
     market,
     ops,
     orders,
@@ -84,7 +85,7 @@ def create_app(
     app.router.add_routes(orders.ROUTES)
     app.router.add_routes(conditional.ROUTES)
     app.router.add_routes(ops.ROUTES)
-    for module in (status, trades, app_data, competition, market, rounds, explorer):
+    for module in (status, trades, app_data, competition, market, rounds, fees, explorer):
         app.router.add_routes(module.ROUTES)
     if native_pricer is not None:
         app[market.NATIVE_PRICER] = native_pricer

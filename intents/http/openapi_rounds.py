@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from intents.http.fees import FeesView
 from intents.http.rounds import MAX_ROUNDS, Round
 
-SCHEMA_TYPES: tuple[Any, ...] = (Round,)
+SCHEMA_TYPES: tuple[Any, ...] = (Round, FeesView)
 _REF = "#/components/schemas/{name}"
 
 
@@ -87,6 +88,19 @@ def round_paths() -> dict[str, Any]:
                     "200": _json(_ROUND, "the round"),
                     "400": _json(_ERROR, "InvalidField: not a non-negative integer"),
                     "404": _json(_ERROR, "NotFound: no round of that auction is recorded"),
+                },
+            }
+        },
+        "/api/v1/fees": {
+            "get": {
+                "summary": "Fees held in the settlement contract: accrued, paid, owed",
+                "description": "Per recipient and token: the protocol fees (owed to the node's "
+                "fee recipient) and partner fees (appData metadata.partnerFee, owed to each "
+                "partner) that mined settlements left in the settlement contract, counted once "
+                "the order's fills are recorded; what payout settlements (`tributary fees "
+                "sweep`) moved out, and what is still owed. Amounts in base units.",
+                "responses": {
+                    "200": _json({"$ref": _REF.format(name="FeesView")}, "the fee ledger")
                 },
             }
         },

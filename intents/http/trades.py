@@ -16,6 +16,7 @@ import msgspec
 from aiohttp import web
 
 from intents.errors import ErrorCode, OrderError
+from intents.fee_ledger import ExecutedFee
 from intents.http.keys import BOOK
 from intents.http.views import address_param, hash_param, json_response, order_views, query_int
 from intents.order import OrderKind, StoredOrder
@@ -23,8 +24,19 @@ from intents.records import TradeRecord
 from intents.wire import U256, encode, parse_uid, to_hex
 
 ROUTES = web.RouteTableDef()
+_policy_decoder = msgspec.json.Decoder()
 MAX_TRADES_PAGE = 1000
 PRICE_BASE = 10**18
+
+
+class ExecutedProtocolFee(msgspec.Struct, frozen=True, kw_only=True):
+    """CoW's ``ExecutedProtocolFee``: the policy (CoW's ``FeePolicy``: ``{"surplus":
+    {"factor", "maxVolumeFactor"}}``, ``{"volume": {"factor"}}`` or ``{"priceImprovement":
+    {..., "quote"}}``), the fee it took and the token it took it in."""
+
+    policy: dict[str, Any]
+    amount: U256
+    token: str
 
 
 class Trade(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
@@ -40,11 +52,12 @@ class Trade(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     sell_amount_before_fees: U256
     buy_amount: U256
     tx_hash: str | None
-    executed_protocol_fees: list[dict[str, Any]] = msgspec.field(default_factory=list)
-    """Always empty: this node charges no protocol fee."""
+    executed_protocol_fees: list[ExecutedProtocolFee] = msgspec.field(default_factory=list)
+    """The protocol and partner fees the node charged this trade, in the order applied:
+    ``{"policy": FeePolicy, "amount", "token"}`` (CoW's ``ExecutedProtocolFee``)."""
 
     @classmethod
-    def of(cls, t: TradeRecord) -> Trade:
+    def of(cls, t: TradeRecord, fees: list[ExecutedFee] | None = None) -> Trade:
         return cls(
             block_number=t.block_number,
             log_index=t.log_index,
@@ -56,6 +69,13 @@ class Trade(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
             sell_amount_before_fees=U256(t.executed_sell),
             buy_amount=U256(t.executed_buy),
             tx_hash=to_hex(t.tx_hash),
+            executed_protocol_fees=[
+                ExecutedProtocolFee(
+                    policy=_policy_decoder.decode(f.policy), amount=U256(f.amount), token=f.token
+                )
+                for f in fees or ()
+                if f.policy
+            ],
         )
 
 
@@ -75,7 +95,8 @@ async def _trades(request: web.Request, offset: int, limit: int | None) -> web.R
     else:
         assert owner is not None
         found = await book.trades(owner=address_param(owner, "owner"), offset=offset, limit=limit)
-    return json_response(encode([Trade.of(t) for t in found]))
+    fees = await book.executed_fees(list({bytes(t.uid) for t in found}))
+    return json_response(encode([Trade.of(t, fees.get((t.tx_hash, bytes(t.uid)))) for t in found]))
 
 
 @ROUTES.get("/api/v1/trades")

@@ -3,6 +3,7 @@ measured ``tributary solve``, the rendered report."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import re
@@ -13,7 +14,8 @@ import pytest
 
 from bench.generate import Settings, generate
 from bench.judgment import judge
-from bench.solver import evaluate, main
+from bench.scale import GAS_LIMIT
+from bench.solver import evaluate, main, with_fees
 from solver.auction_file import load_auction
 from solver.engines import make_engine, solve_all
 from solver.model import now
@@ -64,3 +66,20 @@ def test_report_renders(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert [e["engines"] for e in figures["engines"]] == ["baseline", "batch,optimal"]
     assert figures["cli"][0]["wall"] == pytest.approx(float(run.group(1)), abs=0.01)
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fee_policies_on_move_surplus_into_fees_and_keep_the_score() -> None:
+    """``--fee-policy``: the same solutions charged as the node charges them; CIP-38 scores
+    the fees back, so the one-round score barely moves while the winners charge fees."""
+    doc = json.loads(MAINNET_AUCTION.read_bytes())
+    raw = generate(doc, Settings(orders=40, seed=3, in_the_money=1.0))
+    deadline = now() + timedelta(seconds=5)
+    auction = load_auction(raw, deadline).with_deadline(deadline)
+    solutions = solve_all([make_engine("baseline")], auction)
+    off = evaluate("baseline", [1.0], auction, solutions, winners=10)
+    assert off.outcome.round_score > 0
+    args = argparse.Namespace(fee_policy=["surplus:0.5:0.01"], max_winners=10, gas_limit=GAS_LIMIT)
+    on = with_fees(off, auction, solutions, args)
+    assert on.round_fees > 0
+    assert on.outcome.round_winners == off.outcome.round_winners
+    assert abs(on.outcome.round_score - off.outcome.round_score) * 10**6 < off.outcome.round_score

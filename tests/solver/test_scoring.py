@@ -14,6 +14,7 @@ from solver import dto
 from solver.checks import check_solution
 from solver.dto_convert import auction_from_dto
 from solver.model import Order, Trade, executed_amounts
+from solver.protocol_fee import FeeError
 from solver.scoring import (
     ScoringError,
     bid,
@@ -176,7 +177,7 @@ def test_cow_float_multiplication() -> None:
     assert mul_f64(10**30, 1.0) == 10**30  # identity, no truncation
     assert mul_f64(1000, 0.001 / 1.001) == 0
     assert mul_f64(10**18, 0.5) == 5 * 10**17
-    with pytest.raises(ScoringError):
+    with pytest.raises(FeeError):
         mul_f64(1, float("nan"))
 
 
