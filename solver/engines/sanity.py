@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from fractions import Fraction
 
 from intents.order import OrderKind
@@ -29,7 +30,7 @@ from routing.sanity import (
     scientific,
     with_sane_pools,
 )
-from solver.engines.base import BuildsOnEarlier, Engine
+from solver.engines.base import BuildsOnEarlier, Engine, ReservesTime
 from solver.model import Auction, Solution, trade_execution
 
 logger = logging.getLogger(__name__)
@@ -131,6 +132,10 @@ class PriceSanity:
 
     def solve(self, auction: Auction) -> list[Solution]:
         return self.solve_after(auction, ())
+
+    def reserve(self, auction: Auction) -> timedelta:
+        """The time ``inner`` needs kept for it when it runs last (``ReservesTime``)."""
+        return self.inner.reserve(auction) if isinstance(self.inner, ReservesTime) else timedelta()
 
     def solve_after(self, auction: Auction, earlier: Sequence[Solution]) -> list[Solution]:
         """``inner``'s sane solutions, given ``earlier`` when it builds on them."""
