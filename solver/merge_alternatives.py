@@ -10,6 +10,16 @@ in at the deepest level, not the whole batch. The parts are valid bids of their 
 same candidates merged by the same rules (``merge_solutions`` with one bin, fair against
 the references of all candidates).
 
+Also offered: the merged solution without its thinnest pairs. A rival's better single
+bid is as likely on a pair worth little as on one worth much, and most of a merged
+solution's score sits in few pairs; so it is merged again from the candidates of all its
+pairs but the thinnest (by their score in it), of its best half, its best quarter, and so
+on, down to two pairs.
+
+No alternative settles a single directed pair: as a single-pair bid it would set that
+pair's reference score (``competition.reference_scores``), merged on its own it scores more
+there than the whole merged solution does, and the whole would be dropped as unfair.
+
 The candidates of a merged solution are grouped by what ties them: two that share a pool
 or a token pair (either direction) stay in one part; the groups are dealt, most valuable
 first, to the part with the lower estimated score. A merged solution whose candidates all
@@ -45,7 +55,8 @@ def alternative_bids(
     stop: Callable[[], bool] | None = None,
     depth: int = SPLIT_DEPTH,
 ) -> list[Solution]:
-    """Parts of each merged solution (largest first) merged again, until ``stop``."""
+    """Each merged solution (largest first) without its thinnest pairs and in disjoint
+    parts, merged again, until ``stop``."""
     references = Ranked.of(auction, candidates).references
     by_order: dict[OrderUid, list[int]] = {}
     for index, candidate in enumerate(candidates):
@@ -61,11 +72,63 @@ def alternative_bids(
             if i not in weights:
                 made = estimated_bid(auction, candidates[i])
                 weights[i] = 0 if made is None else made.score
+        found += _prefixes(auction, solution, candidates, members, references, stop)
         found += _parts(auction, candidates, members, weights, references, depth, stop)
+    seen = {frozenset(t.order for t in s.trades) for s in merged}
+    unique = []
+    by_uid = order_index(auction)
+    for solution in found:
+        settled = frozenset(t.order for t in solution.trades)
+        pairs = {(by_uid[u].sell_token, by_uid[u].buy_token) for u in settled}
+        # one pair's bid would be a reference: above what the merged solutions score there
+        if settled not in seen and len(pairs) > 1:
+            seen.add(settled)
+            unique.append(solution)
+    found = unique
     logger.info(
         "merge: %d alternative merged bids of %s trades", len(found), [len(s.trades) for s in found]
     )
     return found
+
+
+def _prefixes(
+    auction: Auction,
+    solution: Solution,
+    candidates: Sequence[Solution],
+    members: Sequence[int],
+    references: dict[Pair, int],
+    stop: Callable[[], bool] | None,
+) -> list[Solution]:
+    """The merged solution without its thinnest pairs: merged again from the candidates
+    of its best pairs (by their score in it, ``_sizes`` of them)."""
+    made = estimated_bid(auction, solution)
+    if made is None:
+        return []
+    ranked = sorted(made.scores, key=lambda p: -made.scores[p])
+    orders = order_index(auction)
+    pairs_of = {
+        i: {(o.sell_token, o.buy_token) for t in candidates[i].trades if (o := orders.get(t.order))}
+        for i in members
+    }
+    found: list[Solution] = []
+    for keep in _sizes(len(ranked)):
+        if stop is not None and stop():
+            break
+        kept = set(ranked[:keep])
+        part = [candidates[i] for i in members if pairs_of[i] <= kept]
+        found += merge_solutions(auction, part, max_bins=1, references=references, stop=stop)
+    return found
+
+
+def _sizes(pairs: int) -> list[int]:
+    """How many of its best pairs each alternative keeps: all but the thinnest, then half,
+    a quarter, ... (at least two)."""
+    sizes = {pairs - 1}
+    size = pairs // 2
+    while size >= 2:
+        sizes.add(size)
+        size //= 2
+    return sorted((s for s in sizes if s >= 2), reverse=True)
 
 
 def _parts(

@@ -23,9 +23,9 @@
 6. The kept CoW and joint solutions and the ``optimal`` solutions of every other order are
    merged (``solver.merge``) into at most ten solutions that each settle many orders, fair
    against the CoW and ``optimal`` ones (a joint solution is a building block only).
-7. Each merged solution is also offered in parts over disjoint pairs and pools
-   (``solver.merge_alternatives``): a pair a rival's single bid beats costs its part, not
-   the whole batch.
+7. Each merged solution is also offered without its thinnest pairs and in parts over
+   disjoint pairs and pools (``solver.merge_alternatives``): a pair a rival's single bid
+   beats costs a part, not the whole batch.
 8. The answer: the merged solutions and their parts, the kept CoW solutions and the
    ``optimal`` solutions of every order not in a CoW (they set the single-pair references
    and may win other pairs).
@@ -33,8 +33,8 @@
 Time: no CoW group is started after ``COW_SHARE`` of it (one under way finishes); the
 greedy merge is kept what merging the fills takes (``solver.engines.budget``, at least
 ``MERGE_SHARE``), then ``JOINT_SHARE`` and a second ``MERGE_SHARE`` for the joint groups and
-the merge with them, then ``ALTERNATIVES_SHARE`` for alternative merged bids over disjoint
-parts of each merged one (``solver.merge_alternatives``); the per-order routing has the
+the merge with them, then ``ALTERNATIVES_SHARE`` for the alternative merged bids
+(``solver.merge_alternatives``); the per-order routing has the
 rest. Run after other engines (``solve_all``), it has the time ``reserve`` asks for.
 """
 
@@ -96,7 +96,7 @@ MERGE_SHARE = 0.1
 JOINT_SHARE = 0.1
 """Share of the time after the greedy merge for routing same-pair orders jointly
 (``solver.merge_joint``); a second ``MERGE_SHARE`` merges with them."""
-ALTERNATIVES_SHARE = 0.05
+ALTERNATIVES_SHARE = 0.1
 """Share of the time kept at the end for the alternative merged bids
 (``solver.merge_alternatives``)."""
 

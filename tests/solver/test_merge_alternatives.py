@@ -14,6 +14,7 @@ from solver.engines.batch import BatchEngine
 from solver.engines.single_order import optimal_engine
 from solver.merge import merge_solutions
 from solver.merge_alternatives import alternative_bids, split
+from solver.merge_units import estimated_bid
 from solver.model import Auction, Solution
 from solver.scoring import bid
 from tests.solver.engine_fixtures import order
@@ -56,17 +57,49 @@ def _pair_orders(auction: Auction, sell: str) -> frozenset[OrderUid]:
     return frozenset(o.uid for o in auction.orders if o.sell_token == sell)
 
 
-def test_a_merged_solution_splits_into_parts_disjoint_on_pairs_and_pools() -> None:
+def _three_pairs() -> Auction:
+    """A -> B, C -> D (two orders each, the most valuable) and B -> C, on their own pools."""
+    found = [
+        order(
+            s,
+            b,
+            units_of_native(s, k * 10**20),
+            units_of_native(b, k * 10**20) * 9 // 10,
+            tag=f"{s[2:4]}{k}",
+        )
+        for s, b, ks in ((A, B, (4, 5)), (C, D, (2, 3)), (B, C, (1,)))
+        for k in ks
+    ]
+    return small_auction(found, (*POOLS, v2("bc", B, C)))
+
+
+def _pairs(auction: Auction, solution: Solution) -> set[tuple[str, str]]:
+    by_uid = {o.uid: o for o in auction.orders}
+    return {(by_uid[t.order].sell_token, by_uid[t.order].buy_token) for t in solution.trades}
+
+
+def test_a_merged_solution_is_offered_without_its_thinnest_pair() -> None:
+    auction = _three_pairs()
+    fills = optimal_engine().solve(auction)
+    (merged,) = merge_solutions(auction, fills)
+    assert len(merged.trades) == 5
+    made = estimated_bid(auction, merged)
+    assert made is not None and len(made.scores) == 3
+    thinnest = min(made.scores, key=lambda p: made.scores[p])
+    alternatives = alternative_bids(auction, [merged], fills, depth=0)
+    assert [_pairs(auction, s) for s in alternatives] == [set(made.scores) - {thinnest}]
+    for alternative in alternatives:
+        check_solution(auction, alternative, solver="batch")  # raises if invalid
+
+
+def test_no_alternative_settles_one_pair_alone() -> None:
+    # its parts are single pairs: as bids they would set references above the whole
     auction = _auction()
     fills = optimal_engine().solve(auction)
     (merged,) = merge_solutions(auction, fills)
     assert len(merged.trades) == 4
-    parts = alternative_bids(auction, [merged], fills)
-    assert {_orders(p) for p in parts} == {_pair_orders(auction, A), _pair_orders(auction, C)}
-    first, second = parts
-    assert not {leg.pool for leg in first.legs} & {leg.pool for leg in second.legs}
-    for part in parts:
-        check_solution(auction, part, solver="batch")  # raises if invalid
+    assert split(auction, fills, [1] * len(fills))
+    assert alternative_bids(auction, [merged], fills) == []
 
 
 def test_members_tied_by_a_pool_stay_in_one_part() -> None:
@@ -88,14 +121,14 @@ def test_members_tied_by_a_pool_stay_in_one_part() -> None:
     assert split(same, optimal_engine().solve(same), [1, 1, 1]) == ()
 
 
-def test_a_rival_beating_one_pair_leaves_the_other_pair_merged() -> None:
-    auction = _auction()
+def test_a_rival_beating_one_pair_leaves_the_other_pairs_merged() -> None:
+    auction = _three_pairs()
     ours = BatchEngine().solve(auction)
-    whole = [s for s in ours if len(s.trades) == 4]
-    assert whole, "the batch merges all four orders"
-    # a rival routes one C -> D order alone better than the batch does on that pair
-    c_order = next(o for o in auction.orders if o.sell_token == C)
-    rival_fill = next(s for s in ours if _orders(s) == {c_order.uid})
+    whole = [s for s in ours if len(s.trades) == 5]
+    assert whole, "the batch merges all five orders"
+    # a rival routes the B -> C order alone better than the batch does on that pair
+    b_order = next(o for o in auction.orders if o.sell_token == B)
+    rival_fill = next(s for s in ours if _orders(s) == {b_order.uid})
     rival_bid = _bids(auction, [rival_fill], "rival")[0]
     boosted = Bid(
         "rival",
@@ -106,9 +139,8 @@ def test_a_rival_beating_one_pair_leaves_the_other_pair_merged() -> None:
         rival_bid.pools,
     )
     ranking = arbitrate([*_bids(auction, ours, "batch"), boosted])
-    assert any(len(b.solution.trades) == 4 for b in ranking.unfair)
-    won = {o for b in ranking.winners if b.solver == "batch" for o in _orders(b.solution)}
-    # main's batch offers the whole merged solution and one-order fills only: the A -> B
-    # pair would settle one order; its part settles both, in one settlement
-    assert _pair_orders(auction, A) <= won
-    assert any(_orders(b.solution) == _pair_orders(auction, A) for b in ranking.winners)
+    assert any(len(b.solution.trades) == 5 for b in ranking.unfair)
+    # main's batch offers the whole merged solution and one-order fills only: A -> B and
+    # C -> D would settle one order each; the batch without B -> C settles all four
+    expected = _pair_orders(auction, A) | _pair_orders(auction, C)
+    assert any(_orders(b.solution) == expected for b in ranking.winners)
