@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+import pytest
+
 from intents.types import OrderUid
 from solver.checks import check_solution
 from solver.competition import Bid, arbitrate
@@ -78,7 +80,7 @@ def _pairs(auction: Auction, solution: Solution) -> set[tuple[str, str]]:
     return {(by_uid[t.order].sell_token, by_uid[t.order].buy_token) for t in solution.trades}
 
 
-def test_a_merged_solution_is_offered_without_its_thinnest_pair() -> None:
+def test_a_merged_solution_is_offered_without_its_largest_and_its_thinnest_pair() -> None:
     auction = _three_pairs()
     fills = optimal_engine().solve(auction)
     (merged,) = merge_solutions(auction, fills)
@@ -86,8 +88,12 @@ def test_a_merged_solution_is_offered_without_its_thinnest_pair() -> None:
     made = estimated_bid(auction, merged)
     assert made is not None and len(made.scores) == 3
     thinnest = min(made.scores, key=lambda p: made.scores[p])
+    largest = max(made.scores, key=lambda p: made.scores[p])
     alternatives = alternative_bids(auction, [merged], fills, depth=0)
-    assert [_pairs(auction, s) for s in alternatives] == [set(made.scores) - {thinnest}]
+    assert [_pairs(auction, s) for s in alternatives] == [
+        set(made.scores) - {largest},
+        set(made.scores) - {thinnest},
+    ]
     for alternative in alternatives:
         check_solution(auction, alternative, solver="batch")  # raises if invalid
 
@@ -121,14 +127,19 @@ def test_members_tied_by_a_pool_stay_in_one_part() -> None:
     assert split(same, optimal_engine().solve(same), [1, 1, 1]) == ()
 
 
-def test_a_rival_beating_one_pair_leaves_the_other_pairs_merged() -> None:
+@pytest.mark.parametrize("rival_sells", [B, A])
+def test_a_rival_beating_one_pair_leaves_the_other_pairs_merged(rival_sells: str) -> None:
     auction = _three_pairs()
     ours = BatchEngine().solve(auction)
     whole = [s for s in ours if len(s.trades) == 5]
     assert whole, "the batch merges all five orders"
-    # a rival routes the B -> C order alone better than the batch does on that pair
-    b_order = next(o for o in auction.orders if o.sell_token == B)
-    rival_fill = next(s for s in ours if _orders(s) == {b_order.uid})
+    # a rival routes one order alone better than the batch does on its pair: the B -> C
+    # order (the thinnest pair) or the largest A -> B order (the largest pair)
+    beaten = max(
+        (o for o in auction.orders if o.sell_token == rival_sells),
+        key=lambda o: o.signed_sell_amount,
+    )
+    rival_fill = next(s for s in ours if _orders(s) == {beaten.uid})
     rival_bid = _bids(auction, [rival_fill], "rival")[0]
     boosted = Bid(
         "rival",
@@ -140,7 +151,8 @@ def test_a_rival_beating_one_pair_leaves_the_other_pairs_merged() -> None:
     )
     ranking = arbitrate([*_bids(auction, ours, "batch"), boosted])
     assert any(len(b.solution.trades) == 5 for b in ranking.unfair)
-    # main's batch offers the whole merged solution and one-order fills only: A -> B and
-    # C -> D would settle one order each; the batch without B -> C settles all four
-    expected = _pair_orders(auction, A) | _pair_orders(auction, C)
-    assert any(_orders(b.solution) == expected for b in ranking.winners)
+    # main's batch offers the whole merged solution and one-order fills only: each other
+    # pair would settle one order; here the orders of both other pairs settle as one batch
+    others = frozenset(o.uid for o in auction.orders if o.sell_token != rival_sells)
+    assert any(_orders(b.solution) == others for b in ranking.winners)
+    assert any(b.solver == "rival" for b in ranking.winners)
