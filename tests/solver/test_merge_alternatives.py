@@ -17,7 +17,7 @@ from solver.engines.single_order import optimal_engine
 from solver.merge import merge_solutions
 from solver.merge_alternatives import alternative_bids, split
 from solver.merge_units import estimated_bid
-from solver.model import Auction, Solution
+from solver.model import Auction, Order, Solution
 from solver.scoring import bid
 from tests.solver.engine_fixtures import order
 from tests.solver.merge_cases import A, B, C, D, small_auction, units_of_native, v2
@@ -26,8 +26,9 @@ POOLS = (v2("ab", A, B), v2("cd", C, D))
 """Two pools on disjoint pairs: the orders of each pair are one part."""
 
 
-def _auction() -> Auction:
-    found = [
+def _orders_on(pairs: Sequence[tuple[str, str, Sequence[int]]]) -> list[Order]:
+    """Sell orders at 10% under the reference rate, ``k * 1e20`` native wei each."""
+    return [
         order(
             s,
             b,
@@ -35,10 +36,13 @@ def _auction() -> Auction:
             units_of_native(b, k * 10**20) * 9 // 10,
             tag=f"{s[2:4]}{k}",
         )
-        for s, b in ((A, B), (C, D))
-        for k in (1, 2)
+        for s, b, ks in pairs
+        for k in ks
     ]
-    return small_auction(found, POOLS)
+
+
+def _auction() -> Auction:
+    return small_auction(_orders_on([(A, B, (1, 2)), (C, D, (1, 2))]), POOLS)
 
 
 def _bids(auction: Auction, solutions: Sequence[Solution], solver: str) -> list[Bid[Solution]]:
@@ -61,17 +65,7 @@ def _pair_orders(auction: Auction, sell: str) -> frozenset[OrderUid]:
 
 def _three_pairs() -> Auction:
     """A -> B, C -> D (two orders each, the most valuable) and B -> C, on their own pools."""
-    found = [
-        order(
-            s,
-            b,
-            units_of_native(s, k * 10**20),
-            units_of_native(b, k * 10**20) * 9 // 10,
-            tag=f"{s[2:4]}{k}",
-        )
-        for s, b, ks in ((A, B, (4, 5)), (C, D, (2, 3)), (B, C, (1,)))
-        for k in ks
-    ]
+    found = _orders_on([(A, B, (4, 5)), (C, D, (2, 3)), (B, C, (1,))])
     return small_auction(found, (*POOLS, v2("bc", B, C)))
 
 
