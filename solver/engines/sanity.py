@@ -31,7 +31,7 @@ from routing.sanity import (
     with_sane_pools,
 )
 from solver.engines.base import BuildsOnEarlier, Engine, ReservesTime
-from solver.model import Auction, Solution, trade_execution
+from solver.model import Auction, Solution, order_index, trade_execution
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def solution_deviation(
     the order pays, fees excluded, for what it receives: a route's ``amount_in`` and
     ``amount_out``) is off the reference by more than ``bound``, or ``None``."""
     prices: Mapping[TokenAddress, int | None] = reference_prices(auction)
-    orders = {order.uid: order for order in auction.orders}
+    orders = order_index(auction)
     for trade in solution.trades:
         order = orders.get(trade.order)
         sell_price = solution.prices.get(order.sell_token) if order else None
