@@ -58,6 +58,7 @@ from solver.model import (
     Trade,
     executed_amounts,
     limit_respected,
+    order_index,
     signed_fee,
 )
 
@@ -221,7 +222,7 @@ def _checked(auction: Auction, solution: Solution, now: int | None) -> list[Chec
     if not solution.trades:
         raise SolutionRejected(Rejection.EMPTY_SOLUTION, "the solution trades no order")
     prices = uniform_prices(solution)
-    orders = {order.uid: order for order in auction.orders}
+    orders = order_index(auction)
     seen: set[OrderUid] = set()
     checked = []
     for trade in solution.trades:

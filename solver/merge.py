@@ -33,15 +33,16 @@ Merged solutions are also disjoint on pools: several of them win one auction, an
 node settles its winners one after the other; a second merged solution swapping a pool the
 first moved would revert (its exact amounts no longer hold).
 
-Greedy: candidates are taken by score, best first; each joins the first merged solution
-it keeps valid and fair (a pair or a pool already in one can only join that one), else
-stays on its own. Every step is checked as it is taken, each finished merged solution once
-more (``solver.checks.check_solution``), and one without which the auction's winners would
+Greedy and anytime: candidates are taken by score, best first, each checked only when
+taken (``merge_units.Ranked``); each joins the first merged solution it keeps valid and
+fair (a pair or pool already in one can only join that one). Each finished merged solution
+is checked once more (``solver.checks``); one without which the auction's winners would
 score more is not offered (``merge_units.no_worse``).
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -51,8 +52,8 @@ from intents.order import OrderKind
 from intents.types import OrderUid
 from routing.pool import Pool, PoolId, TokenAddress
 from routing.route import Leg
-from solver.checks import CheckedTrade, SolutionRejected, check_limit, check_solution
-from solver.competition import Bid, Pair, is_fair
+from solver.checks import CheckedTrade, SolutionRejected, check_limit
+from solver.competition import Pair
 from solver.kept import declared_fees, rounding_allowance
 from solver.merge_balance import least_input
 from solver.merge_legs import (
@@ -66,9 +67,9 @@ from solver.merge_legs import (
 )
 from solver.merge_packing import Packing
 from solver.merge_prices import PairFlow, balance_gap, component_prices, pair_ratio
-from solver.merge_units import Unit, no_worse, units_of
+from solver.merge_units import Ranked, Unit, no_worse, valid_bid
 from solver.model import MAX_SETTLEMENT_GAS, Auction, Order, Solution, Trade, settlement_gas
-from solver.scoring import ScoringError, SolutionScore, bid, score_trades
+from solver.scoring import ScoringError, SolutionScore, score_trades
 
 logger = logging.getLogger(__name__)
 
@@ -439,20 +440,21 @@ def merge_solutions(
     ``stop`` ends the greedy early (what is merged by then is returned); ``unoffered``
     candidates (joint routes, ``solver.merge_joint``) are merged too but set no reference:
     they are not bids of their own."""
-    offered, best = units_of(auction, candidates)
-    units = offered
-    extra = units_of(auction, unoffered)[0]
-    if extra:
-        units = sorted([*units, *extra], key=lambda u: (-u.score, u.solution.engine, u.solution.id))
+    offered, extra = Ranked.of(auction, candidates), Ranked.of(auction, unoffered)
+    best = offered.references
+    rank = lambda u: (-u.score, u.solution.engine, u.solution.id)  # noqa: E731
+    units = heapq.merge(offered.units(), extra.units(), key=rank)
     for pair, score in (references or {}).items():
         best[pair] = max(best.get(pair, 0), score)
     pools = {pool.id: pool for pool in auction.liquidity.pools}
     packing = Packing(lambda: _Bin(auction, best, gas_limit, PoolState(pools), pools), max_bins)
     left_out: dict[Pair, list[Unit]] = {}
+    taken = 0
     for unit in units:
         if stop is not None and stop():
-            logger.info("merge: stopped with %d candidates left", len(units))
+            logger.info("merge: stopped after %d of %d candidates", taken, len(offered.bids))
             break
+        taken += 1
         if not packing.place([unit]) and unit.routed:
             left_out.setdefault(next(iter(unit.pairs)), []).append(unit)
     # a pair whose best order alone scores more than it does in a merged solution (its
@@ -464,37 +466,21 @@ def merge_solutions(
     bins = packing.bins
     made = []
     # a bin of one unoffered candidate is new too: no bid of its own proposes it
-    alone = {frozenset(t.order for t in u.solution.trades) for u in extra}
+    alone = {frozenset(t.order for t in b.solution.trades) for b in extra.bids}
     for found in bins:
         if found.units >= 2 or (found.units == 1 and frozenset(found.orders) in alone):
             solution = found.solution(engine)
-            if (valid := _valid(auction, solution, best)) is not None:
+            if (valid := valid_bid(auction, solution, best)) is not None:
                 made.append(valid)
-    merged = [b.solution for b in no_worse(made, [u.made for u in offered])]
+    merged = [b.solution for b in no_worse(made, offered.bids)]
     logger.info(
-        "merge: %d candidates into %d merged solutions of %s trades",
-        len(units),
+        "merge: %d of %d candidates into %d merged solutions of %s trades",
+        taken,
+        len(offered.bids) + len(extra.bids),
         len(merged),
         [len(s.trades) for s in merged],
     )
     return merged
-
-
-def _valid(
-    auction: Auction, solution: Solution, references: Mapping[Pair, int]
-) -> Bid[Solution] | None:
-    """The finished merged solution's bid if it passes the checks and is fair (a failure is
-    a bug)."""
-    try:
-        checked = check_solution(auction, solution, solver=solution.engine)
-        made = bid(solution.engine, solution, checked, auction)
-    except (SolutionRejected, ScoringError) as exc:
-        logger.error("merge: a merged solution fails the checks: %s", exc)
-        return None
-    if not is_fair(made, references):
-        logger.error("merge: a merged solution is unfair: %s", dict(made.scores))
-        return None
-    return made
 
 
 __all__ = ["DEFAULT_GAS_LIMIT", "MAX_BINS", "merge_solutions"]

@@ -290,27 +290,26 @@ def merge_with_joint(
     greedy_stop: Callable[[], bool] | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> JointMerge:
-    """The candidates merged (``merge_solutions``) as the greedy sequence, and with the joint
+    """The candidates merged (``merge_solutions``) as the greedy sequence first (until
+    ``greedy_stop``: it is what the time reserved for the merge is for), then with the joint
     solutions of their same-pair groups (``route_jointly``, until ``joint_stop``; skipped
-    unless ``joint``) as building blocks; the merge whose solutions score more in total is
-    kept (the packing is greedy too: measured, groups that each beat their greedy sequence
-    can still make the worse merge). ``greedy_stop``/``stop`` end the two merges."""
+    unless ``joint``) as building blocks, until ``stop``; the merge whose solutions score
+    more in total is kept (the packing is greedy too: measured, groups that each beat their
+    greedy sequence can still make the worse merge)."""
+    merged = merge_solutions(auction, candidates, stop=greedy_stop)
+    greedy_score = _total(auction, merged)
     started = time.perf_counter()
     groups = route_jointly(auction, candidates, stop=joint_stop) if joint else []
     jointly = [s for g in groups if (s := g.better) is not None]
-    seconds = time.perf_counter() - started
-    merged = merge_solutions(auction, candidates, stop=greedy_stop)
-    greedy_score = _total(auction, merged)
     joint_score = None
-    started = time.perf_counter()
-    if jointly:
+    if jointly and not (stop is not None and stop()):
         # merged, not offered: as bids of their own they would raise their pairs'
         # references above what a merged solution holding them scores there
         with_joint = merge_solutions(auction, candidates, stop=stop, unoffered=jointly)
         joint_score = _total(auction, with_joint)
         if joint_score > greedy_score:
             merged = with_joint
-    seconds += time.perf_counter() - started
+    seconds = time.perf_counter() - started
     return JointMerge(tuple(groups), tuple(merged), greedy_score, joint_score, seconds)
 
 

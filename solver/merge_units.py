@@ -4,13 +4,19 @@ pass the checks, scored, with their pairs and pools."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from routing.pool import PoolId, TokenAddress
-from solver.checks import CheckedTrade, SolutionRejected, check_solution
-from solver.competition import Bid, Pair, reference_scores, winners_score
-from solver.model import Auction, Solution
+from solver.checks import (
+    CheckedTrade,
+    SolutionRejected,
+    check_limit,
+    check_solution,
+    uniform_prices,
+)
+from solver.competition import Bid, Pair, is_fair, reference_scores, winners_score
+from solver.model import Auction, Solution, order_index
 from solver.scoring import ScoringError, bid
 
 logger = logging.getLogger(__name__)
@@ -54,18 +60,80 @@ def units_of(
 ) -> tuple[list[Unit], dict[Pair, int]]:
     """The candidates that pass the checks and can be scored, best first, and the best
     single-pair score per directed pair among them."""
-    units = []
-    bids = []
-    for solution in candidates:
-        try:
-            checked = check_solution(auction, solution, solver=solution.engine or "candidate")
-            made = bid(solution.engine, solution, checked, auction)
-        except (SolutionRejected, ScoringError):
-            continue
-        bids.append(made)
-        units.append(Unit(solution, tuple(checked), made))
+    units = [u for s in candidates if (u := unit_of(auction, s)) is not None]
     units.sort(key=lambda u: (-u.score, u.solution.engine, u.solution.id))
-    return units, reference_scores(bids)
+    return units, reference_scores(u.made for u in units)
+
+
+def unit_of(auction: Auction, solution: Solution) -> Unit | None:
+    """The candidate as a building block if it passes the checks and can be scored."""
+    try:
+        checked = check_solution(auction, solution, solver=solution.engine or "candidate")
+        made = bid(solution.engine, solution, checked, auction)
+    except (SolutionRejected, ScoringError):
+        return None
+    return Unit(solution, tuple(checked), made)
+
+
+def estimated_bid(auction: Auction, solution: Solution) -> Bid[Solution] | None:
+    """The candidate's bid from its trades at its own clearing prices (their limits
+    checked, its legs not replayed): its bid if it passes the checks, at a small share of
+    their cost; ``None`` if a trade cannot be priced or scored."""
+    orders = order_index(auction)
+    try:
+        prices = uniform_prices(solution)
+        checked = []
+        for trade in solution.trades:
+            order = orders.get(trade.order)
+            if order is None or order.sell_token not in prices or order.buy_token not in prices:
+                return None
+            checked.append(check_limit(order, trade, prices))
+        return bid(solution.engine, solution, checked, auction)
+    except (SolutionRejected, ScoringError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """Candidates ranked by their estimated bids (``estimated_bid``), best first, checked
+    only when taken (``units``): a merge that stops early has checked no more than it
+    merged. ``references`` are the best estimated single-pair scores."""
+
+    auction: Auction
+    bids: tuple[Bid[Solution], ...]
+
+    @classmethod
+    def of(cls, auction: Auction, candidates: Iterable[Solution]) -> Ranked:
+        bids = [b for s in candidates if (b := estimated_bid(auction, s)) is not None]
+        bids.sort(key=lambda b: (-b.score, b.solver, b.solution_id))
+        return cls(auction, tuple(bids))
+
+    @property
+    def references(self) -> dict[Pair, int]:
+        return reference_scores(self.bids)
+
+    def units(self) -> Iterator[Unit]:
+        for made in self.bids:
+            unit = unit_of(self.auction, made.solution)
+            if unit is not None:
+                yield unit
+
+
+def valid_bid(
+    auction: Auction, solution: Solution, references: Mapping[Pair, int]
+) -> Bid[Solution] | None:
+    """The finished merged solution's bid if it passes the checks and is fair (a failure is
+    a bug)."""
+    try:
+        checked = check_solution(auction, solution, solver=solution.engine)
+        made = bid(solution.engine, solution, checked, auction)
+    except (SolutionRejected, ScoringError) as exc:
+        logger.error("merge: a merged solution fails the checks: %s", exc)
+        return None
+    if not is_fair(made, references):
+        logger.error("merge: a merged solution is unfair: %s", dict(made.scores))
+        return None
+    return made
 
 
 def no_worse(

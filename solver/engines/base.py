@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 from routing.graph import TokenGraph
@@ -37,6 +38,15 @@ class BuildsOnEarlier(Protocol):
     orders and measures its merged pairs against them."""
 
     def solve_after(self, auction: Auction, earlier: Sequence[Solution]) -> list[Solution]: ...
+
+
+@runtime_checkable
+class ReservesTime(Protocol):
+    """An engine that needs ``reserve(auction)`` of the auction's time kept for it when it
+    runs last in a set (``solve_all``, ``solver.engines.budget``): ``batch``'s merge of the
+    earlier engines' fills."""
+
+    def reserve(self, auction: Auction) -> timedelta: ...
 
 
 class Deadline:

@@ -23,13 +23,19 @@
 6. The kept CoW and joint solutions and the ``optimal`` solutions of every other order are
    merged (``solver.merge``) into at most ten solutions that each settle many orders, fair
    against the CoW and ``optimal`` ones (a joint solution is a building block only).
-7. The answer: the merged solutions, the kept CoW solutions and the ``optimal`` solutions
-   of every order not in a CoW (they set the single-pair references and may win other
-   pairs).
+7. Each merged solution is also offered without its thinnest pairs and in parts over
+   disjoint pairs and pools (``solver.merge_alternatives``): a pair a rival's single bid
+   beats costs a part, not the whole batch.
+8. The answer: the merged solutions and their parts, the kept CoW solutions and the
+   ``optimal`` solutions of every order not in a CoW (they set the single-pair references
+   and may win other pairs).
 
-Time: no CoW group is started after ``COW_SHARE`` of it (one under way finishes),
-``MERGE_SHARE`` is kept for the merge and ``JOINT_SHARE`` before it for the joint groups,
-the per-order routing has the rest.
+Time: no CoW group is started after ``COW_SHARE`` of it (one under way finishes); the
+greedy merge is kept what merging the fills takes (``solver.engines.budget``, at least
+``MERGE_SHARE``), then ``JOINT_SHARE`` and a second ``MERGE_SHARE`` for the joint groups and
+the merge with them, then ``ALTERNATIVES_SHARE`` for the alternative merged bids
+(``solver.merge_alternatives``); the per-order routing has the
+rest. Run after other engines (``solve_all``), it has the time ``reserve`` asks for.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from fractions import Fraction
 
 from intents.order import OrderClass, OrderKind
@@ -47,6 +54,7 @@ from routing.optimizer import Router, RouterConfig
 from routing.pool import TokenAddress
 from solver.checks import SolutionRejected, check_solution
 from solver.engines.base import Deadline, token_graph
+from solver.engines.budget import MAX_RESERVE_SHARE, merge_reserve
 from solver.engines.cow import (
     Clearing,
     Offer,
@@ -65,6 +73,7 @@ from solver.engines.single_order import (
     optimal_engine,
     solution_of,
 )
+from solver.merge_alternatives import alternative_bids
 from solver.merge_joint import JointMerge, merge_with_joint
 from solver.model import Auction, Order, Solution, Trade, now, settlement_gas
 from solver.scoring import ScoringError, score_trades
@@ -85,8 +94,11 @@ built from need the rest."""
 MERGE_SHARE = 0.1
 """Share of the time kept for merging the solutions (``solver.merge``) at the end."""
 JOINT_SHARE = 0.1
-"""Share of the time before the merge for routing same-pair orders jointly
-(``solver.merge_joint``)."""
+"""Share of the time after the greedy merge for routing same-pair orders jointly
+(``solver.merge_joint``); a second ``MERGE_SHARE`` merges with them."""
+ALTERNATIVES_SHARE = 0.1
+"""Share of the time kept at the end for the alternative merged bids
+(``solver.merge_alternatives``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +153,15 @@ class BatchEngine:
     def name(self) -> str:
         return "batch"
 
+    def reserve(self, auction: Auction) -> timedelta:
+        """The time to keep for it when it runs after other engines (``solve_all``): the
+        merge of up to one fill per order (``solver.engines.budget``), the greedy one and
+        the one with joint routes, as the share of its time the merge parts get."""
+        left = auction.deadline - now()
+        passes = 2 if self._joint else 1
+        need = merge_reserve(left, len(auction.orders), passes=passes)
+        return min(need / (1 - COW_SHARE), left * MAX_RESERVE_SHARE)
+
     def solve(self, auction: Auction) -> list[Solution]:
         return self.solve_after(auction, ())
 
@@ -152,10 +173,13 @@ class BatchEngine:
         started = time.perf_counter()
         left = auction.deadline - now()
         cow_deadline = Deadline(auction.with_deadline(auction.deadline - left * (1 - COW_SHARE)))
-        # the merge (twice with joint groups: with and without them), the joint groups
-        one = left * MERGE_SHARE
-        merges = one * (2 if self._joint else 1)
-        routing_deadline = auction.deadline - merges - left * (JOINT_SHARE if self._joint else 0)
+        # the greedy merge first (what the earlier fills need, MERGE_SHARE at least), then the
+        # joint groups and the merge with them, then the alternative merged bids
+        greedy = max(left * MERGE_SHARE, merge_reserve(left, len(earlier)))
+        after = left * ((JOINT_SHARE + MERGE_SHARE if self._joint else 0) + ALTERNATIVES_SHARE)
+        routing_deadline = auction.deadline - greedy - after
+        merge_end = auction.deadline - after
+        alternatives_start = auction.deadline - left * ALTERNATIVES_SHARE
         graph = token_graph(auction)
         router = Router(graph, self._config)
         groups = cow_groups(auction, graph)
@@ -194,12 +218,16 @@ class BatchEngine:
             auction,
             [*solutions, *earlier],
             joint=self._joint,
-            joint_stop=Deadline(auction.with_deadline(auction.deadline - merges)).passed,
-            # the joint groups, the greedy merge, the merge with the joint routes
-            greedy_stop=Deadline(auction.with_deadline(auction.deadline - merges + one)).passed,
-            stop=Deadline(auction).passed,
+            greedy_stop=Deadline(auction.with_deadline(merge_end)).passed,
+            joint_stop=Deadline(
+                auction.with_deadline(alternatives_start - left * MERGE_SHARE)
+            ).passed,
+            stop=Deadline(auction.with_deadline(alternatives_start)).passed,
         )
         merged = list(joint.merged)
+        merged += alternative_bids(
+            auction, joint.merged, [*solutions, *earlier], stop=Deadline(auction).passed
+        )
         solutions = [replace(s, id=i) for i, s in enumerate(merged + solutions)]
         seconds = time.perf_counter() - started
         self.last_report = BatchReport(

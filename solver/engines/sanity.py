@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from fractions import Fraction
 
 from intents.order import OrderKind
@@ -29,8 +30,8 @@ from routing.sanity import (
     scientific,
     with_sane_pools,
 )
-from solver.engines.base import BuildsOnEarlier, Engine
-from solver.model import Auction, Solution, trade_execution
+from solver.engines.base import BuildsOnEarlier, Engine, ReservesTime
+from solver.model import Auction, Solution, order_index, trade_execution
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def solution_deviation(
     the order pays, fees excluded, for what it receives: a route's ``amount_in`` and
     ``amount_out``) is off the reference by more than ``bound``, or ``None``."""
     prices: Mapping[TokenAddress, int | None] = reference_prices(auction)
-    orders = {order.uid: order for order in auction.orders}
+    orders = order_index(auction)
     for trade in solution.trades:
         order = orders.get(trade.order)
         sell_price = solution.prices.get(order.sell_token) if order else None
@@ -131,6 +132,10 @@ class PriceSanity:
 
     def solve(self, auction: Auction) -> list[Solution]:
         return self.solve_after(auction, ())
+
+    def reserve(self, auction: Auction) -> timedelta:
+        """The time ``inner`` needs kept for it when it runs last (``ReservesTime``)."""
+        return self.inner.reserve(auction) if isinstance(self.inner, ReservesTime) else timedelta()
 
     def solve_after(self, auction: Auction, earlier: Sequence[Solution]) -> list[Solution]:
         """``inner``'s sane solutions, given ``earlier`` when it builds on them."""
