@@ -60,11 +60,22 @@ class Wallet:
     """A secp256k1 key for one GPv2 domain (chain id + settlement contract)."""
 
     def __init__(self, private_key: bytes | str, *, chain_id: int, settlement: str) -> None:
+        self._set_key(private_key)
+        self.separator: Digest = domain_separator(chain_id, Address(settlement.lower()))
+
+    @classmethod
+    def from_separator(cls, private_key: bytes | str, separator: bytes) -> Wallet:
+        """A wallet for the domain whose EIP-712 separator is ``separator``."""
+        wallet = cls.__new__(cls)
+        wallet._set_key(private_key)
+        wallet.separator = Digest(separator)
+        return wallet
+
+    def _set_key(self, private_key: bytes | str) -> None:
         if isinstance(private_key, str):
             private_key = bytes.fromhex(private_key.removeprefix("0x"))
         self._key = private_key
         self.address = address_of(private_key)
-        self.separator = domain_separator(chain_id, Address(settlement.lower()))
 
     def __repr__(self) -> str:  # never the key
         return f"Wallet({self.address})"
