@@ -195,10 +195,10 @@ class TributaryClient:
             params["orderUid"] = order_uid
         return await self._request("GET", "/api/v1/trades", list[Trade], params=params)
 
-    async def cancel(self, cancellation: OrderCancellations) -> None:
+    async def cancel(self, cancellation: OrderCancellations) -> str:
         """``DELETE /api/v1/orders`` with a signed ``OrderCancellations``
-        (``Wallet.cancellation``): all of them are cancelled, or none."""
-        await self._request("DELETE", "/api/v1/orders", str, body=cancellation)
+        (``Wallet.cancellation``): all of them are cancelled, or none; ``"Cancelled"``."""
+        return await self._request("DELETE", "/api/v1/orders", str, body=cancellation)
 
     # Status events --------------------------------------------------------------------
 
@@ -291,10 +291,11 @@ class TributaryClient:
 
     async def cancel_conditional(
         self, conditional_id: str, cancellation: ConditionalOrderCancellation
-    ) -> None:
-        """No pending part is released any more (released parts are orders: ``cancel``)."""
+    ) -> str:
+        """No pending part is released any more (released parts are orders: ``cancel``);
+        the node's answer, ``"Cancelled"``."""
         path = f"/api/v1/conditional_orders/{conditional_id}"
-        await self._request("DELETE", path, str, body=cancellation)
+        return await self._request("DELETE", path, str, body=cancellation)
 
 
 _EVENT = msgspec.json.Decoder(StatusEvent)
