@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Collection
-from types import TracebackType
 from typing import TypeVar
 
 import aiohttp
@@ -122,12 +121,7 @@ class TributaryClient:
         self._session = aiohttp.ClientSession()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def close(self) -> None:
@@ -182,9 +176,11 @@ class TributaryClient:
         self, owner: str, *, offset: int = 0, limit: int = 10
     ) -> list[OrderResponse]:
         """The owner's orders, newest first."""
+        return await self._page(f"/api/v1/account/{owner}/orders", OrderResponse, offset, limit)
+
+    async def _page(self, path: str, item: type[T], offset: int, limit: int) -> list[T]:
         params = {"offset": str(offset), "limit": str(limit)}
-        path = f"/api/v1/account/{owner}/orders"
-        return await self._request("GET", path, list[OrderResponse], params=params)
+        return await self._request("GET", path, list[item], params=params)  # type: ignore[valid-type]
 
     async def trades(
         self, *, owner: str | None = None, order_uid: str | None = None
@@ -285,9 +281,9 @@ class TributaryClient:
     async def conditionals_by_owner(
         self, owner: str, *, offset: int = 0, limit: int = 10
     ) -> list[ConditionalOrderResponse]:
-        params = {"offset": str(offset), "limit": str(limit)}
+        """The owner's conditional orders, newest first."""
         path = f"/api/v1/account/{owner}/conditional_orders"
-        return await self._request("GET", path, list[ConditionalOrderResponse], params=params)
+        return await self._page(path, ConditionalOrderResponse, offset, limit)
 
     async def cancel_conditional(
         self, conditional_id: str, cancellation: ConditionalOrderCancellation

@@ -16,17 +16,8 @@ from intents.order import OrderKind, OrderStatus
 from intents.types import Address
 from intents.wire import U256, to_hex
 from solver.demo import limit_order, wallet_of
+from tests.e2e import test_conditional_orders as chain
 from tests.e2e.serve_node import ServedNode, served_node
-from tests.e2e.test_conditional_orders import (
-    APP_DATA,
-    MAX_U256,
-    address_word,
-    deploy,
-    now_on_chain,
-    selector,
-    transact,
-    word,
-)
 
 
 @pytest.fixture(scope="module")
@@ -101,24 +92,24 @@ async def test_a_wallet_owned_conditional_order_through_the_client(node: ServedN
     account = node.deployment.accounts[4]
     owner: Wallet = wallet_of(node.deployment, account)
     weth = node.deployment.weth
-    contract = await deploy(node, account.address, "DigestWallet", address_word(account.address))
-    unit, at = unit_and_price(node)
-    await transact(
-        node, account.address, weth,
-        selector("transfer(address,uint256)") + address_word(contract) + word(unit),
-    )  # fmt: skip
-    approve = (
-        selector("approve(address,uint256)")
-        + address_word(node.deployment.vault_relayer)
-        + word(MAX_U256)
+    contract = await chain.deploy(
+        node, account.address, "DigestWallet", chain.address_word(account.address)
     )
-    execute = selector("execute(address,bytes)") + address_word(weth) + word(64)
-    execute += word(len(approve)) + approve + bytes(-len(approve) % 32)
-    await transact(node, account.address, contract, execute)
-    now = await now_on_chain(node)
+    unit, at = unit_and_price(node)
+    transfer = chain.selector("transfer(address,uint256)") + chain.address_word(contract)
+    await chain.transact(node, account.address, weth, transfer + chain.word(unit))
+    approve = (
+        chain.selector("approve(address,uint256)")
+        + chain.address_word(node.deployment.vault_relayer)
+        + chain.word(chain.MAX_U256)
+    )
+    execute = chain.selector("execute(address,bytes)") + chain.address_word(weth) + chain.word(64)
+    execute += chain.word(len(approve)) + approve + bytes(-len(approve) % 32)
+    await chain.transact(node, account.address, contract, execute)
+    now = await chain.now_on_chain(node)
     params = GoodAfterTimeParams(
         sell_token=weth, buy_token=node.token, receiver=contract, sell_amount=U256(unit),
-        buy_amount=U256(at * 9 // 10), valid_to=now + 3600, app_data=APP_DATA, start_time=now,
+        buy_amount=U256(at * 9 // 10), valid_to=now + 3600, app_data=chain.APP_DATA, start_time=now,
     )  # fmt: skip
     creation = owner.conditional_for(contract, params, bytes.fromhex("c1" * 32))
     [spec] = parts_of(params.to_params())
