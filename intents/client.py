@@ -245,7 +245,8 @@ class TributaryClient:
         """The order once its wire status is one of ``until`` (default: final), following
         its events; ``TimeoutError`` after ``within`` seconds. A partially fillable order
         shows ``open`` while it trades: wait for ``{"fulfilled"}`` or read its amounts.
-        An order not in the book yet (a conditional part) is waited for too."""
+        An order not in the book yet (a conditional part) is waited for too; one that ends
+        in another final status raises ``ApiError`` ``UnexpectedStatus``."""
         async with asyncio.timeout(within):
             while True:
                 try:
