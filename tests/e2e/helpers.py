@@ -17,9 +17,11 @@ from devnet.anvil import Devnet
 from devnet.gpv2 import deploy_gpv2
 from devnet.uniswap import ERC20, create_v2_pair, deploy_uniswap_v2, mint, wrap_eth
 from intents.book import OrderBook, open_book
+from intents.client import ApiError, TributaryClient
 from intents.http import ApiSettings, create_app
 from intents.types import TokenAddress
 from intents.validation import OrderValidator
+from intents.wire import OrderCreation
 from settlement.chain_pools import ChainPool
 from settlement.chain_reader import RpcChainReader
 from settlement.deployment import Deployment
@@ -98,6 +100,9 @@ class Node:
     book: OrderBook
     auctioneer: Auctioneer
     session: aiohttp.ClientSession
+    """For the auctioneer's rounds and the endpoints the client does not cover."""
+    client: TributaryClient
+    """How the tests post, read and follow orders, as a user does."""
 
 
 @asynccontextmanager
@@ -130,14 +135,23 @@ async def running_node(
         liquidity=ChainLiquidity(rpc, pools),
     )
     session = aiohttp.ClientSession()
+    url = str(server.make_url("")).rstrip("/")
     try:
-        yield Node(str(server.make_url("")).rstrip("/"), book, auctioneer, session)
+        async with TributaryClient(url) as client:
+            yield Node(url, book, auctioneer, session, client)
     finally:
         await session.close()
         await server.close()
         await book.close()
         await rpc.close()
         devnet.revert(snapshot)
+
+
+async def refusal(client: TributaryClient, creation: OrderCreation) -> ApiError:
+    """The node's refusal of ``creation`` (the test fails if the order is taken)."""
+    with pytest.raises(ApiError) as refused:
+        await client.post_order(creation)
+    return refused.value
 
 
 def token_balances(

@@ -20,7 +20,7 @@ from intents.wire import parse_uid
 from settlement.chain_reader import RpcChainReader
 from settlement.fills import FillTracker
 from settlement.submitter import Outcome
-from solver.demo import limit_order, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.liquidity_source import ChainLiquidity
 from solver.model import executed_amounts
 from solver.network import NetworkSettings, build_auctioneer
@@ -86,7 +86,7 @@ async def test_cow_pair_partial_limit_and_route_settle_exactly(market: Market, n
     ]
     owners = [acct.address for acct, _ in orders]
     before = balances(market, owners)
-    uids = [await post(node.session, node.url, signed_body(d, acct, o)) for acct, o in orders]
+    uids = [await node.client.post_order(wallet_of(d, acct).sign_order(o)) for acct, o in orders]
     seen: list[StatusChange] = []
 
     async def follow(subscription: Subscription) -> None:
@@ -160,10 +160,10 @@ async def test_a_settlement_its_submitter_never_recorded_is_recorded_by_the_next
     market: Market, node: Node
 ) -> None:
     d, acct = market.deployment, market.deployment.accounts[4]
-    uid = await post(
-        node.session,
-        node.url,
-        signed_body(d, acct, limit_order(acct.address, d.weth, market.tka, E18 // 10, 90 * E18)),
+    uid = await node.client.post_order(
+        wallet_of(d, acct).sign_order(
+            limit_order(acct.address, d.weth, market.tka, E18 // 10, 90 * E18)
+        )
     )
     node.auctioneer.submitter.tracker = cast(FillTracker, _Blind())
     first = await node.auctioneer.run_round(node.session)
@@ -204,10 +204,10 @@ async def test_a_node_that_lost_leadership_mid_round_settles_nothing(
     market: Market, node: Node
 ) -> None:
     d, acct = market.deployment, market.deployment.accounts[4]
-    uid = await post(
-        node.session,
-        node.url,
-        signed_body(d, acct, limit_order(acct.address, d.weth, market.tka, E18 // 10, 90 * E18)),
+    uid = await node.client.post_order(
+        wallet_of(d, acct).sign_order(
+            limit_order(acct.address, d.weth, market.tka, E18 // 10, 90 * E18)
+        )
     )
     node.auctioneer.leadership = _Deposed()
     rpc = node.auctioneer.submitter.rpc

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from bench.intake import free_port
 from intents.book import open_book
+from intents.client import TributaryClient
 from intents.http import ApiSettings, create_app
 from intents.order import OrderStatus
 from intents.types import OrderUid
@@ -28,7 +29,7 @@ from settlement.chain_reader import RpcChainReader
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
 from solver.checks import Rejection
-from solver.demo import limit_order, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.liquidity_source import ChainLiquidity
 from solver.network import NetworkSettings, build_auctioneer
 from tests.e2e.helpers import E18, Market, serving
@@ -117,27 +118,19 @@ async def test_external_engine_wins_and_cheater_is_rejected(
     )
     a = d.accounts
     try:
-        async with aiohttp.ClientSession() as http:
-            url = str(server.make_url("")).rstrip("/")
+        url = str(server.make_url("")).rstrip("/")
+        async with aiohttp.ClientSession() as http, TributaryClient(url) as node:
             # limits loose enough for routing alone (baseline bids), a CoW pays more (batch)
             uids = [
-                await post(
-                    http,
-                    url,
-                    signed_body(
-                        d,
-                        a[0],
-                        limit_order(a[0].address, market.tka, market.tkb, 100 * E18, 97 * E18),
-                    ),
+                await node.post_order(
+                    wallet_of(d, a[0]).sign_order(
+                        limit_order(a[0].address, market.tka, market.tkb, 100 * E18, 97 * E18)
+                    )
                 ),
-                await post(
-                    http,
-                    url,
-                    signed_body(
-                        d,
-                        a[1],
-                        limit_order(a[1].address, market.tkb, market.tka, 100 * E18, 97 * E18),
-                    ),
+                await node.post_order(
+                    wallet_of(d, a[1]).sign_order(
+                        limit_order(a[1].address, market.tkb, market.tka, 100 * E18, 97 * E18)
+                    )
                 ),
             ]
             with caplog.at_level(logging.INFO):

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from aiohttp import web
 
@@ -25,7 +26,7 @@ from intents.order import OrderStatus
 from intents.types import Address, OrderUid
 from intents.wire import parse_uid
 from solver import dto
-from solver.demo import limit_order, order_state, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.fee_policies import FeeConfig
 from solver.network import NetworkSettings
 from tests.e2e.helpers import (
@@ -172,10 +173,10 @@ async def test_fees_are_charged_scored_and_paid_out_to_the_wei(
         assert winner.score > got2 - LIMIT  # the protocol fee counts
 
         # the order shows its fee (sell token), the ledger what each recipient is owed
-        state = await order_state(node.session, node.url, uid)
-        assert state["status"] == "fulfilled"
-        assert int(state["executedFee"]) == sold - e2
-        assert int(state["executedBuyAmount"]) == got2
+        state = await node.client.order(uid)
+        assert state.status == "fulfilled"
+        assert int(state.executed_fee) == sold - e2
+        assert int(state.executed_buy_amount) == got2
         async with node.session.get(f"{node.url}/api/v2/trades?orderUid={uid}") as response:
             (trade,) = await response.json()
         assert trade["executedProtocolFees"] == [
@@ -232,11 +233,6 @@ async def post_with_partner_fee(node: Node, market: Market, trader: Any) -> str:
         {"appCode": "fees-e2e", "metadata": {"partnerFee": {"bps": 25, "recipient": PARTNER}}}
     )
     order = limit_order(Address(trader.address), market.tka, market.deployment.weth, SELL, LIMIT)
-    order = type(order)(**{**_fields(order), "app_data": keccak256(document.encode())})
-    body = json.loads(signed_body(market.deployment, trader, order))
-    body["appDataHash"], body["appData"] = body["appData"], document
-    return await post(node.session, node.url, json.dumps(body).encode())
-
-
-def _fields(order: Any) -> dict[str, Any]:
-    return {f: getattr(order, f) for f in order.__struct_fields__}
+    order = msgspec.structs.replace(order, app_data=keccak256(document.encode()))
+    creation = wallet_of(market.deployment, trader).sign_order(order, app_data=document)
+    return await node.client.post_order(creation)

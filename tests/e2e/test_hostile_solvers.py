@@ -26,7 +26,7 @@ from intents.wire import parse_uid
 from routing.pool import token_address
 from solver import dto
 from solver.checks import Rejection
-from solver.demo import limit_order, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.dto_convert import auction_from_dto
 from solver.network import NetworkSettings
 from tests.e2e.helpers import E18, Market, running_node, serving
@@ -145,23 +145,17 @@ async def test_hostile_solvers_are_rejected_and_users_get_the_pool_price(
     async with running_node(
         market.devnet, market.path, market.pools, tmp_path / "book.sqlite3", settings
     ) as node:
-        weth_uid = await post(
-            node.session,
-            node.url,
-            signed_body(
-                d, a[0], limit_order(a[0].address, d.weth, market.tka, WETH_SOLD, TKA_LIMIT)
-            ),
+        weth_uid = await node.client.post_order(
+            wallet_of(d, a[0]).sign_order(
+                limit_order(a[0].address, d.weth, market.tka, WETH_SOLD, TKA_LIMIT)
+            )
         )
-        await post(
-            node.session,
-            node.url,
-            signed_body(
-                d,
-                a[1],
+        await node.client.post_order(
+            wallet_of(d, a[1]).sign_order(
                 limit_order(
                     a[1].address, market.tka, d.weth, 2000 * E18, 19 * E18 // 10, partial=True
-                ),
-            ),
+                )
+            )
         )
         with caplog.at_level(logging.WARNING):
             report = await node.auctioneer.run_round(node.session)

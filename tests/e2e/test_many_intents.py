@@ -30,7 +30,7 @@ from intents.wire import parse_uid
 from settlement.chain_pools import ChainPool, PoolList
 from settlement.deployment import Deployment
 from settlement.submitter import Outcome
-from solver.demo import limit_order, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.model import Auction
 from solver.network import NetworkSettings
 from tests.e2e.helpers import Node, promised, running_node, token_balances
@@ -118,7 +118,7 @@ async def test_one_round_settles_50_of_72_intents_in_one_transaction_per_winner(
     for trader, sell, buy, sell_amount, buy_amount, kind in intents:
         account = d.accounts[trader]
         order = limit_order(account.address, sell, buy, sell_amount, buy_amount, kind=kind)
-        uids.append(await post(node.session, node.url, signed_body(d, account, order)))
+        uids.append(await node.client.post_order(wallet_of(d, account).sign_order(order)))
     owners = [a.address for a in d.accounts]
     tokens = sorted(market.tokens)
     before = token_balances(seeded.devnet, owners, tokens)

@@ -13,7 +13,7 @@ import pytest
 
 from intents.wire import parse_uid, to_hex
 from settlement.submitter import Outcome
-from solver.demo import limit_order, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.network import NetworkSettings
 from tests.e2e.helpers import E18, Market, Node, devnet_market, running_node
 
@@ -47,7 +47,7 @@ async def test_rounds_explain_every_solution_as_the_chain_recorded_it(
         (a[1], limit_order(a[1].address, market.tkb, market.tka, 100 * E18, 99 * E18)),
         (a[2], limit_order(a[2].address, d.weth, market.tka, E18 // 10, 90 * E18)),
     ]
-    uids = [await post(node.session, node.url, signed_body(d, acct, o)) for acct, o in intents]
+    uids = [await node.client.post_order(wallet_of(d, acct).sign_order(o)) for acct, o in intents]
     report = await node.auctioneer.run_round(node.session)
     assert report.error is None and report.winners
 

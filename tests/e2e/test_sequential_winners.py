@@ -18,7 +18,7 @@ from devnet.uniswap import ERC20
 from intents.types import OrderUid
 from intents.wire import parse_uid
 from settlement.submitter import Outcome
-from solver.demo import limit_order, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.network import NetworkSettings
 from tests.e2e.helpers import E18, Market, Node, devnet_market, running_node, token_balances
 
@@ -57,10 +57,10 @@ async def test_a_winner_the_earlier_winners_invalidated_is_dropped_and_the_rest_
     )
     # both fill-or-kill, each fundable alone, together twice what the trader holds
     uids = [
-        await post(
-            node.session,
-            node.url,
-            signed_body(d, trader, limit_order(trader.address, d.weth, buy, HOLDS, minimum)),
+        await node.client.post_order(
+            wallet_of(d, trader).sign_order(
+                limit_order(trader.address, d.weth, buy, HOLDS, minimum)
+            )
         )
         for buy, minimum in ((market.tka, HOLDS * 500), (market.tkb, HOLDS * 500))
     ]
