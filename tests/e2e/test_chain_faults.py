@@ -29,10 +29,12 @@ from aiohttp import web
 from bench.chain_outage import node_config, serving
 from bench.intake import free_port
 from devnet.anvil import Devnet
+from intents.client import TributaryClient
+from intents.wire import OrderCreation
 from settlement.deployment import write_private
-from solver.demo import limit_order, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.network import NetworkSettings
-from tests.e2e.helpers import E18, Market, devnet_market
+from tests.e2e.helpers import E18, Market, devnet_market, refusal
 
 FAIL_FAST_SECONDS = 3.0
 """The acceptance bound is 2 s (probe every 0.5 s, 1 s timeout); a margin for a busy host."""
@@ -64,20 +66,12 @@ async def _until_health(http: aiohttp.ClientSession, url: str, status: int) -> d
         await asyncio.sleep(0.1)
 
 
-async def _order(http: aiohttp.ClientSession, url: str, uid: str) -> dict[str, Any]:
-    async with http.get(f"{url}/api/v1/orders/{uid}") as response:
-        assert response.status == 200, await response.text()
-        return dict(await response.json())
-
-
-def _bodies(market: Market, count: int) -> list[bytes]:
+def _orders(market: Market, count: int) -> list[OrderCreation]:
     """Orders selling 10 TKA for at least ~0.009 WETH (the pool gives ~0.00997)."""
     d = market.deployment
     return [
-        signed_body(
-            d,
-            d.accounts[i],
-            limit_order(d.accounts[i].address, market.tka, d.weth, 10 * E18, 9 * 10**15 + i),
+        wallet_of(d, d.accounts[i]).sign_order(
+            limit_order(d.accounts[i].address, market.tka, d.weth, 10 * E18, 9 * 10**15 + i)
         )
         for i in range(count)
     ]
@@ -86,24 +80,26 @@ def _bodies(market: Market, count: int) -> list[bytes]:
 async def test_a_stopped_chain_fails_order_posts_fast_and_the_node_recovers(
     market: Market, tmp_path: Path
 ) -> None:
-    bodies = _bodies(market, 3)
+    orders = _orders(market, 3)
     config = node_config(market.deployment, _database(tmp_path))
     pid = market.devnet.pid
     assert pid is not None
-    async with serving(config) as url, aiohttp.ClientSession() as http:
-        first = await post(http, url, bodies[0])
+    async with (
+        serving(config) as url,
+        aiohttp.ClientSession() as http,
+        TributaryClient(url) as node,
+    ):
+        first = await node.post_order(orders[0])
         os.kill(pid, signal.SIGSTOP)
         try:
-            for body in bodies[1:]:  # in flight as it hangs, then refused at once
+            for order in orders[1:]:  # in flight as it hangs, then refused at once
                 started = time.monotonic()
-                async with http.post(f"{url}/api/v1/orders", data=body) as response:
-                    answer = await response.json()
-                    assert response.status == 503, answer
+                refused = await refusal(node, order)
                 elapsed = time.monotonic() - started
-                assert answer["errorType"] == "ChainUnavailable", answer
+                assert (refused.status, refused.error_type) == (503, "ChainUnavailable"), refused
                 assert elapsed < FAIL_FAST_SECONDS, f"answered after {elapsed:.2f} s"
             started = time.monotonic()
-            assert (await _order(http, url, first))["status"] == "open"  # reads do not wait
+            assert (await node.order(first)).status == "open"  # reads do not wait
             status, health = await _health(http, url)
             assert time.monotonic() - started < FAIL_FAST_SECONDS
             assert status == 503 and health["checks"]["database"] == "ok", health
@@ -111,7 +107,7 @@ async def test_a_stopped_chain_fails_order_posts_fast_and_the_node_recovers(
         finally:
             os.kill(pid, signal.SIGCONT)
         await _until_health(http, url, 200)
-        assert await post(http, url, bodies[1])  # taken again
+        assert await node.post_order(orders[1])  # taken again
 
 
 class RpcProxy:
@@ -166,7 +162,7 @@ async def test_a_swapped_chain_is_detected_and_rewinds_nothing(
 ) -> None:
     caplog.set_level(logging.DEBUG, "solver.auctioneer")
     d = market.deployment
-    body, late = _bodies(market, 2)
+    order, late = _orders(market, 2)
     settings = NetworkSettings(
         deployment=_with_liquidity(market, tmp_path / "devnet.json"),
         engines=("optimal",),
@@ -180,23 +176,20 @@ async def test_a_swapped_chain_is_detected_and_rewinds_nothing(
             proxy.running() as rpc_url,
             serving(node_config(d, _database(tmp_path), rpc_url, settings)) as url,
             aiohttp.ClientSession() as http,
+            TributaryClient(url) as node,
         ):
-            uid = await post(http, url, body)
-            deadline = time.monotonic() + 30
-            while (await _order(http, url, uid))["status"] != "fulfilled":
-                assert time.monotonic() < deadline, "the order did not settle"
-                await asyncio.sleep(0.2)
+            uid = await node.post_order(order)
+            await node.wait(uid, until={"fulfilled"}, within=30)  # the order settles
 
             with Devnet() as other:  # a fresh chain, the same chain id, nothing deployed
                 proxy.target = other.rpc_url
                 swapped = len(caplog.records)
                 health = await _until_health(http, url, 503)
                 assert "code hash" in health["checks"]["chain"] or "genesis" in str(health)
-                async with http.post(f"{url}/api/v1/orders", data=late) as response:
-                    refused = await response.json()  # its balance would be another chain's
-                    assert response.status == 503 and refused["errorType"] == "ChainMismatch"
+                refused = await refusal(node, late)  # its balance would be another chain's
+                assert (refused.status, refused.error_type) == (503, "ChainMismatch"), refused
                 for _ in range(10):  # the settlement is not final: the tracker still watches
-                    assert (await _order(http, url, uid))["status"] == "fulfilled"
+                    assert (await node.order(uid)).status == "fulfilled"
                     await asyncio.sleep(0.2)
                 after = [r.getMessage() for r in caplog.records[swapped:]]
                 assert any("paused" in m for m in after), after
@@ -208,6 +201,6 @@ async def test_a_swapped_chain_is_detected_and_rewinds_nothing(
                 await asyncio.sleep(1.5)
                 rounds = [r.getMessage() for r in caplog.records[resumed:]]
                 assert rounds and not any("paused" in m for m in rounds), rounds
-            assert (await _order(http, url, uid))["status"] == "fulfilled"
+            assert (await node.order(uid)).status == "fulfilled"
     finally:
         market.devnet.revert(snapshot)

@@ -10,7 +10,6 @@ import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
@@ -21,18 +20,15 @@ from devnet.artifacts import Artifact
 from devnet.permit import permit_call as signed_permit
 from devnet.solidity import own_artifact
 from devnet.uniswap import ERC20, create_v2_pair, deploy_uniswap_v2, mint, wrap_eth
-from intents.eip712 import order_digest
-from intents.order import Order, SigningScheme
-from intents.signing import sign
+from intents.order import Order
 from intents.types import Address, OrderUid, TokenAddress
 from intents.wire import OrderCreation, parse_uid
-from intents.wire import encode as encode_wire
 from settlement.chain_pools import ChainPool
 from settlement.deployment import Account
 from settlement.interactions import PoolKind
-from solver.demo import limit_order
+from solver.demo import limit_order, wallet_of
 from solver.network import NetworkSettings
-from tests.e2e.helpers import E18, Market, Node, devnet_market, running_node
+from tests.e2e.helpers import E18, Market, Node, devnet_market, refusal, running_node
 
 PERMIT_TOKEN: Artifact = own_artifact("PermitToken")
 PROBE: Artifact = own_artifact("HookProbe")
@@ -87,30 +83,10 @@ def permit_call(hm: HookMarket, owner: Account, value: int) -> bytes:
     return signed_permit(hm.market.devnet, hm.tkp, owner, d.vault_relayer, value)
 
 
-def body(hm: HookMarket, owner: Account, order: Order, document: str) -> bytes:
+def body(hm: HookMarket, owner: Account, order: Order, document: str) -> OrderCreation:
     """``order`` with the app data ``document``, signed by ``owner``, as posted."""
-    d = hm.market.deployment
     order = msgspec.structs.replace(order, app_data=keccak(text=document))
-    signature = sign(
-        SigningScheme.EIP712,
-        order_digest(d.domain_separator, order),
-        bytes.fromhex(owner.private_key[2:]),
-    )
-    creation = OrderCreation.from_order(
-        order,
-        signing_scheme=SigningScheme.EIP712,
-        signature=signature,
-        from_=owner.address,
-        app_data=document,
-    )
-    return encode_wire(creation)
-
-
-async def post(node: Node, data: bytes) -> tuple[int, Any]:
-    async with node.session.post(
-        f"{node.url}/api/v1/orders", data=data, headers={"Content-Type": "application/json"}
-    ) as response:
-        return response.status, await response.json()
+    return wallet_of(hm.market.deployment, owner).sign_order(order, app_data=document)
 
 
 async def settle(node: Node, uids: list[str], want: str, rounds: int = 4) -> None:
@@ -139,12 +115,11 @@ async def test_permit_pre_hook_fills_an_order_without_allowance_and_a_post_hook_
     sell = 100 * E18
     order = limit_order(trader.address, hm.tkp, d.weth, sell, sell // 2000)
     # without the permit the order is refused: the trader never approved the vault relayer
-    status, answer = await post(node, body(hm, trader, order, app_data()))
-    assert (status, answer["errorType"]) == (400, "InsufficientAllowance"), answer
+    refused = await refusal(node.client, body(hm, trader, order, app_data()))
+    assert (refused.status, refused.error_type) == (400, "InsufficientAllowance"), refused
     permit = hook(hm.tkp, permit_call(hm, trader, sell), 80_000)
     record = hook(hm.probe, PROBE.encode_call("recordBalance", d.weth, trader.address), 100_000)
-    status, uid = await post(node, body(hm, trader, order, app_data([permit], [record])))
-    assert status == 201, uid
+    uid = await node.client.post_order(body(hm, trader, order, app_data([permit], [record])))
     (weth_before,) = devnet.call(ERC20, d.weth, "balanceOf", trader.address)
     await settle(node, [uid], "filled")
     (weth_after,) = devnet.call(ERC20, d.weth, "balanceOf", trader.address)
@@ -164,12 +139,12 @@ async def test_hook_that_cannot_run_is_refused_at_creation(
     trader = d.accounts[1]
     order = limit_order(trader.address, hook_market.market.tka, d.weth, 10 * E18, E18 // 1000)
     fail = hook(hm.probe, PROBE.encode_call("fail"), 50_000)
-    status, answer = await post(node, body(hm, trader, order, app_data(post=[fail])))
-    assert (status, answer["errorType"]) == (400, "HookSimulationFailed"), answer
-    assert "post-hook 0" in answer["description"]
+    refused = await refusal(node.client, body(hm, trader, order, app_data(post=[fail])))
+    assert (refused.status, refused.error_type) == (400, "HookSimulationFailed"), refused
+    assert "post-hook 0" in refused.description
     bad = {"target": hm.probe, "callData": "0x12", "gasLimit": "lots"}
-    status, answer = await post(node, body(hm, trader, order, app_data(post=[bad])))
-    assert (status, answer["errorType"]) == (400, "InvalidAppData"), answer
+    refused = await refusal(node.client, body(hm, trader, order, app_data(post=[bad])))
+    assert (refused.status, refused.error_type) == (400, "InvalidAppData"), refused
 
 
 async def test_hook_reverting_at_settlement_is_reported_and_the_batch_settles(
@@ -181,31 +156,29 @@ async def test_hook_reverting_at_settlement_is_reported_and_the_batch_settles(
     sell = 50 * E18
     call = permit_call(hm, spender, sell)
     order = limit_order(spender.address, hm.tkp, d.weth, sell, sell // 2000)
-    status, uid = await post(node, body(hm, spender, order, app_data([hook(hm.tkp, call, 80_000)])))
-    assert status == 201, uid
+    uid = await node.client.post_order(
+        body(hm, spender, order, app_data([hook(hm.tkp, call, 80_000)]))
+    )
     # the trader sends the permit himself: the hook's permit (same nonce) now reverts, the
     # allowance is there all the same
     devnet.send([Tx(spender.address, call, hm.tkp)])
     poke = hook(hm.probe, PROBE.encode_call("poke"), 50_000)
     other_order = limit_order(other.address, hm.market.tka, d.weth, 10 * E18, E18 // 200)
-    status, other_uid = await post(node, body(hm, other, other_order, app_data(post=[poke])))
-    assert status == 201, other_uid
+    other_uid = await node.client.post_order(body(hm, other, other_order, app_data(post=[poke])))
     calls_before, *_ = probe_state(hm)
     await settle(node, [uid, other_uid], "filled")
     failed = [f for r in node.auctioneer.reports for f in r.failed_hooks]
     assert [(f.uid, f.stage, f.index) for f in failed] == [(parse_uid(uid), "pre", 0)]
     assert probe_state(hm)[0] == calls_before + 1  # the other order's post-hook ran
-    async with node.session.get(f"{node.url}/api/v1/orders/{uid}") as response:
-        shown = await response.json()
-    assert shown["status"] == "fulfilled"
+    shown = await node.client.order(uid)
+    assert shown.status == "fulfilled"
     (trade,) = await node.book.trades(uid=OrderUid(parse_uid(uid)))
-    assert shown["failedHooks"] == [
+    assert [msgspec.to_builtins(h) for h in shown.failed_hooks] == [
         {"stage": "pre", "index": 0, "target": hm.tkp, "txHash": "0x" + trade.tx_hash.hex()}
     ]
     (other_trade,) = await node.book.trades(uid=OrderUid(parse_uid(other_uid)))
     assert other_trade.tx_hash == trade.tx_hash  # one batch: the other order settled in it
-    async with node.session.get(f"{node.url}/api/v1/orders/{other_uid}") as response:
-        assert (await response.json())["failedHooks"] == []
+    assert (await node.client.order(other_uid)).failed_hooks == ()
 
 
 async def test_partially_fillable_order_runs_its_pre_hook_on_the_first_fill_only(
@@ -219,8 +192,7 @@ async def test_partially_fillable_order_runs_its_pre_hook_on_the_first_fill_only
     mint(devnet, hm.tkp, trader.address, 60 * E18)  # less than the order sells
     order = limit_order(trader.address, hm.tkp, d.weth, 120 * E18, 120 * E18 // 2000, partial=True)
     poke = hook(hm.probe, PROBE.encode_call("poke"), 50_000)
-    status, uid = await post(node, body(hm, trader, order, app_data([poke])))
-    assert status == 201, uid
+    uid = await node.client.post_order(body(hm, trader, order, app_data([poke])))
     calls_before, *_ = probe_state(hm)
     await settle(node, [uid], "partiallyFilled")
     assert probe_state(hm)[0] == calls_before + 1
