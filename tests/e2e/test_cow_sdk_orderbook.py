@@ -21,10 +21,11 @@ import pytest
 
 from intents.order import OrderKind
 from intents.types import TokenAddress
+from intents.wire import encode
 from settlement.deployment import Account, Deployment
 from settlement.fills import TRADE_TOPIC
 from settlement.jsonrpc import BatchingRpcClient
-from solver.demo import limit_order, signed_body
+from solver.demo import limit_order, wallet_of
 from tests.e2e.serve_node import served_node
 
 SCRIPT = Path(__file__).with_name("cow_sdk_orderbook.mjs")
@@ -201,7 +202,7 @@ async def test_a_browser_posts_an_order(node: Node) -> None:
             assert "POST" in response.headers["Access-Control-Allow-Methods"]
             assert "content-type" in response.headers["Access-Control-Allow-Headers"].lower()
         headers = {"Origin": origin, "Content-Type": "application/json"}
-        body = signed_body(node.deployment, trader, order)
+        body = encode(wallet_of(node.deployment, trader).sign_order(order))  # the raw request
         async with http.post("/api/v1/orders", data=body, headers=headers) as response:
             assert response.status == 201, await response.text()
             assert response.headers["Access-Control-Allow-Origin"] == "*"

@@ -36,18 +36,19 @@ from devnet.artifacts import COW, load_artifact
 from devnet.gpv2 import deploy_gpv2
 from devnet.serve import prepare_devnet
 from intents.book_postgres import PostgresBook
+from intents.client import OrderQuoteRequest, TributaryClient
 from intents.http import ApiSettings, create_app
 from intents.keccak import keccak256
-from intents.order import OrderStatus
+from intents.order import OrderKind, OrderStatus
 from intents.types import OrderUid, TokenAddress
 from intents.validation import OrderValidator
-from intents.wire import parse_uid
+from intents.wire import U256, OrderCreation, OrderResponse, parse_uid
 from settlement.chain_reader import RpcChainReader
 from settlement.fills import Fill
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
 from solver.auctioneer import Auctioneer
-from solver.demo import limit_order, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.leader import PostgresLeader
 from solver.liquidity_source import ChainLiquidity
 from solver.network import NetworkSettings, build_auctioneer, pools_from_deployment
@@ -169,21 +170,22 @@ async def test_the_follower_takes_over_and_no_order_settles_twice(
     traders = d.accounts
     key = secrets.randbits(62)
 
-    def order_body(i: int, buy: TokenAddress) -> bytes:
+    def order_body(i: int, buy: TokenAddress) -> OrderCreation:
         """Trader ``i`` sells 0.1 WETH for at least 90 of ``buy`` (the pool gives ~99)."""
         account = traders[i % len(traders)]
         order = limit_order(account.address, d.weth, buy, E18 // 10, 90 * E18 + i)
-        return signed_body(d, account, order)
+        return wallet_of(d, account).sign_order(order)
 
-    async with (
-        aiohttp.ClientSession() as http,
-        running_node(market, "a", shared_schema, key) as a,
-    ):
+    async with running_node(market, "a", shared_schema, key) as a:
         await asyncio.wait_for(a.leader.wait_leader(), TAKEOVER_SECONDS)
-        async with running_node(market, "b", shared_schema, key) as b:
+        async with (
+            running_node(market, "b", shared_schema, key) as b,
+            TributaryClient(a.url) as to_a,
+            TributaryClient(b.url) as to_b,
+        ):
             await asyncio.sleep(0.5)
             assert not b.leader.leading
-            first = [await post(http, a.url, order_body(i, tka)) for i in range(2)]
+            first = [await to_a.post_order(order_body(i, tka)) for i in range(2)]
             await wait_status(b.book, first, SETTLE_SECONDS)  # b's book sees a's fills
             assert b.auctioneer.rounds == 0, "the follower ran an auction"
 
@@ -193,7 +195,7 @@ async def test_the_follower_takes_over_and_no_order_settles_twice(
             takeover = time.monotonic() - killed_at
             assert takeover < TAKEOVER_SECONDS
 
-            second = [await post(http, b.url, order_body(i, tkb)) for i in range(2, 4)]
+            second = [await to_b.post_order(order_body(i, tkb)) for i in range(2, 4)]
             await wait_status(b.book, second, SETTLE_SECONDS)
             assert b.auctioneer.rounds > 0
 
@@ -218,8 +220,8 @@ async def test_a_leader_killed_between_mining_and_recording_leaves_no_order_open
     order = limit_order(account.address, d.weth, TokenAddress(d.tokens["TKA"]), E18 // 10, 90 * E18)
     key = secrets.randbits(62)
     async with (
-        aiohttp.ClientSession() as http,
         running_node(market, "a", shared_schema, key) as a,
+        TributaryClient(a.url) as to_a,
     ):
         await asyncio.wait_for(a.leader.wait_leader(), TAKEOVER_SECONDS)
         mined = asyncio.Event()
@@ -231,7 +233,7 @@ async def test_a_leader_killed_between_mining_and_recording_leaves_no_order_open
 
         a.auctioneer.submitter.tracker.track = die_before_recording  # type: ignore[method-assign,assignment]
         async with running_node(market, "b", shared_schema, key) as b:
-            uid = await post(http, a.url, signed_body(d, account, order))
+            uid = await to_a.post_order(wallet_of(d, account).sign_order(order))
             await asyncio.wait_for(mined.wait(), SETTLE_SECONDS)
             await kill(a)
             stored = await b.book.get(OrderUid(parse_uid(uid)))
@@ -298,19 +300,11 @@ async def start_node(name: str, rpc_url: str, deployment: Path, database: str) -
             await asyncio.sleep(0.3)
 
 
-async def wait_fulfilled(
-    http: aiohttp.ClientSession, url: str, uids: list[str]
-) -> list[dict[str, str]]:
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        states = []
-        for uid in uids:
-            async with http.get(f"{url}/api/v1/orders/{uid}") as response:
-                states.append(await response.json())
-        if all(s["status"] == "fulfilled" for s in states):
-            return states
-        assert time.monotonic() < deadline, [s["status"] for s in states]
-        await asyncio.sleep(0.3)
+async def wait_fulfilled(node: TributaryClient, uids: list[str]) -> list[OrderResponse]:
+    """Every order of ``uids`` once fulfilled, followed on ``node``'s status events (each
+    replica's feed carries every replica's changes), within ``SETTLE_SECONDS``."""
+    waits = (node.wait(uid, until={"fulfilled"}, within=SETTLE_SECONDS) for uid in uids)
+    return list(await asyncio.gather(*waits))
 
 
 @pytest.mark.slow
@@ -333,24 +327,26 @@ async def test_sigkilling_the_leader_node_hands_over_to_the_other(
         unit = min(int(pool.tokens[d.weth].balance) // 10_000, 10**17)
         worth = int(pool.tokens[token].balance) * unit // int(pool.tokens[d.weth].balance)
 
-        def order_body(i: int) -> bytes:
+        def order_body(i: int) -> OrderCreation:
             account = d.accounts[i % len(d.accounts)]
             order = limit_order(account.address, d.weth, token, unit, worth * 9 // 10 + i)
-            return signed_body(d, account, order)
+            return wallet_of(d, account).sign_order(order)
 
         nodes = [await start_node(n, d.rpc_url, path, database) for n in ("a", "b")]
         try:
-            async with aiohttp.ClientSession() as http:
-                deadline = time.monotonic() + 10
-                while sum(n.leads() for n in nodes) == 0:
-                    assert time.monotonic() < deadline, "no node leads"
-                    await asyncio.sleep(0.2)
-                await asyncio.sleep(1.0)  # a second elector would have won by now
-                assert sum(n.leads() for n in nodes) == 1
-                leader, follower = nodes if nodes[0].leads() else nodes[::-1]
-
-                first = [await post(http, leader.url, order_body(i)) for i in range(2)]
-                await wait_fulfilled(http, follower.url, first)
+            deadline = time.monotonic() + 10
+            while sum(n.leads() for n in nodes) == 0:
+                assert time.monotonic() < deadline, "no node leads"
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.0)  # a second elector would have won by now
+            assert sum(n.leads() for n in nodes) == 1
+            leader, follower = nodes if nodes[0].leads() else nodes[::-1]
+            async with (
+                TributaryClient(leader.url) as to_leader,
+                TributaryClient(follower.url) as to_follower,
+            ):
+                first = [await to_leader.post_order(order_body(i)) for i in range(2)]
+                await wait_fulfilled(to_follower, first)
                 assert "winners" not in follower.log.read_text()
 
                 os.kill(leader.popen.pid, signal.SIGKILL)
@@ -361,16 +357,19 @@ async def test_sigkilling_the_leader_node_hands_over_to_the_other(
                     await asyncio.sleep(0.1)
 
                 # the survivor also quotes, over the auctioneer's on-chain liquidity
-                request = {"sellToken": d.weth, "buyToken": token, "kind": "sell"}
-                request |= {"from": d.accounts[0].address, "sellAmountBeforeFee": str(unit)}
-                async with http.post(f"{follower.url}/api/v1/quote", json=request) as response:
-                    assert response.status == 200, await response.text()
-                    quote = (await response.json())["quote"]
-                assert int(quote["sellAmount"]) + int(quote["feeAmount"]) == unit
-                assert int(quote["buyAmount"]) > worth * 9 // 10
+                request = OrderQuoteRequest(
+                    sell_token=d.weth,
+                    buy_token=token,
+                    from_=d.accounts[0].address,
+                    kind=OrderKind.SELL,
+                    sell_amount_before_fee=U256(unit),
+                )
+                quote = (await to_follower.quote(request)).quote
+                assert int(quote.sell_amount) + int(quote.fee_amount) == unit
+                assert int(quote.buy_amount) > worth * 9 // 10
 
-                second = [await post(http, follower.url, order_body(i)) for i in range(2, 4)]
-                states = await wait_fulfilled(http, follower.url, first + second)
+                second = [await to_follower.post_order(order_body(i)) for i in range(2, 4)]
+                states = await wait_fulfilled(to_follower, first + second)
         finally:
             for node in nodes:
                 if node.popen.poll() is None:
@@ -392,4 +391,4 @@ async def test_sigkilling_the_leader_node_hands_over_to_the_other(
             raw = parse_uid(uid)
             (filled,) = devnet.call(settle_art, d.settlement, "filledAmount", raw)
             assert trades.get(raw) == 1, f"order {uid} settled {trades.get(raw)} times"
-            assert filled == int(state["executedSellAmount"]) == unit
+            assert filled == int(state.executed_sell_amount) == unit

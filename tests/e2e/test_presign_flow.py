@@ -4,17 +4,19 @@ auction fills it; a revoked pre-signature sends an open order back to pending.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 
-import aiohttp
 import pytest
 
-from intents.order import Order, OrderKind, SigningScheme
+from intents.client import TributaryClient
+from intents.http.events import StatusEvent
+from intents.order import Order, OrderKind, OrderStatus
 from intents.types import Address, TokenAddress
-from intents.wire import OrderCreation, encode
 from settlement.jsonrpc import BatchingRpcClient
-from solver.demo import limit_order, post
-from tests.e2e.serve_node import ServedNode, next_status, send_tx, served_node, status_events
+from solver.demo import limit_order, wallet_of
+from tests.e2e.serve_node import ServedNode, send_tx, served_node
 from tests.settlement.test_chain_reader import SETTLEMENT
 
 
@@ -24,14 +26,11 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
         yield served
 
 
-def presign_body(owner: Address, order: Order) -> bytes:
-    creation = OrderCreation.from_order(
-        order,
-        signing_scheme=SigningScheme.PRESIGN,
-        signature=bytes.fromhex(owner[2:]),
-        from_=owner,
-    )
-    return encode(creation)
+async def next_status(events: AsyncIterator[StatusEvent], within: float) -> OrderStatus:
+    """The order's next status from ``TributaryClient.follow`` (its state when followed
+    first); ``TimeoutError`` after ``within`` seconds."""
+    async with asyncio.timeout(within):
+        return (await anext(events)).status
 
 
 async def set_presignature(node: ServedNode, owner: str, uid: str, signed: bool) -> None:
@@ -54,34 +53,35 @@ def weth_sell(node: ServedNode, owner: Address, limit_factor: float) -> Order:
 
 
 async def test_post_then_presign_opens_and_fills(node: ServedNode) -> None:
-    owner = node.deployment.accounts[0].address
+    account = node.deployment.accounts[0]
+    owner = account.address
     order = weth_sell(node, owner, 0.9)
-    async with aiohttp.ClientSession() as http, status_events(http, node.url, owner) as events:
-        uid = await post(http, node.url, presign_body(owner, order))
-        assert await next_status(events, uid, 10) == "presignaturePending"
-        async with http.get(f"{node.url}/api/v1/orders/{uid}") as response:
-            state = await response.json()
-        assert (state["status"], state["signingScheme"]) == ("presignaturePending", "presign")
-        await set_presignature(node, owner, uid, True)
-        assert await next_status(events, uid, 20) == "open"
-        assert await next_status(events, uid, 60) == "filled", node.log.read_text()[-3000:]
-        async with http.get(f"{node.url}/api/v1/orders/{uid}") as response:
-            state = await response.json()
-        assert state["status"] == "fulfilled"
-        assert int(state["executedBuyAmount"]) >= order.buy_amount
+    async with TributaryClient(node.url) as client:
+        uid = await client.post_order(wallet_of(node.deployment, account).presign_order(order))
+        async with aclosing(client.follow(uid=uid)) as events:
+            assert await next_status(events, 10) == "presignaturePending"
+            state = await client.order(uid)
+            assert (state.status, state.signing_scheme) == ("presignaturePending", "presign")
+            await set_presignature(node, owner, uid, True)
+            assert await next_status(events, 20) == "open"
+            assert await next_status(events, 60) == "filled", node.log.read_text()[-3000:]
+        state = await client.order(uid)
+        assert state.status == "fulfilled"
+        assert int(state.executed_buy_amount) >= order.buy_amount
 
 
 async def test_revoking_sends_an_open_order_back_to_pending(node: ServedNode) -> None:
-    owner = node.deployment.accounts[1].address
+    account = node.deployment.accounts[1]
+    owner = account.address
     order = weth_sell(node, owner, 3.0)  # far above the market: stays open
     assert order.kind is OrderKind.SELL
-    async with aiohttp.ClientSession() as http, status_events(http, node.url, owner) as events:
-        uid = await post(http, node.url, presign_body(owner, order))
-        assert await next_status(events, uid, 10) == "presignaturePending"
-        await set_presignature(node, owner, uid, True)
-        assert await next_status(events, uid, 20) == "open"
-        await set_presignature(node, owner, uid, False)
-        assert await next_status(events, uid, 20) == "presignaturePending"
-        async with http.get(f"{node.url}/api/v1/orders/{uid}") as response:
-            state = await response.json()
-        assert (state["status"], state["executedBuyAmount"]) == ("presignaturePending", "0")
+    async with TributaryClient(node.url) as client:
+        uid = await client.post_order(wallet_of(node.deployment, account).presign_order(order))
+        async with aclosing(client.follow(uid=uid)) as events:
+            assert await next_status(events, 10) == "presignaturePending"
+            await set_presignature(node, owner, uid, True)
+            assert await next_status(events, 20) == "open"
+            await set_presignature(node, owner, uid, False)
+            assert await next_status(events, 20) == "presignaturePending"
+        state = await client.order(uid)
+        assert (state.status, int(state.executed_buy_amount)) == ("presignaturePending", 0)
