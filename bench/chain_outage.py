@@ -28,8 +28,10 @@ import aiohttp
 from bench.intake import free_port
 from devnet.anvil import Devnet
 from devnet.gpv2 import deploy_gpv2
+from intents.client import ApiError, TributaryClient
+from intents.wire import OrderCreation
 from settlement.deployment import Deployment
-from solver.demo import limit_order, post, signed_body
+from solver.demo import limit_order, wallet_of
 from solver.network import NetworkSettings
 from solver.node import NodeConfig, run_node
 
@@ -89,26 +91,27 @@ async def serving(config: NodeConfig) -> AsyncIterator[str]:
         await node
 
 
-def _bodies(d: Deployment, count: int) -> list[bytes]:
+def _orders(d: Deployment, count: int) -> list[OrderCreation]:
     token = next(iter(d.tokens.values()))
     accounts = d.accounts
     return [
-        signed_body(
-            d,
-            accounts[i % len(accounts)],
-            limit_order(accounts[i % len(accounts)].address, token, d.weth, 10**18 + i, 10**15),
+        wallet_of(d, accounts[i % len(accounts)]).sign_order(
+            limit_order(accounts[i % len(accounts)].address, token, d.weth, 10**18 + i, 10**15)
         )
         for i in range(count)
     ]
 
 
-async def _refused(http: aiohttp.ClientSession, url: str, body: bytes) -> float:
+async def _refused(node: TributaryClient, order: OrderCreation) -> float:
+    """Seconds until ``order`` is refused ``503 ChainUnavailable`` (anything else raises)."""
     started = time.monotonic()
-    async with http.post(f"{url}/api/v1/orders", data=body) as response:
-        answer = await response.json()
-    if response.status != 503 or answer.get("errorType") != "ChainUnavailable":
-        raise AssertionError(f"expected 503 ChainUnavailable, got {response.status} {answer}")
-    return time.monotonic() - started
+    try:
+        uid = await node.post_order(order)
+    except ApiError as error:
+        if (error.status, error.error_type) != (503, "ChainUnavailable"):
+            raise AssertionError(f"expected 503 ChainUnavailable, got {error}") from error
+        return time.monotonic() - started
+    raise AssertionError(f"expected 503 ChainUnavailable, the order was taken: {uid}")
 
 
 async def _healthz(http: aiohttp.ClientSession, url: str) -> int:
@@ -116,10 +119,11 @@ async def _healthz(http: aiohttp.ClientSession, url: str) -> int:
         return response.status
 
 
-async def _trial(http: aiohttp.ClientSession, url: str, pid: int, bodies: list[bytes]) -> Trial:
+async def _trial(node: TributaryClient, pid: int, orders: list[OrderCreation]) -> Trial:
+    http, url = node.session, node.base_url
     os.kill(pid, signal.SIGSTOP)
     try:
-        times = [await _refused(http, url, body) for body in bodies]
+        times = [await _refused(node, order) for order in orders]
         started = time.monotonic()
         if await _healthz(http, url) != 503:
             raise AssertionError("/healthz is not 503 while the chain is stopped")
@@ -137,13 +141,13 @@ async def _run(trials: int, posts: int) -> list[Trial]:
         d = deploy_gpv2(devnet, ("TKA",))
         assert devnet.pid is not None
         config = node_config(d, f"sqlite:///{Path(tmp) / 'book.sqlite3'}")
-        bodies = _bodies(d, 1 + trials * posts)
+        orders = _orders(d, 1 + trials * posts)
         results = []
-        async with serving(config) as url, aiohttp.ClientSession() as http:
-            await post(http, url, bodies[0])  # the chain answers: taken
+        async with serving(config) as url, TributaryClient(url) as node:
+            await node.post_order(orders[0])  # the chain answers: taken
             for i in range(trials):
-                chunk = bodies[1 + i * posts : 1 + (i + 1) * posts]
-                results.append(await _trial(http, url, devnet.pid, chunk))
+                chunk = orders[1 + i * posts : 1 + (i + 1) * posts]
+                results.append(await _trial(node, devnet.pid, chunk))
                 await asyncio.sleep(0.5)
     return results
 
