@@ -16,12 +16,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
-
 from intents.client import TributaryClient, Wallet
 from intents.order import Order, OrderKind, OrderStatus
 from intents.types import Address, TokenAddress
-from intents.wire import OrderResponse, encode
+from intents.wire import OrderResponse
 from settlement.deployment import Account, Deployment
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
@@ -40,11 +38,6 @@ def wallet_of(deployment: Deployment, account: Account) -> Wallet:
     return Wallet(
         account.private_key, chain_id=deployment.chain_id, settlement=deployment.settlement
     )
-
-
-def signed_body(deployment: Deployment, account: Account, order: Order) -> bytes:
-    """The ``OrderCreation`` JSON of ``order`` signed (EIP-712) by ``account``."""
-    return encode(wallet_of(deployment, account).sign_order(order))
 
 
 def limit_order(
@@ -70,24 +63,6 @@ def limit_order(
         kind=kind,
         partially_fillable=partial,
     )
-
-
-async def post(http: aiohttp.ClientSession, url: str, body: bytes) -> str:
-    """Post an order; its UID (raises with the API's error body otherwise)."""
-    async with http.post(
-        f"{url}/api/v1/orders", data=body, headers={"Content-Type": "application/json"}
-    ) as response:
-        answer = await response.json()
-        if response.status != 201:
-            raise RuntimeError(f"order refused: HTTP {response.status} {answer}")
-        return str(answer)
-
-
-async def order_state(http: aiohttp.ClientSession, url: str, uid: str) -> dict[str, object]:
-    async with http.get(f"{url}/api/v1/orders/{uid}") as response:
-        response.raise_for_status()
-        state: dict[str, object] = await response.json()
-        return state
 
 
 def demo_intents(deployment: Deployment, pool: dto.ConstantProductPool) -> list[Intent]:

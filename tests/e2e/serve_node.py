@@ -1,22 +1,19 @@
 """``tributary serve`` on its built-in devnet (seeded pools, funded traders, auctioneer every
-second) as a child process, and what the end-to-end tests do against it over HTTP and
-JSON-RPC: post orders, follow their status events, send transactions as a trader."""
+second) as a child process, and the transactions the end-to-end tests send to its chain as
+a trader; they post and follow orders with ``intents.client``."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import aiohttp
 
 from bench.intake import free_port
 from settlement.deployment import Deployment
@@ -103,35 +100,3 @@ async def send_tx(
             return dict(receipt)
         await asyncio.sleep(0.05)
     raise AssertionError(f"transaction {tx_hash} not mined")
-
-
-@asynccontextmanager
-async def status_events(
-    http: aiohttp.ClientSession, url: str, owner: str
-) -> AsyncIterator[asyncio.Queue[tuple[str, str]]]:
-    """``(uid, status)`` of every status change of ``owner``'s orders from now on."""
-    queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-    response = await http.get(f"{url}/api/v1/events", params={"owner": owner})
-    assert response.status == 200
-
-    async def read() -> None:
-        async for line in response.content:
-            if line.startswith(b"data:"):
-                change = json.loads(line[5:])
-                queue.put_nowait((change["uid"], change["status"]))
-
-    reader = asyncio.create_task(read())
-    try:
-        yield queue
-    finally:
-        reader.cancel()
-        response.close()
-
-
-async def next_status(queue: asyncio.Queue[tuple[str, str]], uid: str, within: float) -> str:
-    """The next status change of ``uid`` (``TimeoutError`` after ``within`` seconds)."""
-    async with asyncio.timeout(within):
-        while True:
-            got, status = await queue.get()
-            if got == uid:
-                return status
