@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from intents import webhook_store as q
+from intents.conditional_store import numbered
 from intents.feed import StatusChange
 from intents.types import Address
 
@@ -44,12 +45,12 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_at
     WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS webhook_deliveries_hook ON webhook_deliveries (webhook_id, seq);
 """
-_INSERT_WEBHOOK = q.numbered(q.INSERT_WEBHOOK)
-_INSERT_NONCE = q.numbered(q.INSERT_NONCE)
-_COUNT = q.numbered(q.COUNT_WEBHOOKS)
-_INSERT_DELIVERY = q.numbered(q.INSERT_DELIVERY)
-_SELECT_DELIVERIES = q.numbered(q.SELECT_DELIVERIES)
-_FINISH = q.numbered(q.FINISH)
+_INSERT_WEBHOOK = numbered(q.INSERT_WEBHOOK)
+_INSERT_NONCE = numbered(q.INSERT_NONCE)
+_COUNT = numbered(q.COUNT_WEBHOOKS)
+_INSERT_DELIVERY = numbered(q.INSERT_DELIVERY)
+_SELECT_DELIVERIES = numbered(q.SELECT_DELIVERIES)
+_FINISH = numbered(q.FINISH)
 _OWNER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('webhooks/' || $1, 0))"
 _CLAIM = f"""
 UPDATE webhook_deliveries d SET next_attempt = $1

@@ -5,7 +5,7 @@ the idempotency key, repeated as ``Idempotency-Key``), ``webhook-timestamp`` (un
 of this attempt) and ``webhook-signature``: ``v1,`` + base64 HMAC-SHA256 over
 ``"{id}.{timestamp}.{body}"`` keyed with the webhook's secret. A secret is ``whsec_`` +
 base64 of its key bytes. ``verify_webhook`` is what a receiver calls; it is pure (the
-clock is a parameter) and imports nothing but the standard library.
+clock is a parameter); its error is a ``ValueError`` (``OrderError``).
 """
 
 from __future__ import annotations
@@ -17,14 +17,19 @@ import secrets
 import time
 from collections.abc import Mapping
 
+from intents.errors import ErrorCode, OrderError
+
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24
 TOLERANCE_SECONDS = 300
 """How far a delivery's timestamp may lie from the receiver's clock (replay window)."""
 
 
-class WebhookVerificationError(ValueError):
+class WebhookVerificationError(OrderError):
     """The delivery is not signed by this secret, or its timestamp is out of tolerance."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(ErrorCode.INVALID_SIGNATURE, description, http_status=401)
 
 
 def new_secret() -> str:

@@ -116,12 +116,6 @@ FINISH = (
 )
 
 
-def numbered(sql: str) -> str:
-    """``?`` placeholders as PostgreSQL's ``$1, $2, ...``."""
-    parts = sql.split("?")
-    return parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
-
-
 def new_webhook_id() -> str:
     return "wh_" + secrets.token_hex(12)
 

@@ -35,10 +35,6 @@ class SafeResolver(AbstractResolver):
         await self._inner.close()
 
 
-class UnsafeAddress(OSError):
-    """The connector refused an address (aiohttp wraps ``OSError`` as a connection error)."""
-
-
 class ConnectorResolver(SafeResolver):
     """``SafeResolver`` for an aiohttp connector: its refusal is an ``OSError``, so the
     request fails as a connection error (and the delivery is retried, then failed)."""
@@ -47,4 +43,4 @@ class ConnectorResolver(SafeResolver):
         try:
             return await super().resolve(*args, **kwargs)
         except OrderError as exc:
-            raise UnsafeAddress(exc.description) from None
+            raise OSError(exc.description) from None  # aiohttp: a connection error
