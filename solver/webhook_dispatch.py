@@ -34,10 +34,12 @@ log = logging.getLogger(__name__)
 def _check_literal(url: str, allow_private: bool) -> None:
     """IP-literal hosts never reach the resolver: check them here, before each send."""
     host = parse_webhook_url(url).host
-    with contextlib.suppress(ValueError):
+    try:
         ipaddress.ip_address(host)
-        if not allow_private:
-            refuse_unsafe(host, host)
+    except ValueError:
+        return  # a name: the connector's resolver checks what it resolves to
+    if not allow_private:
+        refuse_unsafe(host, host)
 
 
 class WebhookDispatcher:
@@ -70,6 +72,8 @@ class WebhookDispatcher:
             return exc.description
         except TimeoutError:
             return f"no response within {self.settings.timeout:g} s"
+        except aiohttp.ClientConnectorError as exc:  # the resolver's refusal is its os_error
+            return f"{type(exc).__name__}: {exc.host}:{exc.port}: {exc.os_error}"
         except (aiohttp.ClientError, OSError) as exc:
             return f"{type(exc).__name__}: {exc}"
 
