@@ -65,6 +65,10 @@ class ErrorCode(enum.StrEnum):
     UNSAFE_WEBHOOK_URL = "UnsafeWebhookUrl"
     TOO_MANY_WEBHOOKS = "TooManyWebhooks"
     WEBHOOK_NOT_FOUND = "WebhookNotFound"
+    # client side (``intents.client``): an answer that is not the node's error shape, or
+    # names a code this client does not know; an event stream the node dropped
+    UNEXPECTED_RESPONSE = "UnexpectedResponse"
+    STREAM_LAGGED = "StreamLagged"
     # quotes
     NO_LIQUIDITY = "NoLiquidity"
     SELL_AMOUNT_DOES_NOT_COVER_FEE = "SellAmountDoesNotCoverFee"

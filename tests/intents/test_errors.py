@@ -68,4 +68,6 @@ def test_codes_are_cow_error_types() -> None:
     # webhooks (CoW has none): a signed registration's replay and expiry, the URL's safety
     beyond |= {"NonceAlreadyUsed", "SignatureExpired", "ExcessiveExpiry", "InvalidWebhookUrl"}
     beyond |= {"UnsafeWebhookUrl", "TooManyWebhooks", "WebhookNotFound"}
+    # the client's own: an answer not in the error shape, a stream the node dropped
+    beyond |= {"UnexpectedResponse", "StreamLagged"}
     assert ours - cow == beyond
