@@ -30,6 +30,7 @@ from intents.conditional_wire import (
     ConditionalOrderResponse,
 )
 from intents.eip712 import unpack_uid
+from intents.errors import ErrorCode, OrderError
 from intents.http.events import StatusEvent
 from intents.http.quote import OrderQuoteRequest, OrderQuoteResponse
 from intents.http.trades import Trade
@@ -66,19 +67,24 @@ _JSON = {"Content-Type": "application/json"}
 _ERROR = decoder(ErrorBody)
 
 
-class ApiError(Exception):
+class ApiError(OrderError):
     """The node refused a request: HTTP ``status``, CoW's ``error_type`` (e.g.
-    ``DuplicatedOrder``) and the node's sentence."""
+    ``DuplicatedOrder``) and the node's sentence; ``code`` is the same name as an
+    ``ErrorCode`` (``UnexpectedResponse`` for one this client does not know)."""
 
     def __init__(self, status: int, error_type: str, description: str) -> None:
-        super().__init__(f"HTTP {status} {error_type}: {description}")
+        known = error_type in ErrorCode._value2member_map_
+        code = ErrorCode(error_type) if known else ErrorCode.UNEXPECTED_RESPONSE
+        super().__init__(code, description, http_status=status)
         self.status = status
         self.error_type = error_type
-        self.description = description
 
 
-class StreamLagged(Exception):
+class StreamLagged(OrderError):
     """The node dropped the event stream because this reader fell behind; re-read state."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(ErrorCode.STREAM_LAGGED, description)
 
 
 def order_from_quote(

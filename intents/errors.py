@@ -57,6 +57,18 @@ class ErrorCode(enum.StrEnum):
     # conditional orders (``/api/v1/conditional_orders``)
     INVALID_CONDITIONAL_ORDER = "InvalidConditionalOrder"
     CONDITIONAL_ORDER_NOT_FOUND = "ConditionalOrderNotFound"
+    # webhooks (``/api/v1/webhooks``)
+    NONCE_ALREADY_USED = "NonceAlreadyUsed"
+    SIGNATURE_EXPIRED = "SignatureExpired"
+    EXCESSIVE_EXPIRY = "ExcessiveExpiry"
+    INVALID_WEBHOOK_URL = "InvalidWebhookUrl"
+    UNSAFE_WEBHOOK_URL = "UnsafeWebhookUrl"
+    TOO_MANY_WEBHOOKS = "TooManyWebhooks"
+    WEBHOOK_NOT_FOUND = "WebhookNotFound"
+    # client side (``intents.client``): an answer that is not the node's error shape, or
+    # names a code this client does not know; an event stream the node dropped
+    UNEXPECTED_RESPONSE = "UnexpectedResponse"
+    STREAM_LAGGED = "StreamLagged"
     # quotes
     NO_LIQUIDITY = "NoLiquidity"
     SELL_AMOUNT_DOES_NOT_COVER_FEE = "SellAmountDoesNotCoverFee"
@@ -68,6 +80,8 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.ORDER_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONDITIONAL_ORDER_NOT_FOUND: 404,
+    ErrorCode.NONCE_ALREADY_USED: 409,
+    ErrorCode.WEBHOOK_NOT_FOUND: 404,
     ErrorCode.NO_LIQUIDITY: 404,
 }
 

@@ -109,3 +109,14 @@ def test_presign_calldata_is_the_settlement_abi() -> None:
     uid = bytes.fromhex(WALLET.uid(order())[2:])
     for signed in (True, False):
         assert presign_calldata(uid, signed) == GPV2.encode_call("setPreSignature", uid, signed)
+
+
+def test_api_error_keeps_the_nodes_code_and_status() -> None:
+    from intents.client import ApiError
+    from intents.errors import ErrorCode, OrderError
+
+    known = ApiError(400, "DuplicatedOrder", "order already exists")
+    assert isinstance(known, OrderError)
+    assert (known.code, known.http_status, known.status) == (ErrorCode.DUPLICATED_ORDER, 400, 400)
+    odd = ApiError(502, "BadGateway", "<html>")
+    assert (odd.code, odd.error_type) == (ErrorCode.UNEXPECTED_RESPONSE, "BadGateway")
