@@ -1,5 +1,5 @@
 """A typed async Python client of a Tributary node (issue 16): quote, post, read, follow,
-wait, cancel, conditional orders. The documents are the node's own msgspec models
+wait, cancel, conditional orders, webhooks. The documents are the node's own msgspec models
 (``intents.wire``, ``intents.conditional_wire``, the quote, trade and event models of
 ``intents.http``), so client and server cannot disagree on a shape; signing is
 ``intents.client_wallet.Wallet``.
@@ -10,7 +10,8 @@ wait, cancel, conditional orders. The documents are the node's own msgspec model
         final = await node.wait(uid)
 
 A refusal raises ``ApiError(status, error_type, description)`` from the node's
-``{"errorType", "description"}`` body.
+``{"errorType", "description"}`` body. A webhook receiver checks each delivery with
+``verify_webhook(secret, headers, body)`` (the node's own check, re-exported here).
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from typing import TypeVar
 import aiohttp
 import msgspec
 
-from intents.client_wallet import Wallet, order_digest, presign_calldata, sign_order
+from intents.client_wallet import (
+    RequestTerms,
+    Wallet,
+    order_digest,
+    presign_calldata,
+    sign_order,
+)
 from intents.conditional_wire import (
     ConditionalOrderCancellation,
     ConditionalOrderCreation,
@@ -36,6 +43,14 @@ from intents.http.quote import OrderQuoteRequest, OrderQuoteResponse
 from intents.http.trades import Trade
 from intents.order import Order, OrderKind, OrderStatus
 from intents.types import Address, TokenAddress
+from intents.webhook_signing import WebhookVerificationError, verify_webhook
+from intents.webhook_wire import (
+    DeliveryView,
+    WebhookCreated,
+    WebhookDeletion,
+    WebhookRegistration,
+    WebhookView,
+)
 from intents.wire import (
     ErrorBody,
     OrderCancellations,
@@ -50,13 +65,16 @@ __all__ = [
     "FINAL",
     "ApiError",
     "OrderQuoteRequest",
+    "RequestTerms",
     "StreamLagged",
     "TributaryClient",
     "Wallet",
+    "WebhookVerificationError",
     "order_digest",
     "order_from_quote",
     "presign_calldata",
     "sign_order",
+    "verify_webhook",
 ]
 
 T = TypeVar("T")
@@ -299,6 +317,32 @@ class TributaryClient:
         the node's answer, ``"Cancelled"``."""
         path = f"/api/v1/conditional_orders/{conditional_id}"
         return await self._request("DELETE", path, str, body=cancellation)
+
+    # Webhooks -------------------------------------------------------------------------
+
+    async def register_webhook(self, registration: WebhookRegistration) -> WebhookCreated:
+        """``POST /api/v1/webhooks`` with a signed ``Wallet.webhook_registration``: the
+        webhook's id and its secret (shown this once: keep it to ``verify_webhook``)."""
+        path = "/api/v1/webhooks"
+        return await self._request("POST", path, WebhookCreated, body=registration, ok=(201,))
+
+    async def webhooks(self, owner: str) -> list[WebhookView]:
+        """The owner's webhooks, oldest first (without their secrets)."""
+        params = {"owner": owner}
+        return await self._request("GET", "/api/v1/webhooks", list[WebhookView], params=params)
+
+    async def delete_webhook(self, webhook_id: str, deletion: WebhookDeletion) -> str:
+        """Delete with a signed ``Wallet.webhook_deletion``; its pending deliveries go too;
+        the node's answer, ``"Deleted"``."""
+        path = f"/api/v1/webhooks/{webhook_id}"
+        return await self._request("DELETE", path, str, body=deletion)
+
+    async def deliveries(self, webhook_id: str, *, limit: int = 100) -> list[DeliveryView]:
+        """The webhook's deliveries, newest first: state (pending, delivered, failed),
+        attempts, last error, the event."""
+        path = f"/api/v1/webhooks/{webhook_id}/deliveries"
+        params = {"limit": str(limit)}
+        return await self._request("GET", path, list[DeliveryView], params=params)
 
 
 _EVENT = msgspec.json.Decoder(StatusEvent)

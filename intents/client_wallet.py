@@ -1,13 +1,17 @@
 """The signing half of the Python client: a private key that signs what the node takes.
 
 ``Wallet`` wraps ``intents.eip712`` and ``intents.signing`` (the same code the node verifies
-with) and builds the wire documents of ``intents.wire`` and ``intents.conditional_wire``:
-orders (``eip712``, ``ethsign``, ``presign``, and ``eip1271`` for a smart-contract wallet
-this key controls), cancellations, conditional orders and their cancellations.
+with) and builds the wire documents of ``intents.wire``, ``intents.conditional_wire`` and
+``intents.webhook_wire``: orders (``eip712``, ``ethsign``, ``presign``, and ``eip1271`` for
+a smart-contract wallet this key controls), cancellations, conditional orders and their
+cancellations, webhook registrations and deletions.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
+from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
@@ -30,9 +34,12 @@ from intents.keccak import keccak256
 from intents.order import Order, SigningScheme
 from intents.signing import address_of, sign
 from intents.types import Address, Digest, OrderUid
+from intents.webhook_wire import Scheme as OwnerScheme
+from intents.webhook_wire import WebhookDeletion, WebhookRegistration
+from intents.webhooks import deletion_digest, registration_digest
 from intents.wire import OrderCancellations, OrderCreation, to_hex
 
-__all__ = ["Wallet", "order_digest", "presign_calldata", "sign_order"]
+__all__ = ["RequestTerms", "Wallet", "order_digest", "presign_calldata", "sign_order"]
 
 _EcdsaName = Literal["eip712", "ethsign"]
 SET_PRE_SIGNATURE = keccak256(b"setPreSignature(bytes,bool)")[:4]
@@ -54,6 +61,28 @@ def presign_calldata(uid: bytes, signed: bool = True) -> bytes:
         + uid
         + padding
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTerms:
+    """How an owner-signed webhook request (registration, deletion) is signed: for a
+    contract ``wallet`` this key controls (``eip1271``) or this key's address (``scheme``:
+    ``eip712`` or ``ethsign``); good for ``valid_for`` seconds from now (the node takes at
+    most an hour) unless ``expiry`` (unix seconds) is given; with ``nonce`` (32 bytes),
+    by default a fresh random one, since the node refuses a nonce it has seen."""
+
+    wallet: str | None = None
+    scheme: SigningScheme = SigningScheme.EIP712
+    valid_for: int = 600
+    expiry: int | None = None
+    nonce: bytes | None = None
+
+    def resolve(self, signer: Address) -> tuple[Address, bytes, int]:
+        """(owner, nonce, expiry) of a request signed by ``signer`` now."""
+        owner = Address((self.wallet or signer).lower())
+        nonce = secrets.token_bytes(32) if self.nonce is None else self.nonce
+        expiry = int(time.time()) + self.valid_for if self.expiry is None else self.expiry
+        return owner, nonce, expiry
 
 
 class Wallet:
@@ -203,6 +232,39 @@ class Wallet:
         return ConditionalOrderCancellation(
             signature=to_hex(self.sign_digest(digest, scheme)), signing_scheme=_ecdsa(scheme)
         )
+
+    def webhook_registration(
+        self, url: str, terms: RequestTerms = RequestTerms()
+    ) -> WebhookRegistration:
+        """This key's signed registration of ``url`` (``POST /api/v1/webhooks``), on
+        ``terms`` (default: a fresh nonce, good for 10 minutes)."""
+        owner, nonce, expiry = terms.resolve(self.address)
+        digest = registration_digest(self.separator, owner, url, nonce, expiry)
+        scheme, signature = self._owner_signature(digest, terms)
+        return WebhookRegistration(
+            owner=owner, url=url, nonce=to_hex(nonce), expiry=expiry,
+            signing_scheme=scheme, signature=signature,
+        )  # fmt: skip
+
+    def webhook_deletion(
+        self, webhook_id: str, terms: RequestTerms = RequestTerms()
+    ) -> WebhookDeletion:
+        """This key's signed deletion of webhook ``webhook_id``
+        (``DELETE /api/v1/webhooks/{id}``), on ``terms``."""
+        owner, nonce, expiry = terms.resolve(self.address)
+        digest = deletion_digest(self.separator, owner, webhook_id, nonce, expiry)
+        scheme, signature = self._owner_signature(digest, terms)
+        return WebhookDeletion(
+            owner=owner, nonce=to_hex(nonce), expiry=expiry,
+            signing_scheme=scheme, signature=signature,
+        )  # fmt: skip
+
+    def _owner_signature(self, digest: bytes, terms: RequestTerms) -> tuple[OwnerScheme, str]:
+        """(scheme, signature) of an owner-signed request: ``eip1271`` for a contract
+        wallet, else this key's ECDSA signature."""
+        if terms.wallet is not None:
+            return "eip1271", to_hex(self.eip1271_signature(digest))
+        return _ecdsa(terms.scheme), to_hex(self.sign_digest(digest, terms.scheme))
 
     @staticmethod
     def _creation(

@@ -4,10 +4,12 @@ calldata is the settlement's ABI; the key never shows in its repr."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from intents.cancellation import authorize_cancellation
-from intents.client_wallet import Wallet, presign_calldata
+from intents.client_wallet import RequestTerms, Wallet, presign_calldata
 from intents.conditional import cancellation_digest, conditional_digest
 from intents.conditional_wire import GoodAfterTimeParams
 from intents.eip712 import order_digest
@@ -15,7 +17,9 @@ from intents.keccak import keccak256
 from intents.order import Order, OrderKind, SigningScheme
 from intents.signing import claimed_owner, recover_signer
 from intents.types import Address, TokenAddress
-from intents.wire import U256, decode_cancellations, decode_order_creation, encode
+from intents.webhook_wire import DELETION, REGISTRATION
+from intents.webhooks import deletion_digest, registration_digest
+from intents.wire import U256, decode, decode_cancellations, decode_order_creation, encode
 from tests.settlement.test_chain_reader import SETTLEMENT as GPV2
 
 KEY = "0x" + "11" * 32
@@ -120,3 +124,46 @@ def test_api_error_keeps_the_nodes_code_and_status() -> None:
     assert (known.code, known.http_status, known.status) == (ErrorCode.DUPLICATED_ORDER, 400, 400)
     odd = ApiError(502, "BadGateway", "<html>")
     assert (odd.code, odd.error_type) == (ErrorCode.UNEXPECTED_RESPONSE, "BadGateway")
+
+
+def _signer(digest: bytes, signature: str) -> str:
+    return recover_signer(SigningScheme.EIP712, digest, bytes.fromhex(signature[2:]))
+
+
+def test_webhook_registration_and_deletion_are_signed_as_the_node_checks_them() -> None:
+    url, expiry = "https://agent.example/hook", 2_000_000_000
+    signed = decode(
+        REGISTRATION, encode(WALLET.webhook_registration(url, RequestTerms(expiry=expiry)))
+    )
+    assert (signed.owner, signed.url, signed.expiry) == (WALLET.address, url, expiry)
+    assert signed.signing_scheme == "eip712"
+    nonce = bytes.fromhex(signed.nonce[2:])
+    digest = registration_digest(WALLET.separator, WALLET.address, url, nonce, expiry)
+    assert _signer(digest, signed.signature) == WALLET.address
+    # a fresh nonce each time (the node refuses a replay), good for valid_for seconds
+    assert WALLET.webhook_registration(url).nonce != WALLET.webhook_registration(url).nonce
+    soon = WALLET.webhook_registration(url, RequestTerms(valid_for=60)).expiry
+    assert 0 < soon - time.time() <= 60
+    same = RequestTerms(nonce=nonce, expiry=expiry)
+    ethsign = WALLET.webhook_registration(
+        url, RequestTerms(scheme=SigningScheme.ETHSIGN, nonce=nonce, expiry=expiry)
+    )
+    assert ethsign.signing_scheme == "ethsign" and ethsign.signature != signed.signature
+    assert WALLET.webhook_registration(url, same) == signed
+
+    wallet = Address("0x" + "ab" * 20)  # a contract wallet the key controls: eip1271
+    contract = WALLET.webhook_registration(
+        url, RequestTerms(wallet=wallet, nonce=nonce, expiry=expiry)
+    )
+    assert (contract.owner, contract.signing_scheme) == (wallet, "eip1271")
+    digest = registration_digest(WALLET.separator, wallet, url, nonce, expiry)
+    assert _signer(digest, contract.signature) == WALLET.address
+
+    deletion = decode(DELETION, encode(WALLET.webhook_deletion("wh_1", same)))
+    assert (deletion.owner, deletion.nonce, deletion.expiry) == (
+        WALLET.address, signed.nonce, expiry
+    )  # fmt: skip
+    digest = deletion_digest(WALLET.separator, WALLET.address, "wh_1", nonce, expiry)
+    assert _signer(digest, deletion.signature) == WALLET.address
+    with pytest.raises(ValueError):
+        WALLET.webhook_deletion("wh_1", RequestTerms(scheme=SigningScheme.PRESIGN))
