@@ -286,6 +286,9 @@ class _Clearer:
         )
         self.amm = AmmQuotes(graph, router, self.reference)
         self._alone: dict[OrderUid, tuple[int, int | None]] = {}
+        self._rejected: set[tuple[object, ...]] = set()
+        """Clearings the checks rejected (prices, trades, legs): the same clearing comes
+        back from the fee rounds and from groups sharing orders, and is not checked again."""
 
     def _routed_alone(self, order: Order) -> tuple[int, int | None]:
         """(score, fee) of ``optimal`` routing ``order`` on its own ((0, None) if it cannot)."""
@@ -380,11 +383,15 @@ class _Clearer:
         """The clearing as a solution, if it passes the checks and beats routing alone in
         total and on every directed pair."""
         solution = _solution_of(clearing, members)
+        key = (tuple(sorted(solution.prices.items())), solution.trades, solution.legs)
+        if key in self._rejected:
+            return None
         try:
             checked = check_solution(self.auction, solution, solver="batch")
             score = score_trades(checked, self.auction)
         except (SolutionRejected, ScoringError) as exc:
             logger.warning("batch: %s clearing of %s dropped: %s", kind, tokens, exc)
+            self._rejected.add(key)
             return None
         by_uid = {order.uid: order for order in members}
         routing_total = 0
