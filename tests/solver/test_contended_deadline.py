@@ -18,7 +18,8 @@ import solver.checks
 import solver.engines
 from solver.checks import Rejection, SolutionRejected, passing_solutions
 from solver.engines import solve_all
-from solver.model import Auction, Solution, Trade
+from solver.engines.screen import GasScreen
+from solver.model import Auction, Order, Solution, Trade
 from tests.solver.engine_fixtures import order
 from tests.solver.merge_cases import E18, A, B, small_auction
 
@@ -96,3 +97,20 @@ def test_checks_stop_at_the_deadline_and_drop_what_they_did_not_check(
     # without a stop every solution is checked
     checked.clear()
     assert [s.id for s in passing_solutions(auction, solutions)] == [0, 2, 3, 4, 5]
+
+
+def test_the_screen_stops_at_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    orders = [order(A, B, E18 + i, E18 // 3) for i in range(5)]
+    estimated: list[int] = []
+
+    def estimate(self: GasScreen, found: Order) -> None:
+        estimated.append(found.signed_sell_amount - E18)
+        return None  # no estimate: not a candidate
+
+    monkeypatch.setattr(GasScreen, "_shared_estimate", estimate)
+    screened = GasScreen(object()).screen(orders, stop=lambda: len(estimated) >= 2)  # type: ignore[arg-type]
+    assert estimated == [0, 1]  # the rest are not estimated once the time is up
+    assert screened.orders == 5 and screened.candidates == 0
+    estimated.clear()
+    GasScreen(object()).screen(orders)  # type: ignore[arg-type]
+    assert estimated == [0, 1, 2, 3, 4]
