@@ -48,28 +48,27 @@ class _Late:
         ]
 
 
-def test_an_engine_whose_time_is_spent_is_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("late_s", "runs", "engines"),
+    [
+        # the first runs past the whole auction's deadline, not just its share: the others
+        # are not started, and what it found is the answer (anytime)
+        (9, (1, 0, 0), ["one"]),
+        # the first overruns its share (a third of 8 s) by a second: the others have time
+        (1, (1, 1, 1), ["one", "two", "three"]),
+    ],
+)
+def test_an_engine_whose_time_is_spent_is_not_started(
+    monkeypatch: pytest.MonkeyPatch, late_s: float, runs: tuple[int, ...], engines: list[str]
+) -> None:
     auction = small_auction([order(A, B, E18, E18 // 3)])
     clock = _Clock(auction.deadline - timedelta(seconds=8))
     monkeypatch.setattr(solver.engines, "now", clock)
-    # the first runs past the whole auction's deadline, not just its share
-    first = _Late("one", clock, timedelta(seconds=9))
+    first = _Late("one", clock, timedelta(seconds=late_s))
     second, third = _Late("two", clock, timedelta()), _Late("three", clock, timedelta())
     found = solve_all([first, second, third], auction)
-    assert (first.calls, second.calls, third.calls) == (1, 0, 0)
-    assert [s.engine for s in found] == ["one"]  # anytime: what was found is the answer
-
-
-def test_an_engine_with_time_left_still_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    auction = small_auction([order(A, B, E18, E18 // 3)])
-    clock = _Clock(auction.deadline - timedelta(seconds=8))
-    monkeypatch.setattr(solver.engines, "now", clock)
-    # the first overruns its share (a third) by a second: the others still have time
-    first = _Late("one", clock, timedelta(seconds=1))
-    second, third = _Late("two", clock, timedelta()), _Late("three", clock, timedelta())
-    found = solve_all([first, second, third], auction)
-    assert (first.calls, second.calls, third.calls) == (1, 1, 1)
-    assert [s.engine for s in found] == ["one", "two", "three"]
+    assert (first.calls, second.calls, third.calls) == runs
+    assert [s.engine for s in found] == engines
 
 
 def test_checks_stop_at_the_deadline_and_drop_what_they_did_not_check(
