@@ -83,8 +83,12 @@ def solve_command(args: argparse.Namespace) -> int:
     reserve = max(ANSWER_RESERVE_MIN_S, ANSWER_RESERVE_SHARE * args.time_limit)
     auction = auction.with_deadline(deadline)
     found = solve_all(engines, auction.with_deadline(deadline - timedelta(seconds=reserve)))
-    # the orders' validity is not checked: an auction file's orders have long expired too
-    solutions = passing_solutions(traded_only(auction, found), found)
+    # the orders' validity is not checked: an auction file's orders have long expired too;
+    # the checks end by the time half the reserve is left for writing the answer and exiting
+    checks_end = deadline - timedelta(seconds=reserve / 2)
+    solutions = passing_solutions(
+        traded_only(auction, found), found, stop=lambda: now() >= checks_end
+    )
     orders = {order.uid: order for order in auction.orders}
     body = dto.encode_solutions([solution_to_dto(s, orders) for s in solutions])
     sys.stdout.buffer.write(body + b"\n")

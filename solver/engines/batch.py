@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from fractions import Fraction
@@ -194,7 +194,7 @@ class BatchEngine:
                     "batch: CoW share of the time spent, %d groups left", len(groups) - index
                 )
                 break
-            match = clearer.clear(kind, members)
+            match = clearer.clear(kind, members, cow_deadline.passed)
             if match is not None:
                 found.append(match)
         chosen: list[CowMatch] = []
@@ -286,6 +286,9 @@ class _Clearer:
         )
         self.amm = AmmQuotes(graph, router, self.reference)
         self._alone: dict[OrderUid, tuple[int, int | None]] = {}
+        self._rejected: set[tuple[object, ...]] = set()
+        """Clearings the checks rejected (prices, trades, legs): the same clearing comes
+        back from the fee rounds and from groups sharing orders, and is not checked again."""
 
     def _routed_alone(self, order: Order) -> tuple[int, int | None]:
         """(score, fee) of ``optimal`` routing ``order`` on its own ((0, None) if it cannot)."""
@@ -322,7 +325,11 @@ class _Clearer:
         self,
         kind: str,
         members: Sequence[Order],
+        stop: Callable[[], bool] | None = None,
     ) -> CowMatch | None:
+        """The group's best clearing that beats routing alone; candidates are not judged
+        once ``stop`` says the CoW share of the time is spent (one group's candidates,
+        each checked and compared with routing alone, took a second on a loaded CPU)."""
         tokens = list(dict.fromkeys(t for o in members for t in (o.sell_token, o.buy_token)))
         fees = self.fees(members)
         base = [o for i, order in enumerate(members) if (o := self._offer(i, order, fees))]
@@ -337,6 +344,8 @@ class _Clearer:
             pool_gas = self.amm.path_gas(path)
         offers = fees.charge(base, len(base), pool_gas)
         for clearing in self._clearings(kind, tokens, offers, fees)[:MAX_CANDIDATES]:
+            if stop is not None and stop():
+                return None
             settled = self._settle_fees(kind, tokens, clearing, fees)
             if settled is None:
                 continue
@@ -374,11 +383,15 @@ class _Clearer:
         """The clearing as a solution, if it passes the checks and beats routing alone in
         total and on every directed pair."""
         solution = _solution_of(clearing, members)
+        key = (tuple(sorted(solution.prices.items())), solution.trades, solution.legs)
+        if key in self._rejected:
+            return None
         try:
             checked = check_solution(self.auction, solution, solver="batch")
             score = score_trades(checked, self.auction)
         except (SolutionRejected, ScoringError) as exc:
             logger.warning("batch: %s clearing of %s dropped: %s", kind, tokens, exc)
+            self._rejected.add(key)
             return None
         by_uid = {order.uid: order for order in members}
         routing_total = 0

@@ -35,6 +35,7 @@ from fractions import Fraction
 
 from routing.pool import TokenAddress
 from routing.route import Leg
+from solver.kept import ROUNDING_UNITS
 from solver.model import trade_execution
 
 PRICE_UNIT = 10**18
@@ -164,6 +165,27 @@ def surplus(fill: OfferFill, reference: Mapping[TokenAddress, int]) -> Fraction:
 
 def total_surplus(fills: Iterable[OfferFill], reference: Mapping[TokenAddress, int]) -> Fraction:
     return sum((surplus(f, reference) for f in fills), Fraction(0))
+
+
+def kept_value(clearing: Clearing) -> Fraction:
+    """What the settlement keeps beyond the fees the fills declare, in value at the
+    clearing prices (tokens without a clearing price, a route's intermediates, aside):
+    an AMM that pays more than the users' uniform price hands them is this."""
+    prices = clearing.prices
+    kept = net_flows(clearing.fills, clearing.swaps)
+    for fill in clearing.fills:
+        kept[fill.offer.sell] -= fill.fee
+    return Fraction(sum(amount * prices[t] for t, amount in kept.items() if t in prices))
+
+
+def keeps_surplus(clearing: Clearing) -> bool:
+    """Whether ``clearing`` keeps more than exact rounding beyond its fees
+    (``kept_value`` over ``solver.kept.ROUNDING_UNITS`` units of every token each fill and
+    swap moves): ``solver.checks`` rejects such a settlement (``UndeclaredSurplus``)."""
+    prices = clearing.prices
+    units = sum(prices[f.offer.sell] + prices[f.offer.buy] for f in clearing.fills)
+    units += sum(prices.get(s.token_in, 0) + prices.get(s.token_out, 0) for s in clearing.swaps)
+    return kept_value(clearing) > ROUNDING_UNITS * units
 
 
 def is_valid(clearing: Clearing) -> bool:

@@ -36,6 +36,7 @@ from solver.engines.cow import (
     execute,
     fill_respects_limit,
     is_valid,
+    keeps_surplus,
     limit_holds,
     may_clear,
     net_flows,
@@ -363,7 +364,7 @@ def _amm_balanced(
         found = _with_amm(book, Fraction(k, scale), quote)
         if found is not None and is_valid(found):
             if k == bad:
-                return found
+                return None if keeps_surplus(found) else found
             best = found
     market_k = bad
     good, best = _bisect(book, quote, scale, good, bad, best, 48)
@@ -373,7 +374,10 @@ def _amm_balanced(
         good, best = _bisect(
             book, along(best.swaps), scale, good, market_k, best, EXACT_STEPS, precision=None
         )
-    return best
+    # the AMMs pay more than the users' price hands out (the price stopped at the short
+    # side's limit, short of the market): no uniform price gives the users what the pools
+    # pay, and the settlement would keep it undeclared
+    return None if best is None or keeps_surplus(best) else best
 
 
 def _bisect(

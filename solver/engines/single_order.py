@@ -340,7 +340,7 @@ class OrderFiller:
 
     def candidates(self) -> Screened:
         """The auction's orders worth routing, ranked (``solver.engines.screen``)."""
-        screened = GasScreen(self).screen(self.auction.orders)
+        screened = GasScreen(self).screen(self.auction.orders, self.deadline.passed)
         logger.info(
             "%d of %d orders can meet their limit price at marginal rates, %d pay their gas",
             screened.candidates,

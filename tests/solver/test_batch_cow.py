@@ -3,7 +3,7 @@ exact GPv2 amounts, limits, fill modes and token conservation."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
@@ -45,6 +45,14 @@ def _quote(pool: ConstantProductPool) -> AmmQuote:
         return (Leg(pool.id, token_in, token_out, amount, out),), out, pool.gas
 
     return quote
+
+
+def _along(pool: ConstantProductPool) -> Callable[[Sequence[Leg]], AmmQuote]:
+    """The exact quote along a clearing's legs (one pool here: the pool's own quote), as
+    the batch engine narrows an AMM-balanced price to one step of the grid with it: the
+    bisection alone leaves the pool paying about ``2**-36`` of the price beyond the users'
+    price, which the checks reject as undeclared surplus."""
+    return lambda legs: _quote(pool)
 
 
 def _spots(pool: ConstantProductPool) -> tuple[Fraction, Fraction]:
@@ -118,7 +126,9 @@ def test_opposite_orders_match_at_one_price_and_beat_routing_alone() -> None:
     seller_b = _sell(2, B, A, 15_000 * E18, 7 * E18)  # 15000 B for at least 7 A
     book = PairBook(A, B, (seller_a,), (seller_b,))
     spot_ab, spot_ba = _spots(pool)
-    clearing = clear_pair(book, Fraction(2000), spot_ab, spot_ba, REFERENCE, _quote(pool))[0]
+    clearing = clear_pair(
+        book, Fraction(2000), spot_ab, spot_ba, REFERENCE, _quote(pool), along=_along(pool)
+    )[0]
     _assert_sound(clearing, book.offers)
     fills = {f.offer.key: f for f in clearing.fills}
     assert set(fills) == {1, 2}
@@ -291,7 +301,9 @@ def test_amm_balanced_pairs_are_sound_and_beat_the_pool(
     ]
     book = PairBook(A, B, tuple(forward), tuple(backward))
     spot_ab, spot_ba = _spots(pool)
-    clearings = clear_pair(book, Fraction(2000), spot_ab, spot_ba, REFERENCE, _quote(pool))
+    clearings = clear_pair(
+        book, Fraction(2000), spot_ab, spot_ba, REFERENCE, _quote(pool), along=_along(pool)
+    )
     assert clearings, "overlapping limits around the market must clear"
     for clearing in clearings:
         _assert_sound(clearing, book.offers)
@@ -301,3 +313,34 @@ def test_amm_balanced_pairs_are_sound_and_beat_the_pool(
             pool_rate = Fraction(swap.amount_out, swap.amount_in)
             users = rate if swap.token_in == A else 1 / rate
             assert users <= pool_rate  # the AMM leg pays for the users' side of the excess
+
+
+def test_an_amm_balanced_pair_capped_by_the_short_sides_limit_keeps_nothing() -> None:
+    """The long side's excess sold on the pool at a price the short side's limit caps
+    below the pool's own rate: the pool pays more than the users' uniform price hands
+    out, and the settlement would keep it (``solver.checks``: ``UndeclaredSurplus``).
+    Every clearing offered gives the users what the pools pay, up to rounding."""
+    pool = _pool()
+    seller_a = _sell(1, A, B, 10 * E18, 19_000 * E18)  # the long side: 10 A, >= 1900 B/A
+    # the short side, fill-or-kill: 1000 B for at least 0.52 A, at most ~1923 B per A,
+    # below the pool's ~1980 B per A for the 9.5 A of excess
+    seller_b = _sell(2, B, A, 1000 * E18, 52 * E18 // 100)
+    book = PairBook(A, B, (seller_a,), (seller_b,))
+    spot_ab, spot_ba = _spots(pool)
+    clearings = clear_pair(
+        book, Fraction(2000), spot_ab, spot_ba, REFERENCE, _quote(pool), along=_along(pool)
+    )
+    for clearing in clearings:
+        _assert_sound(clearing, book.offers)
+        prices = clearing.prices
+        kept = {A: 0, B: 0}
+        for fill in clearing.fills:
+            kept[fill.offer.sell] += fill.sell
+            kept[fill.offer.buy] -= fill.buy
+        for swap in clearing.swaps:
+            kept[swap.token_in] -= swap.amount_in
+            kept[swap.token_out] += swap.amount_out
+        value = sum(kept[t] * prices[t] for t in kept)
+        units = sum(prices[f.offer.sell] + prices[f.offer.buy] for f in clearing.fills)
+        units += sum(prices[s.token_in] + prices[s.token_out] for s in clearing.swaps)
+        assert value <= 2 * units, f"{clearing.notes}: keeps {kept}"
