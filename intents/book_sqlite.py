@@ -106,9 +106,20 @@ CREATE TABLE IF NOT EXISTS fill_cursor (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     block INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS status_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid BLOB NOT NULL,
+    owner TEXT NOT NULL,
+    status TEXT NOT NULL,
+    time REAL NOT NULL,
+    created REAL NOT NULL
+);
 """
 _INSERT = f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _HISTORY = "INSERT INTO status_history (uid, status, time) VALUES (?, ?, ?)"
+# AUTOINCREMENT: an id is never reused once old rows are pruned, so a reader polling
+# ``id > last`` never mistakes a new row for one it has seen.
+_OUTBOX = "INSERT INTO status_outbox (uid, owner, status, time, created) VALUES (?, ?, ?, ?, ?)"
 _COUNT_LIMIT_ORDERS = (
     f"SELECT count(*) FROM orders WHERE owner = ? AND order_class = ? AND {LIVE_SQL}"
     " AND valid_to >= ?"
@@ -342,6 +353,19 @@ class SqliteBook(
     def subscribe(self, owner: Address | None = None) -> Subscription:
         return self._feed.subscribe(owner)
 
+    async def outbox_after(self, after: int, limit: int = 1000) -> list[tuple[int, StatusChange]]:
+        """Committed status changes with an outbox id above ``after``, in commit order
+        (the source a cross-process event stream polls)."""
+        rows = await self._read(
+            "SELECT id, uid, owner, status, time FROM status_outbox WHERE id > ?"
+            " ORDER BY id LIMIT ?",
+            (after, limit),
+        )
+        return [
+            (int(i), StatusChange(OrderUid(bytes(u)), Address(o), OrderStatus(s), t))
+            for i, u, o, s, t in rows
+        ]
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -393,6 +417,8 @@ def _run_group(
         if savepoints:
             conn.execute("RELEASE op")
     conn.executemany(_HISTORY, [(c.uid, c.status.value, c.time) for c in changes])
+    created = time.time()
+    conn.executemany(_OUTBOX, [(c.uid, c.owner, c.status.value, c.time, created) for c in changes])
     conn.execute("COMMIT")
     return outcomes, changes
 
