@@ -21,9 +21,18 @@ from intents.quotes import QuoteStore
 from intents.records import Records
 from intents.round_records import RoundRecords
 from intents.types import Address, OrderUid
+from intents.webhook_store import WebhookStore
 
 
-class OrderBook(Records, RoundRecords, PresignatureBook, QuoteStore, ConditionalStore, Protocol):
+class OrderBook(
+    Records,
+    RoundRecords,
+    PresignatureBook,
+    QuoteStore,
+    ConditionalStore,
+    WebhookStore,
+    Protocol,
+):
     async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
         """Store a new order (its status history starts with its status at its creation
         time; a ``presign`` order takes the pre-signature of its latest stored event).

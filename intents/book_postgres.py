@@ -27,6 +27,7 @@ from intents.book_postgres_conditional import PostgresConditionals
 from intents.book_postgres_presign import PostgresPresignatures
 from intents.book_postgres_quotes import PostgresQuotes
 from intents.book_postgres_schema import create_or_migrate
+from intents.book_postgres_webhooks import PostgresWebhooks, enqueue
 from intents.book_rows import (
     AMOUNT_COLUMNS,
     COLUMNS,
@@ -93,7 +94,12 @@ _Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
 class PostgresBook(
-    PostgresRecords, PostgresRounds, PostgresPresignatures, PostgresQuotes, PostgresConditionals
+    PostgresRecords,
+    PostgresRounds,
+    PostgresPresignatures,
+    PostgresQuotes,
+    PostgresConditionals,
+    PostgresWebhooks,
 ):
     """``OrderBook`` on PostgreSQL. Create with ``await PostgresBook.open(url)``; ``schema``
     keeps the tables (and the notification channel) apart, e.g. per test run."""
@@ -181,6 +187,9 @@ class PostgresBook(
         self._feed.publish([change])
 
     async def _notify(self, conn: Any, changes: Sequence[StatusChange]) -> None:
+        """Announce ``changes`` (just recorded in ``status_history`` by this transaction):
+        NOTIFY the replicas' feeds and write the owners' webhook deliveries."""
+        await enqueue(conn, changes, self._clock())
         if changes:
             payloads = [json.dumps([c.uid.hex(), c.owner, c.status.value, c.time]) for c in changes]
             await conn.execute(

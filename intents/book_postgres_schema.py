@@ -8,6 +8,7 @@ from typing import Any
 from intents.book_postgres_conditional import SCHEMA as CONDITIONAL_SCHEMA
 from intents.book_postgres_presign import SCHEMA as PRESIGN_SCHEMA
 from intents.book_postgres_quotes import SCHEMA as QUOTES_SCHEMA
+from intents.book_postgres_webhooks import SCHEMA as WEBHOOKS_SCHEMA
 from intents.book_rows import ADDED_COLUMNS, LIVE_SQL
 from intents.records_postgres import RECORDS_SCHEMA
 from intents.round_records import POSTGRES_ROUNDS_SCHEMA
@@ -75,6 +76,7 @@ async def create_or_migrate(conn: Any) -> None:
         + PRESIGN_SCHEMA
         + QUOTES_SCHEMA
         + CONDITIONAL_SCHEMA
+        + WEBHOOKS_SCHEMA
     )
     for column, (_, pg_type) in ADDED_COLUMNS.items():
         await conn.execute(f"ALTER TABLE orders ADD COLUMN IF NOT EXISTS {column} {pg_type}")

@@ -39,6 +39,8 @@ from intents.book_sqlite_presign import SqlitePresignatures, sync_presignature
 from intents.book_sqlite_quotes import SCHEMA as QUOTES_SCHEMA
 from intents.book_sqlite_quotes import SqliteQuotes
 from intents.book_sqlite_rows import SELECT, apply, load
+from intents.book_sqlite_webhooks import SCHEMA as WEBHOOKS_SCHEMA
+from intents.book_sqlite_webhooks import SqliteWebhooks, enqueue
 from intents.cancellation import refuse_cancellation
 from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
@@ -144,6 +146,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
             + PRESIGN_SCHEMA
             + QUOTES_SCHEMA
             + CONDITIONAL_SCHEMA
+            + WEBHOOKS_SCHEMA
         )
         _migrate(conn)
     return conn
@@ -159,7 +162,12 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 class SqliteBook(
-    SqliteRecords, SqliteRounds, SqlitePresignatures, SqliteQuotes, SqliteConditionals
+    SqliteRecords,
+    SqliteRounds,
+    SqlitePresignatures,
+    SqliteQuotes,
+    SqliteConditionals,
+    SqliteWebhooks,
 ):
     """``OrderBook`` on one SQLite file. Create with ``await SqliteBook.open(path)``."""
 
@@ -397,7 +405,7 @@ def _run_group(
     write runs in its own, so a failing one rolls back alone; without, the first failure
     raises ``_OpFailed`` with the transaction still open. Ops only touch the database, so
     a rolled-back group can be redone. Every status change the writes return goes into
-    ``status_history`` in one statement at the end."""
+    ``status_history`` in one statement at the end, and their webhook deliveries."""
     outcomes: list[Outcome] = []
     changes: Changes = []
     conn.execute("BEGIN IMMEDIATE")
@@ -419,6 +427,7 @@ def _run_group(
     conn.executemany(_HISTORY, [(c.uid, c.status.value, c.time) for c in changes])
     created = time.time()
     conn.executemany(_OUTBOX, [(c.uid, c.owner, c.status.value, c.time, created) for c in changes])
+    enqueue(conn, changes, time.time())
     conn.execute("COMMIT")
     return outcomes, changes
 

@@ -42,7 +42,13 @@ from intents.conditional_wire import ConditionalOrderCancellation, ConditionalOr
 from intents.eip712 import order_digest
 from intents.errors import ErrorCode, SignatureError
 from intents.order import SigningScheme
-from intents.signing import ECDSA_SCHEMES, claimed_owner, recover_signer, verify_on_chain
+from intents.signing import (
+    ECDSA_SCHEMES,
+    claimed_owner,
+    recover_signer,
+    verify_on_chain,
+    verify_owner,
+)
 from intents.types import Address
 from intents.validation import ValidationPolicy, check_policy
 
@@ -133,24 +139,12 @@ class ConditionalAuthorizer:
     ) -> None:
         """Raise unless the owner of ``stored`` signed its cancellation (``WrongOwner`` 401
         for another signer; ``InvalidEip1271Signature`` when the wallet refuses)."""
-        digest = cancellation_digest(self.domain_separator, stored.id)
-        scheme = SigningScheme(cancellation.signing_scheme)
-        signature = bytes.fromhex(cancellation.signature[2:])
-        if scheme is SigningScheme.EIP1271:
-            await verify_on_chain(
-                self.chain,
-                scheme,
-                owner=stored.owner,
-                digest=digest,
-                signature=signature,
-                gas_cap=self.policy.eip1271_gas_cap,
-            )
-            return
-        signer = recover_signer(scheme, digest, signature)
-        if signer != stored.owner:
-            raise SignatureError(
-                ErrorCode.WRONG_OWNER,
-                f"the cancellation is signed by {signer}, but conditional order "
-                f"0x{stored.id.hex()} belongs to {stored.owner}",
-                http_status=401,
-            )
+        await verify_owner(
+            self.chain,
+            SigningScheme(cancellation.signing_scheme),
+            owner=stored.owner,
+            digest=cancellation_digest(self.domain_separator, stored.id),
+            signature=bytes.fromhex(cancellation.signature[2:]),
+            gas_cap=self.policy.eip1271_gas_cap,
+            subject=f"the cancellation of conditional order 0x{stored.id.hex()}",
+        )

@@ -57,6 +57,14 @@ class ErrorCode(enum.StrEnum):
     # conditional orders (``/api/v1/conditional_orders``)
     INVALID_CONDITIONAL_ORDER = "InvalidConditionalOrder"
     CONDITIONAL_ORDER_NOT_FOUND = "ConditionalOrderNotFound"
+    # webhooks (``/api/v1/webhooks``)
+    NONCE_ALREADY_USED = "NonceAlreadyUsed"
+    SIGNATURE_EXPIRED = "SignatureExpired"
+    EXCESSIVE_EXPIRY = "ExcessiveExpiry"
+    INVALID_WEBHOOK_URL = "InvalidWebhookUrl"
+    UNSAFE_WEBHOOK_URL = "UnsafeWebhookUrl"
+    TOO_MANY_WEBHOOKS = "TooManyWebhooks"
+    WEBHOOK_NOT_FOUND = "WebhookNotFound"
     # quotes
     NO_LIQUIDITY = "NoLiquidity"
     SELL_AMOUNT_DOES_NOT_COVER_FEE = "SellAmountDoesNotCoverFee"
@@ -68,6 +76,8 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.ORDER_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONDITIONAL_ORDER_NOT_FOUND: 404,
+    ErrorCode.NONCE_ALREADY_USED: 409,
+    ErrorCode.WEBHOOK_NOT_FOUND: 404,
     ErrorCode.NO_LIQUIDITY: 404,
 }
 

@@ -147,6 +147,36 @@ async def verify_on_chain(
         )
 
 
+async def verify_owner(
+    chain: ChainReader,
+    scheme: SigningScheme,
+    *,
+    owner: Address,
+    digest: bytes,
+    signature: bytes,
+    gas_cap: int,
+    subject: str,
+) -> None:
+    """Raise unless ``owner`` signed ``digest`` (an owner-signed request about ``subject``):
+    ECDSA (``WrongOwner``, 401, for another signer) or ``eip1271`` (``isValidSignature``
+    on chain, ``InvalidEip1271Signature`` when the wallet refuses); ``presign`` signs
+    nothing off chain (``InvalidSignature``)."""
+    if scheme is SigningScheme.EIP1271:
+        await verify_on_chain(
+            chain, scheme, owner=owner, digest=digest, signature=signature, gas_cap=gas_cap
+        )
+        return
+    if scheme not in ECDSA_SCHEMES:
+        raise _invalid(f"{subject} is signed with eip712, ethsign or eip1271, not {scheme}")
+    signer = recover_signer(scheme, digest, signature)
+    if signer != owner:
+        raise SignatureError(
+            ErrorCode.WRONG_OWNER,
+            f"{subject} is signed by {signer}, but belongs to {owner}",
+            http_status=401,
+        )
+
+
 def settlement_signature(scheme: SigningScheme, owner: Address, signature: bytes) -> bytes:
     """The signature bytes ``GPv2Settlement.settle`` expects for a trade."""
     if scheme is SigningScheme.EIP1271:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from solver.fee_policies import add_fee_flags
 from solver.http_flags import add_http_flags
+from solver.webhook_flags import add_webhook_flags
 
 # subcommand -> "module:function"; the function takes the parsed argparse.Namespace and
 # returns a process exit code.
@@ -138,6 +139,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_fee_flags(serve)
     _add_workers(serve, "all cores but one, at least 1: the API keeps a core")
     add_http_flags(serve)
+    add_webhook_flags(serve)
 
     demo = sub.add_parser("demo", help="post signed demo intents to a node, print their fills")
     demo.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")

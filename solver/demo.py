@@ -18,17 +18,14 @@ from pathlib import Path
 
 import aiohttp
 
-from intents.eip712 import order_digest
-from intents.order import Order, OrderKind, SigningScheme
-from intents.signing import sign
+from intents.client import TributaryClient, Wallet
+from intents.order import Order, OrderKind, OrderStatus
 from intents.types import Address, TokenAddress
-from intents.wire import OrderCreation, encode
+from intents.wire import OrderResponse, encode
 from settlement.deployment import Account, Deployment
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
 from solver.network import pools_from_deployment
-
-FINAL = {"fulfilled", "cancelled", "expired"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +35,16 @@ class Intent:
     order: Order
 
 
+def wallet_of(deployment: Deployment, account: Account) -> Wallet:
+    """The client ``Wallet`` of a devnet account."""
+    return Wallet(
+        account.private_key, chain_id=deployment.chain_id, settlement=deployment.settlement
+    )
+
+
 def signed_body(deployment: Deployment, account: Account, order: Order) -> bytes:
     """The ``OrderCreation`` JSON of ``order`` signed (EIP-712) by ``account``."""
-    digest = order_digest(deployment.domain_separator, order)
-    signature = sign(SigningScheme.EIP712, digest, bytes.fromhex(account.private_key[2:]))
-    creation = OrderCreation.from_order(
-        order, signing_scheme=SigningScheme.EIP712, signature=signature, from_=account.address
-    )
-    return encode(creation)
+    return encode(wallet_of(deployment, account).sign_order(order))
 
 
 def limit_order(
@@ -126,10 +125,13 @@ def demo_intents(deployment: Deployment, pool: dto.ConstantProductPool) -> list[
     ]
 
 
-def _settled(state: dict[str, object]) -> bool:
-    """Final, or a partially fillable order that has traded (it stays open for more)."""
-    traded = state["partiallyFillable"] and str(state["executedBuyAmount"]) != "0"
-    return state["status"] in FINAL or bool(traded)
+async def follow_until_settled(node: TributaryClient, uid: str) -> OrderResponse:
+    """The order once final, or once a partially fillable one has traded (it stays open
+    for more), following its status events."""
+    async for event in node.follow(uid=uid):
+        if event.status is not OrderStatus.OPEN:
+            break
+    return await node.order(uid)
 
 
 async def run_demo(url: str, deployment_path: str, wait_s: float) -> int:
@@ -147,22 +149,22 @@ async def run_demo(url: str, deployment_path: str, wait_s: float) -> int:
         return 1
     deepest = max(pools, key=lambda p: int(p.tokens[deployment.weth].balance))
     intents = demo_intents(deployment, deepest)
-    async with aiohttp.ClientSession() as http:
-        uids = [await post(http, url, signed_body(deployment, i.account, i.order)) for i in intents]
+    async with TributaryClient(url) as node:
+        uids = [
+            await node.post_order(wallet_of(deployment, i.account).sign_order(i.order))
+            for i in intents
+        ]
         for intent, uid in zip(intents, uids, strict=True):
             print(f"posted {intent.label}: {uid}")
-        deadline = time.monotonic() + wait_s
-        states: dict[str, dict[str, object]] = {}
-        while time.monotonic() < deadline:
-            states = {uid: await order_state(http, url, uid) for uid in uids}
-            if all(_settled(s) for s in states.values()):
-                break
-            await asyncio.sleep(1.0)
-    for intent, uid in zip(intents, uids, strict=True):
-        s = states[uid]
+        try:
+            async with asyncio.timeout(wait_s):
+                states = await asyncio.gather(*(follow_until_settled(node, u) for u in uids))
+        except TimeoutError:
+            states = [await node.order(uid) for uid in uids]
+    for intent, s in zip(intents, states, strict=True):
         print(
-            f"{intent.label:32} {s['status']:16} sold {s['executedSellAmount']} "
-            f"(+fee {s.get('executedFeeAmount', 0)}), bought {s['executedBuyAmount']}"
+            f"{intent.label:32} {s.status:16} sold {s.executed_sell_amount} "
+            f"(+fee {s.executed_fee_amount}), bought {s.executed_buy_amount}"
         )
     return 0
 

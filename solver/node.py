@@ -19,7 +19,7 @@ import logging
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvloop
@@ -30,6 +30,7 @@ from intents.eip712 import domain_separator
 from intents.http import ApiSettings, create_app
 from intents.http.quote import fresh_quote
 from intents.http.server import LimitedAppRunner
+from intents.http.webhooks import WebhookSettings
 from intents.quotes import QuoteLinker
 from intents.types import Address, to_address
 from intents.validation import OrderValidator
@@ -49,6 +50,8 @@ from solver.native_price import NativePrices
 from solver.network import NetworkSettings, make_engines, running_network, settings_from_args
 from solver.quote_verifier import QuoteVerifier
 from solver.quoter import AttachedMarket, RoutingQuoter
+from solver.webhook_dispatch import WebhookDispatcher, running_dispatcher
+from solver.webhook_flags import DispatchSettings, dispatch_from_args
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,8 @@ class NodeConfig:
     """The auctioneer's settings; ``None``: only take orders."""
     http: HttpServing | None = None
     """The API server's HTTP limits; ``None``: the defaults of ``tributary serve``."""
+    webhooks: DispatchSettings = field(default_factory=DispatchSettings)
+    """Whether webhooks may call private addresses, their retries and timeout."""
     genesis_hash: bytes | None = None
     """The chain's genesis hash from the deployment file: another chain is refused."""
     hooks_trampoline: Address | None = None
@@ -122,6 +127,7 @@ def resolve_config(args: argparse.Namespace, devnet: Deployment | None) -> NodeC
             args, args.deployment or (DEFAULT_DEPLOYMENT if devnet is not None else None)
         ),
         http=serving_from_args(args),
+        webhooks=dispatch_from_args(args),
         genesis_hash=genesis,
         hooks_trampoline=trampoline,
     )
@@ -179,6 +185,7 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
             health_checks={"database": book.count, "chain": guard.health},
             quoter=quoter,
             native_pricer=native_pricer,
+            webhook_settings=WebhookSettings(allow_private=config.webhooks.allow_private),
         )
         runner = LimitedAppRunner(app, http.limits, access_log=None, shutdown_timeout=10.0)
         await runner.setup()
@@ -227,6 +234,9 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
                 clock=chain_clock(client),
             )
             await stack.enter_async_context(running_releaser(releaser, leadership))
+            # webhook deliveries are sent by the leader too (claims are leases besides)
+            dispatcher = WebhookDispatcher(book, config.webhooks)
+            await stack.enter_async_context(running_dispatcher(dispatcher, leadership))
         await stop.wait()
         log.info("shutting down: no new connections, finishing in-flight requests")
     log.info("stopped")

@@ -21,6 +21,7 @@ from intents.http import (
     rounds,
     status,
     trades,
+    webhooks,
 )
 from intents.http.cors import install_cors
 from intents.http.events import EventStreams
@@ -56,12 +57,14 @@ def create_app(
     health_checks: Mapping[str, HealthCheck] | None = None,
     quoter: Quoter | None = None,
     native_pricer: market.NativePricer | None = None,
+    webhook_settings: webhooks.WebhookSettings | None = None,
 ) -> web.Application:
     """The API over an open ``book``; the caller owns the book's and the chain's lifetime.
 
     ``health_checks`` name the dependencies ``/healthz`` probes; by default the order book.
     ``quoter`` prices ``POST /api/v1/quote`` (without one it answers 503), and
     ``native_pricer`` ``GET /api/v1/token/{token}/native_price`` (likewise).
+    ``webhook_settings``: whether private webhook addresses are allowed, the per-owner cap.
     """
     limits = [rate_limited(settings.rate_limits)] if settings.rate_limits is not None else []
     app = web.Application(
@@ -82,10 +85,11 @@ def create_app(
         policy=validator.policy,
         clock=validator.clock,
     )
+    app[webhooks.SETTINGS] = webhook_settings or webhooks.WebhookSettings()
     app.router.add_routes(orders.ROUTES)
     app.router.add_routes(conditional.ROUTES)
     app.router.add_routes(ops.ROUTES)
-    for module in (status, trades, app_data, competition, market, rounds, fees, explorer):
+    for module in (status, trades, app_data, competition, market, rounds, fees, explorer, webhooks):
         app.router.add_routes(module.ROUTES)
     if native_pricer is not None:
         app[market.NATIVE_PRICER] = native_pricer

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from intents.http import openapi_conditional, openapi_rounds
+from intents.http import openapi_conditional, openapi_rounds, openapi_webhooks
 from intents.http.events import StatusEvent
 from intents.http.openapi_records import SCHEMA_TYPES, record_paths
 from intents.http.ops import Health
@@ -37,6 +37,7 @@ _SCHEMA_TYPES: tuple[Any, ...] = (
     *SCHEMA_TYPES,
     *openapi_rounds.SCHEMA_TYPES,
     *openapi_conditional.SCHEMA_TYPES,
+    *openapi_webhooks.SCHEMA_TYPES,
 )
 _REF = "#/components/schemas/{name}"
 
@@ -321,6 +322,7 @@ def openapi_document() -> dict[str, Any]:
             | record_paths()
             | openapi_rounds.round_paths()
             | openapi_conditional.conditional_paths()
+            | openapi_webhooks.webhook_paths()
         ),
         "components": {"schemas": components},
     }

@@ -13,20 +13,20 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from devnet.solidity import own_artifact
+from intents.client import ApiError, TributaryClient, Wallet
 from intents.conditional import conditional_digest, parts_of
 from intents.conditional_wire import StopLossParams, TwapParams, WireParams
 from intents.eip712 import order_digest, order_uid
 from intents.keccak import keccak256
 from intents.types import Address
-from intents.wire import U256, encode, to_hex
+from intents.wire import U256, to_builtins, to_hex
 from settlement.jsonrpc import BatchingRpcClient
 from settlement.price_oracle import chain_time
 from tests.e2e.serve_node import ServedNode, send_tx, served_node
-from tests.intents.conditional_helpers import cancellation_body, eoa_creation, wallet_creation
+from tests.intents.conditional_helpers import eoa_creation, wallet_creation
 
 INTERVAL = 600  # seconds between TWAP parts
 APP_DATA = "0x" + "00" * 32
@@ -102,45 +102,31 @@ def part_uids(node: ServedNode, params: WireParams, owner: str) -> list[str]:
     ]
 
 
-async def post_conditional(http: aiohttp.ClientSession, node: ServedNode, body: bytes) -> Any:
-    async with http.post(
-        f"{node.url}/api/v1/conditional_orders",
-        data=body,
-        headers={"Content-Type": "application/json"},
-    ) as response:
-        return response.status, await response.json()
+async def conditional(client: TributaryClient, cid: str) -> Any:
+    """The conditional order as JSON (what ``GET`` answers)."""
+    return to_builtins(await client.conditional(cid))
 
 
-async def conditional(http: aiohttp.ClientSession, node: ServedNode, cid: str) -> Any:
-    async with http.get(f"{node.url}/api/v1/conditional_orders/{cid}") as response:
-        assert response.status == 200
-        return await response.json()
-
-
-async def order_status(http: aiohttp.ClientSession, node: ServedNode, uid: str) -> str | None:
+async def order_status(client: TributaryClient, uid: str) -> str | None:
     """The order's status in the book, None if it is not there."""
-    async with http.get(f"{node.url}/api/v1/orders/{uid}") as response:
-        if response.status == 404:
+    try:
+        return (await client.order(uid)).status
+    except ApiError as error:
+        if error.status == 404:
             return None
-        assert response.status == 200
-        return str((await response.json())["status"])
+        raise
 
 
-async def wait_status(
-    http: aiohttp.ClientSession, node: ServedNode, uid: str, status: str, within: float = 30
-) -> None:
-    async with asyncio.timeout(within):
-        while await order_status(http, node, uid) != status:  # noqa: ASYNC110 (polls HTTP)
-            await asyncio.sleep(0.25)
+async def wait_status(client: TributaryClient, uid: str, status: str, within: float = 30) -> None:
+    """Until the order (once in the book) has ``status``, following its events."""
+    await client.wait(uid, until={status}, within=within)
 
 
-async def wait_part(
-    http: aiohttp.ClientSession, node: ServedNode, cid: str, index: int, reason: str
-) -> dict[str, Any]:
+async def wait_part(client: TributaryClient, cid: str, index: int, reason: str) -> dict[str, Any]:
     """The part once the node noted ``reason`` for withholding it."""
     async with asyncio.timeout(15):
         while True:
-            part: dict[str, Any] = (await conditional(http, node, cid))["parts"][index]
+            part: dict[str, Any] = (await conditional(client, cid))["parts"][index]
             if part["reason"] and reason in part["reason"]:
                 return part
             await asyncio.sleep(0.25)
@@ -153,26 +139,27 @@ async def test_a_twap_fills_once_per_interval_and_no_part_is_in_the_book_early(
     separator = node.deployment.domain_separator
     params = twap(node, owner, await now_on_chain(node))
     uids = part_uids(node, params, owner)
-    async with aiohttp.ClientSession() as http:
+    async with TributaryClient(node.url) as client:
         bad = eoa_creation(
             separator, TwapParams(**{**_fields(params), "n": 1}), bytes.fromhex(key[2:])
         )
-        status, refusal = await post_conditional(http, node, encode(bad))
-        assert (status, refusal["errorType"]) == (400, "InvalidConditionalOrder")
-        assert "n (the number of parts)" in refusal["description"]
+        with pytest.raises(ApiError) as refusal:
+            await client.create_conditional(bad)
+        assert (refusal.value.status, refusal.value.error_type) == (400, "InvalidConditionalOrder")
+        assert "n (the number of parts)" in refusal.value.description
 
-        body = encode(eoa_creation(separator, params, bytes.fromhex(key[2:])))
-        status, cid = await post_conditional(http, node, body)
-        assert status == 201, cid
+        cid = await client.create_conditional(
+            eoa_creation(separator, params, bytes.fromhex(key[2:]))
+        )
         for i, uid in enumerate(uids):
-            await wait_status(http, node, uid, "fulfilled")
+            await wait_status(client, uid, "fulfilled")
             for later in uids[i + 1 :]:  # due one interval later: not in the book yet
-                assert await order_status(http, node, later) is None
+                assert await order_status(client, later) is None
             if i + 1 < len(uids):
                 await asyncio.sleep(1.5)  # a release tick or more: still withheld
-                assert await order_status(http, node, uids[i + 1]) is None
+                assert await order_status(client, uids[i + 1]) is None
                 await advance(node, INTERVAL)
-        state = await conditional(http, node, cid)
+        state = await conditional(client, cid)
     assert state["status"] == "finished"
     assert [p["orderStatus"] for p in state["parts"]] == ["fulfilled"] * 4
     assert [p["orderUid"] for p in state["parts"]] == uids
@@ -192,26 +179,23 @@ async def test_cancelling_a_twap_stops_its_remaining_parts(node: ServedNode) -> 
     separator = node.deployment.domain_separator
     params = twap(node, owner, await now_on_chain(node))
     uids = part_uids(node, params, owner)
-    async with aiohttp.ClientSession() as http:
-        status, cid = await post_conditional(
-            http, node, encode(eoa_creation(separator, params, bytes.fromhex(key[2:])))
+    async with TributaryClient(node.url) as client:
+        cid = await client.create_conditional(
+            eoa_creation(separator, params, bytes.fromhex(key[2:]))
         )
-        assert status == 201, cid
-        await wait_status(http, node, uids[0], "fulfilled")
-        url = f"{node.url}/api/v1/conditional_orders/{cid}"
-        foreign = cancellation_body(separator, cid, bytes.fromhex(other_key[2:]))
-        async with http.delete(url, data=foreign) as response:
-            assert (response.status, (await response.json())["errorType"]) == (401, "WrongOwner")
-        signed = cancellation_body(separator, cid, bytes.fromhex(key[2:]))
-        async with http.delete(url, data=signed) as response:
-            assert (response.status, await response.json()) == (200, "Cancelled")
+        await wait_status(client, uids[0], "fulfilled")
+        foreign = Wallet.from_separator(other_key, separator).conditional_cancellation(cid)
+        with pytest.raises(ApiError) as refusal:
+            await client.cancel_conditional(cid, foreign)
+        assert (refusal.value.status, refusal.value.error_type) == (401, "WrongOwner")
+        signed = Wallet.from_separator(key, separator).conditional_cancellation(cid)
+        assert await client.cancel_conditional(cid, signed) == "Cancelled"
         await advance(node, 3 * INTERVAL)  # every remaining part would be due by now
         await asyncio.sleep(2.5)
         for uid in uids[1:]:
-            assert await order_status(http, node, uid) is None
-        state = await conditional(http, node, cid)
-        async with http.get(f"{node.url}/api/v1/account/{owner}/conditional_orders") as listed:
-            assert [c["id"] for c in await listed.json()] == [cid]
+            assert await order_status(client, uid) is None
+        state = await conditional(client, cid)
+        assert [c.id for c in await client.conditionals_by_owner(owner)] == [cid]
     assert state["status"] == "cancelled"
     assert [p["status"] for p in state["parts"]] == ["released"] + ["cancelled"] * 3
     assert state["history"][-1]["event"] == "cancelled"
@@ -232,19 +216,18 @@ async def test_a_stop_loss_fires_when_the_oracle_crosses_its_strike(node: Served
         max_time_since_last_oracle_update=86400,
     )  # fmt: skip
     [uid] = part_uids(node, params, owner)
-    async with aiohttp.ClientSession() as http:
-        status, cid = await post_conditional(
-            http, node, encode(eoa_creation(separator, params, bytes.fromhex(key[2:])))
+    async with TributaryClient(node.url) as client:
+        cid = await client.create_conditional(
+            eoa_creation(separator, params, bytes.fromhex(key[2:]))
         )
-        assert status == 201, cid
-        part = await wait_part(http, node, cid, 0, "StrikeNotReached")  # 2000 > 1500
-        assert part["status"] == "pending" and await order_status(http, node, uid) is None
+        part = await wait_part(client, cid, 0, "StrikeNotReached")  # 2000 > 1500
+        assert part["status"] == "pending" and await order_status(client, uid) is None
         await transact(node, owner, sell_oracle, selector("setAnswer(int256)") + word(1600 * 10**8))
         await asyncio.sleep(2)  # 1600 > 1500: still withheld
-        assert await order_status(http, node, uid) is None
+        assert await order_status(client, uid) is None
         await transact(node, owner, sell_oracle, selector("setAnswer(int256)") + word(1400 * 10**8))
-        await wait_status(http, node, uid, "fulfilled")
-        state = await conditional(http, node, cid)
+        await wait_status(client, uid, "fulfilled")
+        state = await conditional(client, cid)
     assert state["parts"][0]["status"] == "released" and state["status"] == "finished"
 
 
@@ -280,18 +263,17 @@ async def test_a_wallet_twap_is_authorized_part_by_part_and_filled(node: ServedN
     await transact(node, owner, wallet, set_approval + digest + word(1))  # the parent
     uids = part_uids(node, params, wallet)
     parts = parts_of(params.to_params())
-    async with aiohttp.ClientSession() as http:
-        status, cid = await post_conditional(http, node, encode(wallet_creation(params, wallet)))
-        assert status == 201, cid
+    async with TributaryClient(node.url) as client:
+        cid = await client.create_conditional(wallet_creation(params, wallet))
         for i, part in enumerate(parts):
             if i:
                 await advance(node, INTERVAL)
             # due, but the wallet has not authorized it: withheld
-            await wait_part(http, node, cid, i, "InvalidEip1271Signature")
-            assert await order_status(http, node, uids[i]) is None
+            await wait_part(client, cid, i, "InvalidEip1271Signature")
+            assert await order_status(client, uids[i]) is None
             part_digest = order_digest(separator, part.order)
             await transact(node, owner, wallet, set_approval + part_digest + word(1))
-            await wait_status(http, node, uids[i], "fulfilled")
-        state = await conditional(http, node, cid)
+            await wait_status(client, uids[i], "fulfilled")
+        state = await conditional(client, cid)
     assert [p["orderStatus"] for p in state["parts"]] == ["fulfilled"] * 2
     assert state["signingScheme"] == "eip1271"

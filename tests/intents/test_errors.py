@@ -19,6 +19,9 @@ def test_status_hints() -> None:
     assert DecodeError(ErrorCode.INVALID_FIELD, "bad - at `$.kind`").http_status == 422
     assert DecodeError(ErrorCode.MALFORMED_JSON, "truncated").http_status == 400
     assert OrderNotFound("no such order").http_status == 404
+    assert OrderError(ErrorCode.NONCE_ALREADY_USED, "replayed").http_status == 409
+    assert OrderError(ErrorCode.WEBHOOK_NOT_FOUND, "gone").http_status == 404
+    assert OrderError(ErrorCode.UNSAFE_WEBHOOK_URL, "loopback").http_status == 400
     assert DuplicatedOrder().http_status == 400
     wrong = SignatureError(ErrorCode.WRONG_OWNER, "not yours", http_status=401)
     assert wrong.http_status == 401
@@ -62,4 +65,7 @@ def test_codes_are_cow_error_types() -> None:
     beyond = {"MalformedJson", "InvalidField", "PayloadTooLarge"}
     beyond |= {"InvalidConditionalOrder", "ConditionalOrderNotFound"}
     beyond |= {"HookSimulationFailed", "HooksUnsupported"}
+    # webhooks (CoW has none): a signed registration's replay and expiry, the URL's safety
+    beyond |= {"NonceAlreadyUsed", "SignatureExpired", "ExcessiveExpiry", "InvalidWebhookUrl"}
+    beyond |= {"UnsafeWebhookUrl", "TooManyWebhooks", "WebhookNotFound"}
     assert ours - cow == beyond
