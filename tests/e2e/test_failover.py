@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from intents.types import OrderUid, TokenAddress
 from intents.validation import OrderValidator
 from intents.wire import parse_uid
 from settlement.chain_reader import RpcChainReader
+from settlement.deployment import Deployment
 from settlement.fills import Fill
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
@@ -276,13 +277,15 @@ def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
 
-async def start_node(name: str, rpc_url: str, deployment: Path, database: str) -> Process:
+async def start_node(
+    name: str, rpc_url: str, deployment: Path, database: str, *extra: str
+) -> Process:
     port = free_port()
     log = deployment.parent / f"{name}.log"
     command = [
         sys.executable, "-m", "solver.cli", "serve", "--port", str(port),
         "--rpc-url", rpc_url, "--deployment", str(deployment), "--database", database,
-        "--auction-interval", "0.5", "--solve-time", "2",
+        "--auction-interval", "0.5", "--solve-time", "2", *extra,
     ]  # fmt: skip
     popen = _spawn(command, log)
     node = Process(f"http://127.0.0.1:{port}", log, popen)
@@ -298,25 +301,14 @@ async def start_node(name: str, rpc_url: str, deployment: Path, database: str) -
             await asyncio.sleep(0.3)
 
 
-async def wait_fulfilled(
-    http: aiohttp.ClientSession, url: str, uids: list[str]
-) -> list[dict[str, str]]:
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        states = []
-        for uid in uids:
-            async with http.get(f"{url}/api/v1/orders/{uid}") as response:
-                states.append(await response.json())
-        if all(s["status"] == "fulfilled" for s in states):
-            return states
-        assert time.monotonic() < deadline, [s["status"] for s in states]
-        await asyncio.sleep(0.3)
+# the devnet, its deployment and file, the deepest WETH pool's other token, an order size in
+# WETH and its worth in that token, and a signed limit order body per index
+ServedDevnet = tuple[Devnet, Deployment, Path, TokenAddress, int, int, Callable[[int], bytes]]
 
 
-@pytest.mark.slow
-async def test_sigkilling_the_leader_node_hands_over_to_the_other(
-    tmp_path: Path, database: str
-) -> None:
+@contextlib.asynccontextmanager
+async def served_devnet(tmp_path: Path) -> AsyncIterator[ServedDevnet]:
+    """A devnet prepared as ``tributary serve`` would, with orders to post to it."""
     with Devnet() as devnet:
         d = deploy_gpv2(devnet)
         path = tmp_path / "devnet.json"
@@ -338,6 +330,29 @@ async def test_sigkilling_the_leader_node_hands_over_to_the_other(
             order = limit_order(account.address, d.weth, token, unit, worth * 9 // 10 + i)
             return signed_body(d, account, order)
 
+        yield devnet, d, path, token, unit, worth, order_body
+
+
+async def wait_fulfilled(
+    http: aiohttp.ClientSession, url: str, uids: list[str]
+) -> list[dict[str, str]]:
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        states = []
+        for uid in uids:
+            async with http.get(f"{url}/api/v1/orders/{uid}") as response:
+                states.append(await response.json())
+        if all(s["status"] == "fulfilled" for s in states):
+            return states
+        assert time.monotonic() < deadline, [s["status"] for s in states]
+        await asyncio.sleep(0.3)
+
+
+@pytest.mark.slow
+async def test_sigkilling_the_leader_node_hands_over_to_the_other(
+    tmp_path: Path, database: str
+) -> None:
+    async with served_devnet(tmp_path) as (devnet, d, path, token, unit, worth, order_body):
         nodes = [await start_node(n, d.rpc_url, path, database) for n in ("a", "b")]
         try:
             async with aiohttp.ClientSession() as http:
