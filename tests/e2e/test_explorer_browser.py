@@ -35,6 +35,7 @@ if (CHROMIUM is None or DRIVER is None) and not os.environ.get("CI"):
     )
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -64,7 +65,12 @@ def api(url: str) -> Any:
 
 
 def until(driver: webdriver.Chrome, check: Callable[[webdriver.Chrome], Any], what: str) -> Any:
-    return WebDriverWait(driver, 30, poll_frequency=0.25).until(check, what)
+    # the live page re-renders as events arrive: an element read mid-render is stale, so
+    # the check is tried again rather than failing
+    wait = WebDriverWait(
+        driver, 30, poll_frequency=0.25, ignored_exceptions=(StaleElementReferenceException,)
+    )
+    return wait.until(check, what)
 
 
 def test_the_explorer_shows_each_demo_order_settled_and_its_route(
