@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from intents.book import OrderBook
@@ -192,16 +192,3 @@ class ConditionalReleaser:
                 except (OrderError, ChainReadError, OSError) as exc:
                     log.warning("conditional release tick failed: %s", exc)
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
-
-
-@contextlib.asynccontextmanager
-async def running_releaser(
-    releaser: ConditionalReleaser, leadership: Leadership
-) -> AsyncIterator[ConditionalReleaser]:
-    task = asyncio.create_task(releaser.run(leadership), name="conditional-releaser")
-    try:
-        yield releaser
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

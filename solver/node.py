@@ -40,8 +40,9 @@ from settlement.chain_reader import RpcChainReader
 from settlement.deployment import Deployment
 from settlement.hooks import RpcHookSimulator
 from settlement.jsonrpc import BatchingRpcClient, ChainReadError
+from solver.background import in_background
 from solver.conditional_prices import NodePrices
-from solver.conditional_release import ConditionalReleaser, chain_clock, running_releaser
+from solver.conditional_release import ConditionalReleaser, chain_clock
 from solver.engines.workers import cores, set_workers, warm_up, worker_count
 from solver.errors import SolverError
 from solver.http_flags import HttpServing, serving_from_args
@@ -50,7 +51,7 @@ from solver.native_price import NativePrices
 from solver.network import NetworkSettings, make_engines, running_network, settings_from_args
 from solver.quote_verifier import QuoteVerifier
 from solver.quoter import AttachedMarket, RoutingQuoter
-from solver.webhook_dispatch import WebhookDispatcher, running_dispatcher
+from solver.webhook_dispatch import WebhookDispatcher
 from solver.webhook_flags import DispatchSettings, dispatch_from_args
 
 log = logging.getLogger(__name__)
@@ -233,10 +234,14 @@ async def run_node(config: NodeConfig, stop: asyncio.Event) -> None:
                 prices=NodePrices(client, native_pricer),
                 clock=chain_clock(client),
             )
-            await stack.enter_async_context(running_releaser(releaser, leadership))
+            await stack.enter_async_context(
+                in_background(releaser.run(leadership), "conditional-releaser")
+            )
             # webhook deliveries are sent by the leader too (claims are leases besides)
             dispatcher = WebhookDispatcher(book, config.webhooks)
-            await stack.enter_async_context(running_dispatcher(dispatcher, leadership))
+            await stack.enter_async_context(
+                in_background(dispatcher.run(leadership), "webhook-dispatcher")
+            )
         await stop.wait()
         log.info("shutting down: no new connections, finishing in-flight requests")
     log.info("stopped")

@@ -10,11 +10,10 @@ unsafe addresses (DNS rebinding), and IP-literal hosts are checked before each s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import aiohttp
 
@@ -109,16 +108,3 @@ class WebhookDispatcher:
                     sent = 0
                 if sent < self.settings.batch:
                     await asyncio.sleep(self.settings.poll)
-
-
-@contextlib.asynccontextmanager
-async def running_dispatcher(
-    dispatcher: WebhookDispatcher, leadership: Leadership
-) -> AsyncIterator[WebhookDispatcher]:
-    task = asyncio.create_task(dispatcher.run(leadership), name="webhook-dispatcher")
-    try:
-        yield dispatcher
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
