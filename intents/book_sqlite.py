@@ -12,6 +12,7 @@ checkpoints the WAL into the database file once a second, off the commit path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -34,6 +35,8 @@ from intents.book_rows import (
 )
 from intents.book_sqlite_conditional import SCHEMA as CONDITIONAL_SCHEMA
 from intents.book_sqlite_conditional import SqliteConditionals
+from intents.book_sqlite_outbox import SCHEMA as OUTBOX_SCHEMA
+from intents.book_sqlite_outbox import SqliteOutbox, write_outbox
 from intents.book_sqlite_presign import SCHEMA as PRESIGN_SCHEMA
 from intents.book_sqlite_presign import SqlitePresignatures, sync_presignature
 from intents.book_sqlite_quotes import SCHEMA as QUOTES_SCHEMA
@@ -46,6 +49,7 @@ from intents.errors import TooManyLimitOrders
 from intents.feed import ChangeFeed, StatusChange, Subscription
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
+from intents.outbox import OutboxPoller
 from intents.records_sqlite import RECORDS_SCHEMA, SqliteRecords
 from intents.round_records import SQLITE_ROUNDS_SCHEMA, SqliteRounds
 from intents.types import Address, OrderUid
@@ -136,6 +140,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
             + QUOTES_SCHEMA
             + CONDITIONAL_SCHEMA
             + WEBHOOKS_SCHEMA
+            + OUTBOX_SCHEMA
         )
         _migrate(conn)
     return conn
@@ -157,6 +162,7 @@ class SqliteBook(
     SqliteQuotes,
     SqliteConditionals,
     SqliteWebhooks,
+    SqliteOutbox,
 ):
     """``OrderBook`` on one SQLite file. Create with ``await SqliteBook.open(path)``."""
 
@@ -165,6 +171,8 @@ class SqliteBook(
         self._clock = clock
         self._loop = asyncio.get_running_loop()
         self._feed = ChangeFeed()
+        # The feed is fed from the outbox (as on PostgreSQL), woken by each commit.
+        self._poller = OutboxPoller(self, self._feed, interval=0.1)
         self._pending: queue.SimpleQueue[tuple[Op[Any], asyncio.Future[Any]] | None] = (
             queue.SimpleQueue()
         )
@@ -186,7 +194,13 @@ class SqliteBook(
     async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> SqliteBook:
         writer = await asyncio.to_thread(_connect, path, read_only=False)
         log.info("order book: SQLite at %s", path)
-        return cls(path, writer, clock)
+        book = cls(path, writer, clock)
+        try:
+            await book._poller.start()
+        except BaseException:
+            await book.close()
+            raise
+        return book
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -258,7 +272,8 @@ class SqliteBook(
                 future.set_result(result)
             else:
                 future.set_exception(exc)
-        self._feed.publish(changes)
+        if changes:
+            self._poller.wake()
 
     async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
         await self._write(lambda conn: _insert(conn, order, limit_cap, self._clock()))
@@ -354,8 +369,11 @@ class SqliteBook(
         if self._closed:
             return
         self._closed = True
+        await self._poller.close()
         self._pending.put(None)
         await asyncio.to_thread(self._writer.join)
+        with contextlib.suppress(sqlite3.Error):
+            await self._poller.poll()  # the last writes' changes reach subscribers
         self._stop_checkpoints.set()
         await asyncio.to_thread(self._checkpointer.join)
         self._readers.shutdown(wait=True)
@@ -401,7 +419,9 @@ def _run_group(
         if savepoints:
             conn.execute("RELEASE op")
     conn.executemany(_HISTORY, [(c.uid, c.status.value, c.time) for c in changes])
-    enqueue(conn, changes, time.time())
+    now = time.time()
+    write_outbox(conn, changes, now)
+    enqueue(conn, changes, now)
     conn.execute("COMMIT")
     return outcomes, changes
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from intents.order import OrderStatus
@@ -22,12 +22,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
-    """An order entered ``status`` at ``time`` (unix seconds); also a status-history row."""
+    """An order entered ``status`` at ``time`` (unix seconds); also a status-history row.
+    ``outbox_id`` is its id in the status outbox once read from there (0 before): what an
+    event stream client resumes from. It is not part of the change's identity."""
 
     uid: OrderUid
     owner: Address
     status: OrderStatus
     time: float
+    outbox_id: int = field(default=0, compare=False)
 
 
 class Subscription:
