@@ -39,9 +39,10 @@ CREATE TABLE IF NOT EXISTS status_outbox (
 );
 """
 _INSERT = (
-    "INSERT INTO status_outbox (uid, owner, status, time, created)"
+    "WITH written AS (INSERT INTO status_outbox (uid, owner, status, time, created)"
     " SELECT u, o, s, t, $5 FROM unnest($1::bytea[], $2::text[], $3::text[], $4::float8[])"
-    " WITH ORDINALITY AS x (u, o, s, t, n) ORDER BY n"
+    " WITH ORDINALITY AS x (u, o, s, t, n) ORDER BY n RETURNING id)"
+    " SELECT max(id) FROM written"
 )
 _PRUNE = "DELETE FROM status_outbox WHERE created < $1 AND id < (SELECT max(id) FROM status_outbox)"
 
@@ -58,14 +59,14 @@ class Collected:
 
     changes: list[StatusChange] = field(default_factory=list)
 
-    async def flush(self, conn: Any, lock: int, channel: str, now: float) -> None:
+    async def flush(self, conn: Any, lock: int, channel: str, now: float) -> int:
         """Write the changes to the outbox and wake the replicas' pollers (inside the
-        transaction, as its last statements)."""
+        transaction, as its last statements); the newest id written (0 if none)."""
         if not self.changes:
-            return
+            return 0
         await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
         cs = self.changes
-        await conn.execute(
+        newest: int = await conn.fetchval(
             _INSERT,
             [c.uid for c in cs],
             [c.owner for c in cs],
@@ -74,6 +75,7 @@ class Collected:
             now,
         )
         await conn.execute("SELECT pg_notify($1, '')", channel)
+        return newest
 
 
 class PostgresOutbox:
@@ -134,16 +136,23 @@ class PostgresOutbox:
     async def _transaction(self) -> AsyncIterator[Any]:
         """A connection in a transaction whose status changes (``_notify``) go to the
         outbox just before it commits."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            collected = self._collecting[id(conn)] = Collected()
-            try:
-                yield conn
-                await collected.flush(conn, self._outbox_lock, self._channel, self._clock())
-            finally:
-                del self._collecting[id(conn)]
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                collected = self._collecting[id(conn)] = Collected()
+                try:
+                    yield conn
+                    newest = await collected.flush(
+                        conn, self._outbox_lock, self._channel, self._clock()
+                    )
+                finally:
+                    del self._collecting[id(conn)]
+            self._poller.committed(newest)  # committed, before the caller hears of it
 
     def subscribe(self, owner: Address | None = None) -> Subscription:
-        return self._feed.subscribe(owner)
+        # This process's own commits and those the poller has read are below the floor;
+        # another replica's not yet read are not known here (the event stream reads the
+        # outbox's newest id when it subscribes).
+        return self._feed.subscribe(owner, floor=self._poller.floor)
 
     async def outbox_after(self, after: int, limit: int = BATCH) -> list[tuple[int, StatusChange]]:
         rows = await self._pool.fetch(

@@ -36,7 +36,7 @@ from intents.book_rows import (
 from intents.book_sqlite_conditional import SCHEMA as CONDITIONAL_SCHEMA
 from intents.book_sqlite_conditional import SqliteConditionals
 from intents.book_sqlite_outbox import SCHEMA as OUTBOX_SCHEMA
-from intents.book_sqlite_outbox import SqliteOutbox, write_outbox
+from intents.book_sqlite_outbox import SqliteOutbox, newest_outbox_id, write_outbox
 from intents.book_sqlite_presign import SCHEMA as PRESIGN_SCHEMA
 from intents.book_sqlite_presign import SqlitePresignatures, sync_presignature
 from intents.book_sqlite_quotes import SCHEMA as QUOTES_SCHEMA
@@ -228,6 +228,8 @@ class SqliteBook(
                     break
                 group.append(item)
             outcomes, changes = self._commit_group(conn, group)
+            if changes:  # before any caller hears of its write: see ``subscribe``
+                self._poller.committed(newest_outbox_id(conn))
             try:
                 self._loop.call_soon_threadsafe(self._deliver, outcomes, changes)
             except RuntimeError:
@@ -362,8 +364,6 @@ class SqliteBook(
             for status, time, owner in await self._read(sql, (uid,))
         ]
 
-    def subscribe(self, owner: Address | None = None) -> Subscription:
-        return self._feed.subscribe(owner)
 
     async def close(self) -> None:
         if self._closed:

@@ -8,8 +8,9 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from intents.feed import StatusChange
-from intents.outbox import BATCH, from_rows
+from intents.feed import ChangeFeed, StatusChange, Subscription
+from intents.outbox import BATCH, OutboxPoller, from_rows
+from intents.types import Address
 
 T = TypeVar("T")
 
@@ -34,12 +35,26 @@ def write_outbox(conn: sqlite3.Connection, changes: Sequence[StatusChange], now:
     conn.executemany(_INSERT, [(c.uid, c.owner, c.status.value, c.time, now) for c in changes])
 
 
+def newest_outbox_id(conn: sqlite3.Connection) -> int:
+    """The newest outbox id committed (the writer's connection, after its commit)."""
+    return int(conn.execute("SELECT max(id) FROM status_outbox").fetchone()[0] or 0)
+
+
 def _prune(conn: sqlite3.Connection, before: float) -> tuple[int, list[StatusChange]]:
     return conn.execute(_PRUNE, (before,)).rowcount, []
 
 
 class SqliteOutbox:
-    """``Outbox`` for ``SqliteBook`` (which provides ``_write`` and ``_read``)."""
+    """``Outbox`` and ``subscribe`` for ``SqliteBook`` (which provides ``_write``,
+    ``_read``, its feed and the feed's poller)."""
+
+    _feed: ChangeFeed
+    _poller: OutboxPoller
+
+    def subscribe(self, owner: Address | None = None) -> Subscription:
+        # The writer reports each commit's newest id before acknowledging its writes, so a
+        # change whose write returned before this call is below the floor.
+        return self._feed.subscribe(owner, floor=self._poller.floor)
 
     async def _write(self, op: Callable[[sqlite3.Connection], tuple[T, Any]]) -> T:
         raise NotImplementedError

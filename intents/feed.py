@@ -35,10 +35,12 @@ class StatusChange:
 
 class Subscription:
     """Status changes (all, or one owner's) as an async iterator; use as a ``with`` block
-    so it is unregistered when the consumer goes away."""
+    so it is unregistered when the consumer goes away. Changes with an outbox id at or
+    below ``floor`` were committed before the subscription and are not delivered."""
 
-    def __init__(self, feed: ChangeFeed, owner: Address | None, maxsize: int) -> None:
+    def __init__(self, feed: ChangeFeed, owner: Address | None, maxsize: int, floor: int) -> None:
         self.owner = owner
+        self.floor = floor
         self.lagged = False
         self._feed = feed
         self._queue: asyncio.Queue[StatusChange | None] = asyncio.Queue(maxsize)
@@ -94,8 +96,8 @@ class ChangeFeed:
         self._maxsize = maxsize
         self._subscribers: set[Subscription] = set()
 
-    def subscribe(self, owner: Address | None = None) -> Subscription:
-        sub = Subscription(self, owner, self._maxsize)
+    def subscribe(self, owner: Address | None = None, *, floor: int = 0) -> Subscription:
+        sub = Subscription(self, owner, self._maxsize, floor)
         self._subscribers.add(sub)
         return sub
 
@@ -103,6 +105,8 @@ class ChangeFeed:
         for change in changes:
             for sub in list(self._subscribers):
                 if sub.owner is not None and sub.owner != change.owner:
+                    continue
+                if change.outbox_id and change.outbox_id <= sub.floor:
                     continue
                 if not sub._offer(change):
                     log.warning("dropped a lagging status subscriber (owner=%s)", sub.owner)

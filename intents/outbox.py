@@ -71,6 +71,7 @@ class OutboxPoller:
         self._clock = clock
         self._wake = asyncio.Event()
         self._last = 0
+        self._committed = 0
         self._pruned_at = 0.0
         self._task: asyncio.Task[None] | None = None
 
@@ -82,6 +83,16 @@ class OutboxPoller:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def committed(self, outbox_id: int) -> None:
+        """This process committed changes up to ``outbox_id`` (any thread)."""
+        self._committed = max(self._committed, outbox_id)
+
+    @property
+    def floor(self) -> int:
+        """The newest outbox id this process knows to be committed: a subscription opened
+        now must not be given the changes up to it (they happened before it)."""
+        return max(self._last, self._committed)
 
     async def poll(self) -> None:
         """Publish every row above the last one published."""

@@ -85,10 +85,15 @@ class EventStreams:
         with self.subscribe(owner) as sub:
             self._open.add(sub)
             try:
+                last: int | None = None
+                if resume is None:  # only what commits after this read, on any replica
+                    _, last = await self.outbox.outbox_bounds()
                 await response.prepare(request)
-                # An immediate comment lets the client know the subscription is live.
+                # An immediate comment lets the client know the subscription is live:
+                # whatever it causes from now on is sent.
                 await response.write(b": subscribed\n\n")
-                last = 0 if resume is None else await self._backlog(response, owner, resume)
+                if resume is not None:
+                    last = await self._backlog(response, owner, resume)
                 if last is None:
                     await response.write(LAGGED)
                 else:

@@ -133,3 +133,28 @@ async def test_the_poller_prunes_about_once_a_minute(elapsed: float) -> None:
         assert outbox.pruned == ([now[0] - 3600.0] if elapsed >= 60 else [])
     finally:
         await poller.close()
+
+
+async def test_a_subscription_gets_no_change_committed_before_it(book: OrderBook) -> None:
+    # The feed publishes up to a poll after the commit: a subscription opened in between
+    # must still not see the earlier change (the floor), only the later ones.
+    before, after = make_order(1), make_order(2)
+    await book.insert(before)
+    with book.subscribe() as sub:
+        await book.insert(after)
+        first = await asyncio.wait_for(anext(sub), 5)
+        assert first.uid == after.uid
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(sub), 0.3)  # the earlier insert never arrives
+
+
+async def test_the_feed_skips_changes_at_or_below_a_subscriptions_floor() -> None:
+    feed = ChangeFeed()
+    changes = [
+        StatusChange(make_order(n).uid, Address(ALICE), OrderStatus.OPEN, 0.0, n) for n in (4, 5)
+    ]
+    unnumbered = StatusChange(make_order(6).uid, Address(ALICE), OrderStatus.OPEN, 0.0)
+    with feed.subscribe(floor=4) as sub:
+        feed.publish([*changes, unnumbered])
+        sub.close()
+        assert [c async for c in sub] == [changes[1], unnumbered]
