@@ -4,7 +4,9 @@ Each change is one ``status`` event whose data is the change as JSON and whose `
 its status-outbox id; a comment line every ``heartbeat`` seconds keeps idle connections
 (and proxies) alive. A client reconnecting with ``Last-Event-ID`` (as ``EventSource`` does)
 gets every change after that id, none twice: the stream subscribes first, then sends the
-outbox's rows after the id, then the live changes above the last one sent. A subscriber
+outbox's rows after the id, then the live changes above the last one sent. A new stream
+gets the changes committed after it says ``subscribed`` (the feed is fed from the outbox
+up to a poll late, so the outbox's newest id at that moment is its floor). A subscriber
 that falls too far behind, or resumes from an id the outbox no longer keeps, gets a
 ``lagged`` event and is disconnected, so it re-reads state instead of silently missing
 changes. Application shutdown ends every stream cleanly.
