@@ -16,6 +16,7 @@ from typing import Protocol
 from intents.conditional_store import ConditionalStore
 from intents.feed import StatusChange, Subscription
 from intents.order import StoredOrder
+from intents.outbox import Outbox
 from intents.presignatures import PresignatureBook
 from intents.quotes import QuoteStore
 from intents.records import Records
@@ -31,6 +32,7 @@ class OrderBook(
     QuoteStore,
     ConditionalStore,
     WebhookStore,
+    Outbox,
     Protocol,
 ):
     async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:

@@ -5,16 +5,18 @@ Inserts are group-committed: concurrent callers' orders go to the server as one
 transaction; the UIDs it returns are the ones stored, every other caller gets
 ``DuplicatedOrder``. A capped limit order (``insert(limit_cap=...)``) is counted in that
 transaction under its owner's advisory lock, so the cap holds across replicas. Other
-writes are one transaction each, locking the rows they change. Status changes are sent
-with ``NOTIFY`` inside the writing transaction, so every replica's subscribers see every
-replica's committed changes (and nothing uncommitted).
+writes are one transaction each, locking the rows they change. Every status-changing
+transaction runs in ``_transaction``, which writes its changes to the status outbox as its
+last statements and NOTIFYs; each replica's ``OutboxPoller`` reads the outbox (woken by
+the NOTIFY, or every second), so every replica's subscribers see every committed change,
+and a lost LISTEN connection only delays them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-import json
 import logging
 import re
 import time
@@ -24,10 +26,11 @@ from typing import Any
 import asyncpg
 
 from intents.book_postgres_conditional import PostgresConditionals
+from intents.book_postgres_outbox import Collected, PostgresOutbox, outbox_lock
 from intents.book_postgres_presign import PostgresPresignatures
 from intents.book_postgres_quotes import PostgresQuotes
 from intents.book_postgres_schema import create_or_migrate
-from intents.book_postgres_webhooks import PostgresWebhooks, enqueue
+from intents.book_postgres_webhooks import PostgresWebhooks
 from intents.book_rows import (
     AMOUNT_COLUMNS,
     COLUMNS,
@@ -41,9 +44,10 @@ from intents.book_rows import (
 )
 from intents.cancellation import refuse_cancellation
 from intents.errors import TooManyLimitOrders
-from intents.feed import ChangeFeed, StatusChange, Subscription
+from intents.feed import ChangeFeed, StatusChange
 from intents.lifecycle import Event, Progress, next_status, with_fill
 from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
+from intents.outbox import OutboxPoller
 from intents.records_postgres import PostgresRecords
 from intents.round_records import PostgresRounds
 from intents.types import Address, OrderUid
@@ -94,6 +98,7 @@ _Pending = tuple[StoredOrder, int | None, "asyncio.Future[None]"]
 
 
 class PostgresBook(
+    PostgresOutbox,
     PostgresRecords,
     PostgresRounds,
     PostgresPresignatures,
@@ -111,6 +116,9 @@ class PostgresBook(
         self._channel = f"{schema}_order_status"
         self._clock = clock
         self._feed = ChangeFeed()
+        self._poller = OutboxPoller(self, self._feed, interval=1.0)
+        self._collecting: dict[int, Collected] = {}  # id(conn) -> its transaction's changes
+        self._outbox_lock = outbox_lock(schema)
         self._listener: Any = None
         self._relisten: asyncio.Task[None] | None = None
         self._pending: list[_Pending] = []
@@ -142,62 +150,13 @@ class PostgresBook(
             raise
         book = cls(pool, url, schema, clock)
         try:
+            await book._poller.start()
             await book._listen()
         except BaseException:
             await book.close()
             raise
         log.info("order book: PostgreSQL schema %s", schema)
         return book
-
-    # -- change feed ------------------------------------------------------------------
-
-    async def _listen(self) -> None:
-        listener = await asyncpg.connect(self._url)
-        await listener.add_listener(self._channel, self._on_notify)
-        listener.add_termination_listener(self._on_listener_lost)
-        self._listener = listener
-
-    def _on_listener_lost(self, _conn: Any) -> None:
-        if self._closed:
-            return
-        # Changes may be missed until we listen again: end the subscriptions so their
-        # consumers reconnect and re-read the state rather than silently miss some.
-        log.warning("lost the PostgreSQL LISTEN connection; ending subscriptions, reconnecting")
-        self._feed.close()
-        self._relisten = asyncio.create_task(self._reconnect(), name="book-relisten")
-
-    async def _reconnect(self) -> None:
-        delay = 0.1
-        while not self._closed:
-            try:
-                await self._listen()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning(
-                    "PostgreSQL LISTEN reconnect failed (%s); retrying in %.1fs", exc, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            else:
-                log.info("listening for order status changes again")
-                return
-
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        uid, owner, status, at = json.loads(payload)
-        change = StatusChange(OrderUid(bytes.fromhex(uid)), Address(owner), OrderStatus(status), at)
-        self._feed.publish([change])
-
-    async def _notify(self, conn: Any, changes: Sequence[StatusChange]) -> None:
-        """Announce ``changes`` (just recorded in ``status_history`` by this transaction):
-        NOTIFY the replicas' feeds and write the owners' webhook deliveries."""
-        await enqueue(conn, changes, self._clock())
-        if changes:
-            payloads = [json.dumps([c.uid.hex(), c.owner, c.status.value, c.time]) for c in changes]
-            await conn.execute(
-                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", self._channel, payloads
-            )
-
-    def subscribe(self, owner: Address | None = None) -> Subscription:
-        return self._feed.subscribe(owner)
 
     # -- inserts (group commit) -------------------------------------------------------
 
@@ -266,7 +225,7 @@ class PostgresBook(
             first.setdefault(order.uid, i)
         candidates = [group[i][:2] for i in first.values()]
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
+            async with self._transaction() as conn:
                 refused = await self._over_cap(conn, candidates)
                 orders = [order for order, _ in candidates if order.uid not in refused]
                 stored: set[bytes] = set()
@@ -338,7 +297,7 @@ class PostgresBook(
 
     async def cancel(self, uids: list[OrderUid], owner: Address) -> list[OrderUid]:
         wanted = list(dict.fromkeys(uids))
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._transaction() as conn:
             found = await self._locked(conn, wanted)
             now = self._clock()
             for uid in wanted:
@@ -371,7 +330,7 @@ class PostgresBook(
         log_index: int,
         block_number: int,
     ) -> bool:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._transaction() as conn:
             before = (await self._locked(conn, [uid])).get(uid)
             if before is None:
                 raise not_found(uid)
@@ -394,7 +353,7 @@ class PostgresBook(
 
     async def revert_fill(self, tx_hash: bytes) -> list[OrderUid]:
         touched: dict[OrderUid, None] = {}
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._transaction() as conn:
             fills = await conn.fetch(
                 "DELETE FROM fills WHERE tx_hash = $1 RETURNING uid, executed_sell::text,"
                 " executed_buy::text, executed_fee::text, log_index",
@@ -429,7 +388,7 @@ class PostgresBook(
         return [bytes(row[0]) for row in rows]
 
     async def expire(self, now: float) -> list[OrderUid]:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._transaction() as conn:
             rows = await conn.fetch(
                 f"SELECT uid, owner, status FROM orders WHERE {UNSETTLED_SQL}"
                 " AND valid_to < $1::float8"
@@ -494,6 +453,9 @@ class PostgresBook(
         self._closed = True
         self._wake.set()
         await self._batcher
+        await self._poller.close()
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self._poller.poll()  # the last writes' changes reach subscribers
         if self._relisten is not None:
             self._relisten.cancel()
             await asyncio.gather(self._relisten, return_exceptions=True)

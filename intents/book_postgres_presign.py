@@ -4,6 +4,7 @@ gives ``PostgresBook`` the ``PresignatureBook`` methods."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from intents.lifecycle import with_presignature
@@ -43,6 +44,9 @@ class PostgresPresignatures:
         raise NotImplementedError
 
     async def _save(self, conn: Any, before: StoredOrder, after: StoredOrder) -> None:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractAsyncContextManager[Any]:
         raise NotImplementedError
 
     async def sync_presignatures(
@@ -85,7 +89,7 @@ class PostgresPresignatures:
     async def replace_presignatures(
         self, first_block: int, events: list[PreSignatureEvent], cursor: int
     ) -> list[OrderUid]:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._transaction() as conn:
             dropped = await conn.fetch(
                 "DELETE FROM presignature_events WHERE block_number >= $1 RETURNING uid",
                 first_block,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from intents.book_postgres_conditional import SCHEMA as CONDITIONAL_SCHEMA
+from intents.book_postgres_outbox import SCHEMA as OUTBOX_SCHEMA
 from intents.book_postgres_presign import SCHEMA as PRESIGN_SCHEMA
 from intents.book_postgres_quotes import SCHEMA as QUOTES_SCHEMA
 from intents.book_postgres_webhooks import SCHEMA as WEBHOOKS_SCHEMA
@@ -77,6 +78,7 @@ async def create_or_migrate(conn: Any) -> None:
         + QUOTES_SCHEMA
         + CONDITIONAL_SCHEMA
         + WEBHOOKS_SCHEMA
+        + OUTBOX_SCHEMA
     )
     for column, (_, pg_type) in ADDED_COLUMNS.items():
         await conn.execute(f"ALTER TABLE orders ADD COLUMN IF NOT EXISTS {column} {pg_type}")

@@ -12,6 +12,7 @@ checkpoints the WAL into the database file once a second, off the commit path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -22,30 +23,26 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from intents import book_sqlite_ops as ops
 from intents.book_rows import (
     ADDED_COLUMNS,
-    COLUMNS,
     LIVE_SQL,
-    UNSETTLED_SQL,
-    duplicated,
     from_row,
-    to_row,
-    wrong_owner,
 )
 from intents.book_sqlite_conditional import SCHEMA as CONDITIONAL_SCHEMA
 from intents.book_sqlite_conditional import SqliteConditionals
+from intents.book_sqlite_outbox import SCHEMA as OUTBOX_SCHEMA
+from intents.book_sqlite_outbox import SqliteOutbox, newest_outbox_id, write_outbox
 from intents.book_sqlite_presign import SCHEMA as PRESIGN_SCHEMA
-from intents.book_sqlite_presign import SqlitePresignatures, sync_presignature
+from intents.book_sqlite_presign import SqlitePresignatures
 from intents.book_sqlite_quotes import SCHEMA as QUOTES_SCHEMA
 from intents.book_sqlite_quotes import SqliteQuotes
-from intents.book_sqlite_rows import SELECT, apply, load
+from intents.book_sqlite_rows import SELECT
 from intents.book_sqlite_webhooks import SCHEMA as WEBHOOKS_SCHEMA
 from intents.book_sqlite_webhooks import SqliteWebhooks, enqueue
-from intents.cancellation import refuse_cancellation
-from intents.errors import TooManyLimitOrders
-from intents.feed import ChangeFeed, StatusChange, Subscription
-from intents.lifecycle import Event, Progress, next_status, with_fill
-from intents.order import OrderClass, OrderStatus, SigningScheme, StoredOrder
+from intents.feed import ChangeFeed, StatusChange
+from intents.order import OrderClass, OrderStatus, StoredOrder
+from intents.outbox import OutboxPoller
 from intents.records_sqlite import RECORDS_SCHEMA, SqliteRecords
 from intents.round_records import SQLITE_ROUNDS_SCHEMA, SqliteRounds
 from intents.types import Address, OrderUid
@@ -109,12 +106,7 @@ CREATE TABLE IF NOT EXISTS fill_cursor (
     block INTEGER NOT NULL
 );
 """
-_INSERT = f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _HISTORY = "INSERT INTO status_history (uid, status, time) VALUES (?, ?, ?)"
-_COUNT_LIMIT_ORDERS = (
-    f"SELECT count(*) FROM orders WHERE owner = ? AND order_class = ? AND {LIVE_SQL}"
-    " AND valid_to >= ?"
-)
 _MAX_GROUP = 1024
 _CHECKPOINT_SECONDS = 1.0
 
@@ -136,6 +128,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
             + QUOTES_SCHEMA
             + CONDITIONAL_SCHEMA
             + WEBHOOKS_SCHEMA
+            + OUTBOX_SCHEMA
         )
         _migrate(conn)
     return conn
@@ -157,6 +150,7 @@ class SqliteBook(
     SqliteQuotes,
     SqliteConditionals,
     SqliteWebhooks,
+    SqliteOutbox,
 ):
     """``OrderBook`` on one SQLite file. Create with ``await SqliteBook.open(path)``."""
 
@@ -165,6 +159,8 @@ class SqliteBook(
         self._clock = clock
         self._loop = asyncio.get_running_loop()
         self._feed = ChangeFeed()
+        # The feed is fed from the outbox (as on PostgreSQL), woken by each commit.
+        self._poller = OutboxPoller(self, self._feed, interval=0.1)
         self._pending: queue.SimpleQueue[tuple[Op[Any], asyncio.Future[Any]] | None] = (
             queue.SimpleQueue()
         )
@@ -186,7 +182,13 @@ class SqliteBook(
     async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> SqliteBook:
         writer = await asyncio.to_thread(_connect, path, read_only=False)
         log.info("order book: SQLite at %s", path)
-        return cls(path, writer, clock)
+        book = cls(path, writer, clock)
+        try:
+            await book._poller.start()
+        except BaseException:
+            await book.close()
+            raise
+        return book
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -214,6 +216,8 @@ class SqliteBook(
                     break
                 group.append(item)
             outcomes, changes = self._commit_group(conn, group)
+            if changes:  # before any caller hears of its write: see ``subscribe``
+                self._poller.committed(newest_outbox_id(conn))
             try:
                 self._loop.call_soon_threadsafe(self._deliver, outcomes, changes)
             except RuntimeError:
@@ -258,13 +262,14 @@ class SqliteBook(
                 future.set_result(result)
             else:
                 future.set_exception(exc)
-        self._feed.publish(changes)
+        if changes:
+            self._poller.wake()
 
     async def insert(self, order: StoredOrder, *, limit_cap: int | None = None) -> None:
-        await self._write(lambda conn: _insert(conn, order, limit_cap, self._clock()))
+        await self._write(lambda conn: ops.insert(conn, order, limit_cap, self._clock()))
 
     async def cancel(self, uids: list[OrderUid], owner: Address) -> list[OrderUid]:
-        return await self._write(lambda conn: _cancel(conn, uids, owner, self._clock()))
+        return await self._write(lambda conn: ops.cancel(conn, uids, owner, self._clock()))
 
     async def record_fill(
         self,
@@ -278,16 +283,16 @@ class SqliteBook(
         block_number: int,
     ) -> bool:
         fill = (tx_hash, log_index, uid, executed_sell, executed_buy, executed_fee, block_number)
-        return await self._write(lambda conn: _record_fill(conn, fill, self._clock()))
+        return await self._write(lambda conn: ops.record_fill(conn, fill, self._clock()))
 
     async def revert_fill(self, tx_hash: bytes) -> list[OrderUid]:
-        return await self._write(lambda conn: _revert_fill(conn, tx_hash, self._clock()))
+        return await self._write(lambda conn: ops.revert_fill(conn, tx_hash, self._clock()))
 
     async def expire(self, now: float) -> list[OrderUid]:
-        return await self._write(lambda conn: _expire(conn, now))
+        return await self._write(lambda conn: ops.expire(conn, now))
 
     async def set_fill_cursor(self, block: int) -> None:
-        await self._write(lambda conn: _set_fill_cursor(conn, block))
+        await self._write(lambda conn: ops.set_fill_cursor(conn, block))
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -330,7 +335,7 @@ class SqliteBook(
         return int(rows[0][0])
 
     async def count_open_limit_orders(self, owner: Address, now: float) -> int:
-        rows = await self._read(_COUNT_LIMIT_ORDERS, (owner, OrderClass.LIMIT.value, now))
+        rows = await self._read(ops.COUNT_LIMIT_ORDERS, (owner, OrderClass.LIMIT.value, now))
         return int(rows[0][0])
 
     async def open_orders(self, now: float) -> list[StoredOrder]:
@@ -347,15 +352,15 @@ class SqliteBook(
             for status, time, owner in await self._read(sql, (uid,))
         ]
 
-    def subscribe(self, owner: Address | None = None) -> Subscription:
-        return self._feed.subscribe(owner)
-
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        await self._poller.close()
         self._pending.put(None)
         await asyncio.to_thread(self._writer.join)
+        with contextlib.suppress(sqlite3.Error):
+            await self._poller.poll()  # the last writes' changes reach subscribers
         self._stop_checkpoints.set()
         await asyncio.to_thread(self._checkpointer.join)
         self._readers.shutdown(wait=True)
@@ -401,112 +406,8 @@ def _run_group(
         if savepoints:
             conn.execute("RELEASE op")
     conn.executemany(_HISTORY, [(c.uid, c.status.value, c.time) for c in changes])
-    enqueue(conn, changes, time.time())
+    now = time.time()
+    write_outbox(conn, changes, now)
+    enqueue(conn, changes, now)
     conn.execute("COMMIT")
     return outcomes, changes
-
-
-# -- operations, run by the writer thread inside a transaction ------------------------------
-
-
-def _insert(
-    conn: sqlite3.Connection, order: StoredOrder, limit_cap: int | None, now: float
-) -> tuple[None, Changes]:
-    """Store ``order``; with ``limit_cap``, a limit order only while its owner has fewer open
-    ones. The count runs inside the writer's transaction (``BEGIN IMMEDIATE``, one writer,
-    earlier inserts of the same group included), so no concurrent insert can slip past it."""
-    if limit_cap is not None and order.order_class is OrderClass.LIMIT:
-        if conn.execute("SELECT 1 FROM orders WHERE uid = ?", (order.uid,)).fetchone():
-            raise duplicated(order.uid)
-        args = (order.owner, OrderClass.LIMIT.value, now)
-        (count,) = conn.execute(_COUNT_LIMIT_ORDERS, args).fetchone()
-        if count >= limit_cap:
-            raise TooManyLimitOrders(order.owner, count, limit_cap)
-    try:
-        conn.execute(_INSERT, to_row(order))
-    except sqlite3.IntegrityError as exc:
-        if exc.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-            raise duplicated(order.uid) from None
-        raise
-    changes = [StatusChange(order.uid, order.owner, order.status, order.creation_time)]
-    if order.signing_scheme is SigningScheme.PRESIGN:  # an event indexed before it came
-        changes += sync_presignature(conn, order.uid, now, unsigned_without_event=False)[1]
-    return None, changes
-
-
-def _cancel(
-    conn: sqlite3.Connection, uids: list[OrderUid], owner: Address, now: float
-) -> tuple[list[OrderUid], Changes]:
-    orders = []
-    for uid in dict.fromkeys(uids):
-        row = conn.execute(f"{SELECT} WHERE uid = ?", (uid,)).fetchone()
-        stored = None if row is None else from_row(row)
-        refuse_cancellation(uid, stored, now)
-        assert stored is not None
-        orders.append(stored)
-    for stored in orders:
-        if stored.owner != owner:
-            raise wrong_owner(stored.uid, owner)
-    changes = []
-    for stored in orders:
-        status = next_status(stored.status, Event.CANCEL, Progress.NONE)
-        conn.execute("UPDATE orders SET status = ? WHERE uid = ?", (status.value, stored.uid))
-        changes.append(StatusChange(stored.uid, owner, status, now))
-    return [c.uid for c in changes], changes
-
-
-def _record_fill(
-    conn: sqlite3.Connection,
-    fill: tuple[bytes, int, OrderUid, int, int, int, int],
-    now: float,
-) -> tuple[bool, Changes]:
-    tx_hash, log_index, uid, sell, buy, fee, block_number = fill
-    seen = "SELECT 1 FROM fills WHERE tx_hash = ? AND log_index = ?"
-    if conn.execute(seen, (tx_hash, log_index)).fetchone():
-        return False, []
-    stored = load(conn, uid)
-    conn.execute(
-        "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (tx_hash, log_index, uid, str(sell), str(buy), str(fee), block_number),
-    )
-    return True, apply(conn, stored, with_fill(stored, sell, buy, fee), now)
-
-
-def _revert_fill(
-    conn: sqlite3.Connection, tx_hash: bytes, now: float
-) -> tuple[list[OrderUid], Changes]:
-    fills = conn.execute(
-        "SELECT uid, executed_sell, executed_buy, executed_fee FROM fills WHERE tx_hash = ?"
-        " ORDER BY log_index",
-        (tx_hash,),
-    ).fetchall()
-    conn.execute("DELETE FROM fills WHERE tx_hash = ?", (tx_hash,))
-    changes: Changes = []
-    touched: dict[OrderUid, None] = {}
-    for uid, sell, buy, fee in fills:
-        stored = load(conn, uid)
-        reverted = with_fill(stored, int(sell), int(buy), int(fee), revert=True)
-        changes += apply(conn, stored, reverted, now)
-        touched[OrderUid(bytes(uid))] = None
-    return list(touched), changes
-
-
-def _set_fill_cursor(conn: sqlite3.Connection, block: int) -> tuple[None, Changes]:
-    conn.execute(
-        "INSERT INTO fill_cursor VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET block = ?",
-        (block, block),
-    )
-    return None, []
-
-
-def _expire(conn: sqlite3.Connection, now: float) -> tuple[list[OrderUid], Changes]:
-    rows = conn.execute(
-        f"SELECT uid, owner, status FROM orders WHERE {UNSETTLED_SQL} AND valid_to < ?", (now,)
-    ).fetchall()
-    changes = []
-    for uid, owner, current in rows:
-        status = next_status(OrderStatus(current), Event.EXPIRE, Progress.NONE)
-        conn.execute("UPDATE orders SET status = ? WHERE uid = ?", (status.value, uid))
-        change = StatusChange(OrderUid(bytes(uid)), Address(owner), status, now)
-        changes.append(change)
-    return [c.uid for c in changes], changes

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from intents.order import OrderStatus
@@ -22,20 +22,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
-    """An order entered ``status`` at ``time`` (unix seconds); also a status-history row."""
+    """An order entered ``status`` at ``time`` (unix seconds); also a status-history row.
+    ``outbox_id`` is its id in the status outbox once read from there (0 before): what an
+    event stream client resumes from. It is not part of the change's identity."""
 
     uid: OrderUid
     owner: Address
     status: OrderStatus
     time: float
+    outbox_id: int = field(default=0, compare=False)
 
 
 class Subscription:
     """Status changes (all, or one owner's) as an async iterator; use as a ``with`` block
-    so it is unregistered when the consumer goes away."""
+    so it is unregistered when the consumer goes away. Changes with an outbox id at or
+    below ``floor`` were committed before the subscription and are not delivered."""
 
-    def __init__(self, feed: ChangeFeed, owner: Address | None, maxsize: int) -> None:
+    def __init__(self, feed: ChangeFeed, owner: Address | None, maxsize: int, floor: int) -> None:
         self.owner = owner
+        self.floor = floor
         self.lagged = False
         self._feed = feed
         self._queue: asyncio.Queue[StatusChange | None] = asyncio.Queue(maxsize)
@@ -91,8 +96,8 @@ class ChangeFeed:
         self._maxsize = maxsize
         self._subscribers: set[Subscription] = set()
 
-    def subscribe(self, owner: Address | None = None) -> Subscription:
-        sub = Subscription(self, owner, self._maxsize)
+    def subscribe(self, owner: Address | None = None, *, floor: int = 0) -> Subscription:
+        sub = Subscription(self, owner, self._maxsize, floor)
         self._subscribers.add(sub)
         return sub
 
@@ -100,6 +105,8 @@ class ChangeFeed:
         for change in changes:
             for sub in list(self._subscribers):
                 if sub.owner is not None and sub.owner != change.owner:
+                    continue
+                if change.outbox_id and change.outbox_id <= sub.floor:
                     continue
                 if not sub._offer(change):
                     log.warning("dropped a lagging status subscriber (owner=%s)", sub.owner)

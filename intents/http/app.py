@@ -75,7 +75,7 @@ def create_app(
     app[VALIDATOR] = validator
     app[SETTINGS] = settings
     app[METRICS] = ApiMetrics()
-    app[STREAMS] = EventStreams(book.subscribe, settings.heartbeat_seconds)
+    app[STREAMS] = EventStreams(book.subscribe, book, settings.heartbeat_seconds)
     app[HEALTH_CHECKS] = health_checks if health_checks is not None else {"database": book.count}
     app[ops.HEALTH_LOG] = ops.HealthLog()
     app[OPENAPI] = msgspec.json.encode(openapi_document())

@@ -208,10 +208,21 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "Server-sent events of order status changes",
                 "description": "Each committed status change is an event `status` whose data "
-                "is a StatusEvent; comment lines are heartbeats. A client that falls behind "
-                "gets an event `lagged` and is disconnected: reconnect and re-read.",
+                "is a StatusEvent and whose `id` is the change's position in the status "
+                "outbox (increasing, in commit order, the same on every replica); comment "
+                "lines are heartbeats. Reconnect with `Last-Event-ID` (as EventSource does) "
+                "to get every change after that id once, then the live ones. A client that "
+                "falls behind, or resumes from an id older than the outbox keeps (about an "
+                "hour) or not this book's, gets an event `lagged` and is disconnected: "
+                "re-read the state.",
                 "parameters": [
-                    {"name": "owner", "in": "query", "required": False, "schema": _ADDRESS}
+                    {"name": "owner", "in": "query", "required": False, "schema": _ADDRESS},
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+                    },
                 ],
                 "responses": {
                     "200": {

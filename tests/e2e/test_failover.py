@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from intents.types import OrderUid, TokenAddress
 from intents.validation import OrderValidator
 from intents.wire import U256, OrderCreation, OrderResponse, parse_uid
 from settlement.chain_reader import RpcChainReader
+from settlement.deployment import Deployment
 from settlement.fills import Fill
 from settlement.jsonrpc import BatchingRpcClient
 from solver import dto
@@ -278,13 +279,15 @@ def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
 
-async def start_node(name: str, rpc_url: str, deployment: Path, database: str) -> Process:
+async def start_node(
+    name: str, rpc_url: str, deployment: Path, database: str, *extra: str
+) -> Process:
     port = free_port()
     log = deployment.parent / f"{name}.log"
     command = [
         sys.executable, "-m", "solver.cli", "serve", "--port", str(port),
         "--rpc-url", rpc_url, "--deployment", str(deployment), "--database", database,
-        "--auction-interval", "0.5", "--solve-time", "2",
+        "--auction-interval", "0.5", "--solve-time", "2", *extra,
     ]  # fmt: skip
     popen = _spawn(command, log)
     node = Process(f"http://127.0.0.1:{port}", log, popen)
@@ -307,10 +310,16 @@ async def wait_fulfilled(node: TributaryClient, uids: list[str]) -> list[OrderRe
     return list(await asyncio.gather(*waits))
 
 
-@pytest.mark.slow
-async def test_sigkilling_the_leader_node_hands_over_to_the_other(
-    tmp_path: Path, database: str
-) -> None:
+# the devnet, its deployment and file, the deepest WETH pool's other token, an order size in
+# WETH and its worth in that token, and a signed limit order per index
+ServedDevnet = tuple[
+    Devnet, Deployment, Path, TokenAddress, int, int, Callable[[int], OrderCreation]
+]
+
+
+@contextlib.asynccontextmanager
+async def served_devnet(tmp_path: Path) -> AsyncIterator[ServedDevnet]:
+    """A devnet prepared as ``tributary serve`` would, with orders to post to it."""
     with Devnet() as devnet:
         d = deploy_gpv2(devnet)
         path = tmp_path / "devnet.json"
@@ -332,6 +341,14 @@ async def test_sigkilling_the_leader_node_hands_over_to_the_other(
             order = limit_order(account.address, d.weth, token, unit, worth * 9 // 10 + i)
             return wallet_of(d, account).sign_order(order)
 
+        yield devnet, d, path, token, unit, worth, order_body
+
+
+@pytest.mark.slow
+async def test_sigkilling_the_leader_node_hands_over_to_the_other(
+    tmp_path: Path, database: str
+) -> None:
+    async with served_devnet(tmp_path) as (devnet, d, path, token, unit, worth, order_body):
         nodes = [await start_node(n, d.rpc_url, path, database) for n in ("a", "b")]
         try:
             deadline = time.monotonic() + 10

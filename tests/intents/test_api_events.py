@@ -16,9 +16,22 @@ from intents.types import Address, OrderUid
 OWNER = Address("0x" + "0a" * 20)
 
 
+class _NoOutbox:
+    """Nothing written yet (the test publishes into the feed directly)."""
+
+    async def outbox_after(self, after: int, limit: int = 1000) -> list[tuple[int, StatusChange]]:
+        return []
+
+    async def outbox_bounds(self) -> tuple[int, int]:
+        return 0, 0
+
+    async def prune_outbox(self, before: float) -> int:
+        return 0
+
+
 async def test_a_lagging_subscriber_is_told_and_disconnected() -> None:
     feed = ChangeFeed(maxsize=1)
-    streams = EventStreams(feed.subscribe, heartbeat=5.0)
+    streams = EventStreams(feed.subscribe, _NoOutbox(), heartbeat=5.0)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         return await streams.serve(request, None)
