@@ -69,7 +69,15 @@ CREATE TABLE IF NOT EXISTS fill_cursor (
 
 
 async def create_or_migrate(conn: Any) -> None:
-    """Create every table and index that is missing, then add missing ``orders`` columns."""
+    """Create every table and index that is missing, then add missing ``orders`` columns.
+    Books opening at once on one schema (replicas starting together) take turns: concurrent
+    ``CREATE ... IF NOT EXISTS`` on the same tables can deadlock."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/ddl'))")
+        await _create(conn)
+
+
+async def _create(conn: Any) -> None:
     await conn.execute(
         _SCHEMA
         + RECORDS_SCHEMA
